@@ -1,0 +1,325 @@
+//! Exact counts of what the simulator served: KMS calls per API, key, caller and
+//! second, throttles, and S3 requests per operation. Shared by the KMS and S3
+//! servers; read in-process as a [`SimStats`] snapshot or over the admin endpoint.
+
+use super::clock::Clock;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+/// Who made a KMS call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Caller {
+    /// True when S3 called KMS on the requester's behalf.
+    pub via_s3: bool,
+    /// Access key id of the principal.
+    pub requester: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CallKey {
+    api: &'static str,
+    key_arn: String,
+    caller: Caller,
+}
+
+#[derive(Default)]
+struct Inner {
+    kms: HashMap<CallKey, u64>,
+    kms_throttled: HashMap<CallKey, u64>,
+    per_second: BTreeMap<u64, (u64, u64)>,
+    s3_ops: BTreeMap<String, u64>,
+    s3_errors: BTreeMap<String, u64>,
+    s3_requests: u64,
+}
+
+/// The counters.
+pub struct Accounting {
+    inner: Mutex<Inner>,
+    clock: Clock,
+}
+
+/// One row of KMS calls grouped by API, key and caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsCallCount {
+    /// KMS API name, e.g. `GenerateDataKey`.
+    pub api: String,
+    /// ARN of the key used.
+    pub key_arn: String,
+    /// `"s3"` for calls S3 made on the requester's behalf, `"direct"` otherwise.
+    pub via: String,
+    /// Access key id of the principal.
+    pub requester: String,
+    /// Calls served (not throttled).
+    pub count: u64,
+    /// Calls rejected by the quota.
+    pub throttled: u64,
+}
+
+/// KMS calls in one second of simulator time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondCount {
+    /// Second since the simulator started.
+    pub second: u64,
+    /// Symmetric cryptographic calls served.
+    pub calls: u64,
+    /// Calls throttled.
+    pub throttled: u64,
+}
+
+/// KMS side of a snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsStats {
+    /// All KMS calls served (every API).
+    pub total: u64,
+    /// All KMS calls throttled.
+    pub throttled: u64,
+    /// Calls served per API.
+    pub by_api: BTreeMap<String, u64>,
+    /// Calls throttled per API.
+    pub throttled_by_api: BTreeMap<String, u64>,
+    /// Calls per (API, key, caller).
+    pub calls: Vec<KmsCallCount>,
+    /// Symmetric cryptographic calls per second.
+    pub per_second: Vec<SecondCount>,
+}
+
+/// S3 side of a snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Stats {
+    /// HTTP requests received on the S3 port (including rejected ones).
+    pub requests: u64,
+    /// Requests per S3 operation that reached a handler.
+    pub by_operation: BTreeMap<String, u64>,
+    /// Error responses per S3 error code.
+    pub errors_by_code: BTreeMap<String, u64>,
+}
+
+/// A consistent copy of every counter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimStats {
+    /// KMS counters.
+    pub kms: KmsStats,
+    /// S3 counters.
+    pub s3: S3Stats,
+}
+
+impl KmsStats {
+    /// Calls served for one API.
+    pub fn api(&self, api: &str) -> u64 {
+        self.by_api.get(api).copied().unwrap_or(0)
+    }
+
+    /// Calls served for one API made by S3 for a bucket's key ARN, filtered by `pred`.
+    pub fn count_where(&self, pred: impl Fn(&KmsCallCount) -> bool) -> u64 {
+        self.calls.iter().filter(|c| pred(c)).map(|c| c.count).sum()
+    }
+
+    /// Highest number of symmetric calls served in one second.
+    pub fn peak_per_second(&self) -> u64 {
+        self.per_second.iter().map(|s| s.calls).max().unwrap_or(0)
+    }
+}
+
+impl Accounting {
+    /// Empty counters on the given clock.
+    pub fn new(clock: Clock) -> Self {
+        Accounting { inner: Mutex::new(Inner::default()), clock }
+    }
+
+    /// Records a KMS call; `crypto` marks symmetric cryptographic operations (quota-counted).
+    pub fn kms_call(&self, api: &'static str, key_arn: &str, caller: &Caller, crypto: bool, throttled: bool) {
+        let key = CallKey { api, key_arn: key_arn.to_owned(), caller: caller.clone() };
+        let sec = self.clock.now().as_secs();
+        let mut g = self.inner.lock();
+        if throttled {
+            *g.kms_throttled.entry(key).or_default() += 1;
+        } else {
+            *g.kms.entry(key).or_default() += 1;
+        }
+        if crypto {
+            let e = g.per_second.entry(sec).or_default();
+            if throttled {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
+            }
+        }
+    }
+
+    /// Records an S3 HTTP request (any outcome).
+    pub fn s3_request(&self) {
+        self.inner.lock().s3_requests += 1;
+    }
+
+    /// Records an S3 operation reaching its handler.
+    pub fn s3_op(&self, op: &str) {
+        let mut g = self.inner.lock();
+        if let Some(n) = g.s3_ops.get_mut(op) {
+            *n += 1;
+        } else {
+            g.s3_ops.insert(op.to_owned(), 1);
+        }
+    }
+
+    /// Records an S3 error response.
+    pub fn s3_error(&self, code: &str) {
+        *self.inner.lock().s3_errors.entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// Zeroes every counter.
+    pub fn reset(&self) {
+        *self.inner.lock() = Inner::default();
+    }
+
+    /// A consistent copy of the counters.
+    pub fn snapshot(&self) -> SimStats {
+        let g = self.inner.lock();
+        let mut rows: BTreeMap<(String, String, String, String), (u64, u64)> = BTreeMap::new();
+        let row_key = |k: &CallKey| {
+            (
+                k.api.to_owned(),
+                k.key_arn.clone(),
+                if k.caller.via_s3 { "s3" } else { "direct" }.to_owned(),
+                k.caller.requester.clone(),
+            )
+        };
+        for (k, n) in &g.kms {
+            rows.entry(row_key(k)).or_default().0 += n;
+        }
+        for (k, n) in &g.kms_throttled {
+            rows.entry(row_key(k)).or_default().1 += n;
+        }
+        let mut kms = KmsStats::default();
+        for ((api, key_arn, via, requester), (count, throttled)) in rows {
+            kms.total += count;
+            kms.throttled += throttled;
+            if count > 0 {
+                *kms.by_api.entry(api.clone()).or_default() += count;
+            }
+            if throttled > 0 {
+                *kms.throttled_by_api.entry(api.clone()).or_default() += throttled;
+            }
+            kms.calls.push(KmsCallCount { api, key_arn, via, requester, count, throttled });
+        }
+        kms.per_second = g
+            .per_second
+            .iter()
+            .map(|(s, (c, t))| SecondCount { second: *s, calls: *c, throttled: *t })
+            .collect();
+        SimStats {
+            kms,
+            s3: S3Stats {
+                requests: g.s3_requests,
+                by_operation: g.s3_ops.clone(),
+                errors_by_code: g.s3_errors.clone(),
+            },
+        }
+    }
+}
+
+impl SimStats {
+    /// The counters in Prometheus text exposition format.
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP sse_sim_kms_requests_total KMS requests served by the simulator.\n");
+        out.push_str("# TYPE sse_sim_kms_requests_total counter\n");
+        for c in &self.kms.calls {
+            let _ = writeln!(
+                out,
+                "sse_sim_kms_requests_total{{api=\"{}\",key_arn=\"{}\",via=\"{}\",requester=\"{}\"}} {}",
+                c.api, c.key_arn, c.via, c.requester, c.count
+            );
+        }
+        out.push_str("# HELP sse_sim_kms_throttled_total KMS requests rejected by the quota.\n");
+        out.push_str("# TYPE sse_sim_kms_throttled_total counter\n");
+        for (api, n) in &self.kms.throttled_by_api {
+            let _ = writeln!(out, "sse_sim_kms_throttled_total{{api=\"{api}\"}} {n}");
+        }
+        out.push_str("# HELP sse_sim_s3_requests_total S3 requests per operation.\n");
+        out.push_str("# TYPE sse_sim_s3_requests_total counter\n");
+        for (op, n) in &self.s3.by_operation {
+            let _ = writeln!(out, "sse_sim_s3_requests_total{{operation=\"{op}\"}} {n}");
+        }
+        out.push_str("# HELP sse_sim_s3_errors_total S3 error responses per code.\n");
+        out.push_str("# TYPE sse_sim_s3_errors_total counter\n");
+        for (code, n) in &self.s3.errors_by_code {
+            let _ = writeln!(out, "sse_sim_s3_errors_total{{code=\"{code}\"}} {n}");
+        }
+        out
+    }
+}
+
+/// A fixed one-second window shared by every symmetric cryptographic call.
+pub struct Quota {
+    limit: std::sync::atomic::AtomicU64,
+    window: Mutex<(u64, u64)>,
+}
+
+impl Quota {
+    /// A quota of `limit` calls per second (0 = unlimited).
+    pub fn new(limit: u64) -> Self {
+        Quota { limit: limit.into(), window: Mutex::new((u64::MAX, 0)) }
+    }
+
+    /// Changes the limit at run time.
+    pub fn set_limit(&self, limit: u64) {
+        self.limit.store(limit, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The current limit (0 = unlimited).
+    pub fn limit(&self) -> u64 {
+        self.limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Takes one call from the window of `second`; false when over the quota.
+    pub fn try_acquire(&self, second: u64) -> bool {
+        let limit = self.limit();
+        let mut w = self.window.lock();
+        if w.0 != second {
+            *w = (second, 0);
+        }
+        if limit != 0 && w.1 >= limit {
+            return false;
+        }
+        w.1 += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_resets_each_second() {
+        let q = Quota::new(2);
+        assert!(q.try_acquire(0));
+        assert!(q.try_acquire(0));
+        assert!(!q.try_acquire(0));
+        assert!(q.try_acquire(1));
+        q.set_limit(0);
+        assert!((0..100).all(|_| q.try_acquire(1)));
+    }
+
+    #[test]
+    fn snapshot_groups_calls() {
+        let clock = Clock::manual();
+        let a = Accounting::new(clock.clone());
+        let c = Caller { via_s3: true, requester: "R1".into() };
+        a.kms_call("Decrypt", "arn:k", &c, true, false);
+        a.kms_call("Decrypt", "arn:k", &c, true, true);
+        clock.advance(std::time::Duration::from_secs(1));
+        a.kms_call("Decrypt", "arn:k", &c, true, false);
+        let s = a.snapshot();
+        assert_eq!(s.kms.total, 2);
+        assert_eq!(s.kms.throttled, 1);
+        assert_eq!(s.kms.api("Decrypt"), 2);
+        assert_eq!(s.kms.per_second.len(), 2);
+        assert_eq!(s.kms.per_second[0], SecondCount { second: 0, calls: 1, throttled: 1 });
+        assert!(s.to_prometheus().contains("api=\"Decrypt\""));
+        a.reset();
+        assert_eq!(a.snapshot(), SimStats::default());
+    }
+}
