@@ -1,0 +1,101 @@
+//! Command-line interface: argument definitions and dispatch to the library.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// A runtime failure (target unreachable, I/O error).
+    pub const FAILURE: i32 = 1;
+    /// Bad usage or an invalid scenario; nothing was started.
+    pub const USAGE: i32 = 2;
+    /// A threshold was crossed (or, for `compare`, a regression was found).
+    pub const THRESHOLD: i32 = 3;
+    /// The run was interrupted (SIGINT/SIGTERM); partial results were written.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// Output format of summaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable tables.
+    #[default]
+    Text,
+    /// JSON on stdout.
+    Json,
+}
+
+/// What S3 server-side encryption with KMS does to latency, KMS request volume and cost.
+#[derive(Parser, Debug)]
+#[command(name = "sse-bench", version, about)]
+pub struct Cli {
+    /// Subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Only print errors and the final result.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More logging (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format of summaries.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and write a results directory.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Run the embedded S3 + KMS simulator as a standalone server.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// `embedded` (default), an endpoint URL, or `aws`.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Results directory (default `results/<name>-<UTC timestamp>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed for key choice, sizes, payloads and the simulator (overrides the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Arguments of `serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address of the S3 endpoint.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub listen: SocketAddr,
+    /// Address of the KMS (and admin) endpoint; default: the S3 port + 1.
+    #[arg(long)]
+    pub kms_listen: Option<SocketAddr>,
+    /// Simulator configuration file (TOML, the `[simulator]` table's fields).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Keep object data (encrypted) in this directory instead of memory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Number of requester credentials to accept.
+    #[arg(long)]
+    pub requesters: Option<u32>,
+    /// KMS quota in requests per second (0 = unlimited).
+    #[arg(long)]
+    pub kms_quota: Option<u64>,
+}

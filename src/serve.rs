@@ -1,0 +1,55 @@
+//! `sse-bench serve`: the simulator as a standalone server.
+
+use crate::cli::ServeArgs;
+use crate::sim::{Clock, SimConfig, Simulator};
+use std::net::SocketAddr;
+
+/// Loads the simulator configuration of `serve` (file, then flags).
+pub fn load_config(args: &ServeArgs) -> anyhow::Result<SimConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+            toml::from_str::<SimConfig>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => SimConfig::default(),
+    };
+    if let Some(d) = &args.data_dir {
+        config.data_dir = Some(d.clone());
+    }
+    if let Some(r) = args.requesters {
+        config.requesters = r;
+    }
+    if let Some(q) = args.kms_quota {
+        config.kms_quota_rps = Some(q);
+    }
+    Ok(config)
+}
+
+/// Starts the simulator and serves until Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let kms_addr = args
+        .kms_listen
+        .unwrap_or_else(|| {
+            // An ephemeral S3 port gets an ephemeral KMS port too.
+            let port = if args.listen.port() == 0 { 0 } else { args.listen.port().wrapping_add(1) };
+            SocketAddr::new(args.listen.ip(), port)
+        });
+    let sim = Simulator::start_on(config, Clock::real(), args.listen, kms_addr).await?;
+    let c = sim.config();
+    println!("sse-bench simulator (region {}, KMS quota {} req/s)", c.region, sim.state().kms.quota.limit());
+    println!("  S3 endpoint:    {}", sim.s3_endpoint());
+    println!("  KMS endpoint:   {}", sim.kms_endpoint());
+    println!("  admin endpoint: {}/stats (JSON), {}/metrics (Prometheus)", sim.admin_endpoint(), sim.admin_endpoint());
+    println!("  credentials (loopback simulator only):");
+    for cred in sim.credentials() {
+        println!("    AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}", cred.access_key_id, cred.secret_access_key);
+    }
+    println!("Press Ctrl-C to stop.");
+    // Clients that parse this banner (tests, scripts) read it through a pipe.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
