@@ -6,6 +6,13 @@
 //! it only over HTTP.
 
 pub mod cli;
+pub mod driver;
+pub mod plan;
+pub mod progress;
+pub mod recorder;
+pub mod results;
+pub mod run;
+pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod target;
@@ -37,9 +44,51 @@ pub async fn main(cli: Cli) -> i32 {
                 exit::FAILURE
             }
         },
-        Command::Run(_) | Command::Validate { .. } => {
-            eprintln!("error: not available yet");
-            exit::USAGE
+        Command::Validate { scenarios } => validate(&scenarios, cli.quiet),
+        Command::Run(args) => {
+            let cancel = std::sync::Arc::new(driver::Cancel::default());
+            run::cancel_on_signals(cancel.clone());
+            let opts = run::RunOptions { target: args.target, out: args.out, seed: args.seed, format: cli.format, quiet: cli.quiet };
+            match run::run(&args.scenario, opts, cancel).await {
+                Ok(outcome) => {
+                    match cli.format {
+                        cli::Format::Json => match serde_json::to_string_pretty(&outcome.summary) {
+                            Ok(j) => println!("{j}"),
+                            Err(e) => eprintln!("error: {e}"),
+                        },
+                        cli::Format::Text => {
+                            print!("{}", results::table::render(&outcome.summary));
+                            println!("
+results: {}", outcome.dir.display());
+                        }
+                    }
+                    outcome.exit_code
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    e.exit_code()
+                }
+            }
         }
     }
+}
+
+/// `validate`: checks every file, prints every problem; exit 2 if any.
+fn validate(paths: &[std::path::PathBuf], quiet: bool) -> i32 {
+    let mut code = exit::OK;
+    for p in paths {
+        match scenario::load(p) {
+            Ok(ls) => {
+                if !quiet {
+                    let steps = plan::plan(&ls.scenario, ls.scenario.seed).len();
+                    println!("{}: ok ({} modes, {} phases, {steps} steps)", p.display(), ls.scenario.modes.len(), ls.scenario.phases.len());
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                code = exit::USAGE;
+            }
+        }
+    }
+    code
 }

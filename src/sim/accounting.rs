@@ -15,6 +15,20 @@ pub struct Caller {
     pub via_s3: bool,
     /// Access key id of the principal.
     pub requester: String,
+    /// Bucket S3 called KMS for (from the `aws:s3:arn` context); empty for direct calls.
+    pub bucket: String,
+}
+
+impl Caller {
+    /// A direct KMS caller.
+    pub fn direct(requester: &str) -> Self {
+        Caller { via_s3: false, requester: requester.to_owned(), bucket: String::new() }
+    }
+
+    /// S3 calling on a requester's behalf for a bucket.
+    pub fn via_s3(requester: &str, bucket: &str) -> Self {
+        Caller { via_s3: true, requester: requester.to_owned(), bucket: bucket.to_owned() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -51,6 +65,9 @@ pub struct KmsCallCount {
     pub via: String,
     /// Access key id of the principal.
     pub requester: String,
+    /// Bucket S3 called KMS for; empty for direct calls.
+    #[serde(default)]
+    pub bucket: String,
     /// Calls served (not throttled).
     pub count: u64,
     /// Calls rejected by the quota.
@@ -116,6 +133,21 @@ impl KmsStats {
         self.calls.iter().filter(|c| pred(c)).map(|c| c.count).sum()
     }
 
+    /// Calls made since `earlier` (a snapshot of the same counters), row by row.
+    pub fn since(&self, earlier: &KmsStats) -> Vec<KmsCallCount> {
+        let key = |c: &KmsCallCount| (c.api.clone(), c.key_arn.clone(), c.via.clone(), c.requester.clone(), c.bucket.clone());
+        let before: std::collections::HashMap<_, (u64, u64)> =
+            earlier.calls.iter().map(|c| (key(c), (c.count, c.throttled))).collect();
+        self.calls
+            .iter()
+            .filter_map(|c| {
+                let (n, t) = before.get(&key(c)).copied().unwrap_or((0, 0));
+                let d = KmsCallCount { count: c.count.saturating_sub(n), throttled: c.throttled.saturating_sub(t), ..c.clone() };
+                (d.count > 0 || d.throttled > 0).then_some(d)
+            })
+            .collect()
+    }
+
     /// Highest number of symmetric calls served in one second.
     pub fn peak_per_second(&self) -> u64 {
         self.per_second.iter().map(|s| s.calls).max().unwrap_or(0)
@@ -176,13 +208,15 @@ impl Accounting {
     /// A consistent copy of the counters.
     pub fn snapshot(&self) -> SimStats {
         let g = self.inner.lock();
-        let mut rows: BTreeMap<(String, String, String, String), (u64, u64)> = BTreeMap::new();
+        type Row = (String, String, String, String, String);
+        let mut rows: BTreeMap<Row, (u64, u64)> = BTreeMap::new();
         let row_key = |k: &CallKey| {
             (
                 k.api.to_owned(),
                 k.key_arn.clone(),
                 if k.caller.via_s3 { "s3" } else { "direct" }.to_owned(),
                 k.caller.requester.clone(),
+                k.caller.bucket.clone(),
             )
         };
         for (k, n) in &g.kms {
@@ -192,7 +226,7 @@ impl Accounting {
             rows.entry(row_key(k)).or_default().1 += n;
         }
         let mut kms = KmsStats::default();
-        for ((api, key_arn, via, requester), (count, throttled)) in rows {
+        for ((api, key_arn, via, requester, bucket), (count, throttled)) in rows {
             kms.total += count;
             kms.throttled += throttled;
             if count > 0 {
@@ -201,7 +235,7 @@ impl Accounting {
             if throttled > 0 {
                 *kms.throttled_by_api.entry(api.clone()).or_default() += throttled;
             }
-            kms.calls.push(KmsCallCount { api, key_arn, via, requester, count, throttled });
+            kms.calls.push(KmsCallCount { api, key_arn, via, requester, bucket, count, throttled });
         }
         kms.per_second = g
             .per_second
@@ -228,8 +262,8 @@ impl SimStats {
         for c in &self.kms.calls {
             let _ = writeln!(
                 out,
-                "sse_sim_kms_requests_total{{api=\"{}\",key_arn=\"{}\",via=\"{}\",requester=\"{}\"}} {}",
-                c.api, c.key_arn, c.via, c.requester, c.count
+                "sse_sim_kms_requests_total{{api=\"{}\",key_arn=\"{}\",via=\"{}\",requester=\"{}\",bucket=\"{}\"}} {}",
+                c.api, c.key_arn, c.via, c.requester, c.bucket, c.count
             );
         }
         out.push_str("# HELP sse_sim_kms_throttled_total KMS requests rejected by the quota.\n");
@@ -307,7 +341,7 @@ mod tests {
     fn snapshot_groups_calls() {
         let clock = Clock::manual();
         let a = Accounting::new(clock.clone());
-        let c = Caller { via_s3: true, requester: "R1".into() };
+        let c = Caller::via_s3("R1", "b");
         a.kms_call("Decrypt", "arn:k", &c, true, false);
         a.kms_call("Decrypt", "arn:k", &c, true, true);
         clock.advance(std::time::Duration::from_secs(1));

@@ -402,7 +402,7 @@ mod tests {
     fn kms() -> (Kms, Caller) {
         let clock = Clock::manual();
         let acct = Arc::new(Accounting::new(clock.clone()));
-        (Kms::new("eu-central-1", "111122223333", 0, acct, clock), Caller { via_s3: false, requester: "A".into() })
+        (Kms::new("eu-central-1", "111122223333", 0, acct, clock), Caller::direct("A"))
     }
 
     #[test]

@@ -148,7 +148,7 @@ async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s
         return handle_admin(admin, parts.method.as_str(), parts.uri.query().unwrap_or(""), state);
     }
     let caller = match sigv4::verify(parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &body, &state.secrets) {
-        Ok(ak) => Caller { via_s3: false, requester: ak },
+        Ok(ak) => Caller::direct(&ak),
         Err(AuthFailure::Missing) => return kms_error(400, "MissingAuthenticationTokenException", "Missing Authentication Token"),
         Err(AuthFailure::UnknownAccessKey) => {
             return kms_error(400, "UnrecognizedClientException", "The security token included in the request is invalid.");

@@ -234,7 +234,7 @@ impl Envelope {
         sse: &SseInfo,
         requester: &str,
     ) -> Result<(Protection, DataKeys), KmsError> {
-        let caller = Caller { via_s3: true, requester: requester.to_owned() };
+        let caller = Caller::via_s3(requester, bucket);
         match (sse.algorithm, &sse.key_arn) {
             (Algorithm::Aes256, _) | (_, None) => {
                 let dk = crypto::random_key();
@@ -276,7 +276,7 @@ impl Envelope {
 
     /// Recovers an object's data keys: a KMS Decrypt, a cached Bucket Key, or local.
     pub async fn open_keys(&self, bucket: &str, key: &str, p: &Protection, requester: &str) -> Result<DataKeys, KmsError> {
-        let caller = Caller { via_s3: true, requester: requester.to_owned() };
+        let caller = Caller::via_s3(requester, bucket);
         let local = |wrapped: &[u8]| {
             crypto::open(&self.master, s3_arn(bucket, Some(key)).as_bytes(), wrapped)
                 .map_err(|_| KmsError::InvalidCiphertext)

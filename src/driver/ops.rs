@@ -1,0 +1,161 @@
+//! One S3 operation through aws-sdk-s3, classified into an [`Outcome`].
+
+use super::payload;
+use crate::recorder::{INTEGRITY, Outcome, THROTTLED_KMS};
+use crate::scenario::{Multipart, Op};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use std::time::Instant;
+
+/// What to do, chosen by the scheduler or a worker.
+#[derive(Clone, Debug)]
+pub struct Pick {
+    /// Operation.
+    pub op: Op,
+    /// Stream index.
+    pub stream: usize,
+    /// Key index.
+    pub key: u64,
+    /// Second key (copy destination).
+    pub aux: u64,
+    /// Object size for writes.
+    pub size: u64,
+    /// Payload version for writes.
+    pub version: u64,
+    /// Principal index (client).
+    pub principal: usize,
+}
+
+/// The object key of a key index.
+pub fn object_key(stream: &str, key: u64) -> String {
+    format!("{stream}/{key:010}")
+}
+
+/// Error class of a failed SDK call (DESIGN.md §6: KMS throttling apart from the rest).
+pub fn classify<E: ProvideErrorMetadata>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String {
+    match e {
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            let code = s.err().code().unwrap_or("Unknown");
+            let msg = s.err().message().unwrap_or("");
+            if status == 503 && code == "SlowDown" && msg.contains("KMS") {
+                THROTTLED_KMS.into()
+            } else if status == 503 && code == "SlowDown" {
+                "slowdown".into()
+            } else if status >= 500 {
+                format!("5xx:{code}")
+            } else {
+                format!("4xx:{code}")
+            }
+        }
+        SdkError::TimeoutError(_) => "timeout".into(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => "timeout".into(),
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => "connection".into(),
+        _ => "other".into(),
+    }
+}
+
+/// Everything an operation needs.
+pub struct OpEnv<'a> {
+    /// Client of the chosen principal.
+    pub client: &'a aws_sdk_s3::Client,
+    /// Bucket of the stream in this mode.
+    pub bucket: &'a str,
+    /// Stream name (key prefix).
+    pub stream_name: &'a str,
+    /// Payload seed.
+    pub seed: u64,
+    /// Multipart settings of the stream.
+    pub multipart: Option<Multipart>,
+    /// Verify GET payloads.
+    pub verify: bool,
+}
+
+fn fail(p: &Pick, class: String) -> Outcome {
+    Outcome { op: p.op, stream: p.stream, bytes: 0, ttfb: None, error: Some(class) }
+}
+
+fn ok(p: &Pick, bytes: u64, ttfb: Option<std::time::Duration>) -> Outcome {
+    Outcome { op: p.op, stream: p.stream, bytes, ttfb, error: None }
+}
+
+/// Runs one operation.
+pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
+    let key = object_key(env.stream_name, p.key);
+    let c = env.client;
+    match p.op {
+        Op::Put => {
+            let body = payload::generate(env.seed, p.stream as u32, p.key, p.version, p.size as usize);
+            match env.multipart {
+                Some(mp) if p.size >= mp.threshold.0 => multipart_put(env, p, &key, body, mp.part.0 as usize).await,
+                _ => match c.put_object().bucket(env.bucket).key(&key).body(ByteStream::from(body)).send().await {
+                    Ok(_) => ok(p, p.size, None),
+                    Err(e) => fail(p, classify(&e)),
+                },
+            }
+        }
+        Op::Get => {
+            let started = Instant::now();
+            match c.get_object().bucket(env.bucket).key(&key).send().await {
+                Ok(out) => {
+                    let ttfb = started.elapsed();
+                    let data = match out.body.collect().await {
+                        Ok(d) => d.into_bytes(),
+                        Err(_) => return fail(p, "connection".into()),
+                    };
+                    if env.verify && payload::verify(env.seed, p.stream as u32, p.key, &data).is_err() {
+                        return Outcome { ttfb: Some(ttfb), ..fail(p, INTEGRITY.into()) };
+                    }
+                    ok(p, data.len() as u64, Some(ttfb))
+                }
+                Err(e) => fail(p, classify(&e)),
+            }
+        }
+        Op::Head => match c.head_object().bucket(env.bucket).key(&key).send().await {
+            Ok(_) => ok(p, 0, None),
+            Err(e) => fail(p, classify(&e)),
+        },
+        Op::Delete => match c.delete_object().bucket(env.bucket).key(&key).send().await {
+            Ok(_) => ok(p, 0, None),
+            Err(e) => fail(p, classify(&e)),
+        },
+        Op::Copy => {
+            let dest = object_key(env.stream_name, p.aux);
+            match c.copy_object().bucket(env.bucket).key(&dest).copy_source(format!("{}/{key}", env.bucket)).send().await {
+                Ok(_) => ok(p, 0, None),
+                Err(e) => fail(p, classify(&e)),
+            }
+        }
+    }
+}
+
+async fn multipart_put(env: &OpEnv<'_>, p: &Pick, key: &str, body: bytes::Bytes, part: usize) -> Outcome {
+    let c = env.client;
+    let id = match c.create_multipart_upload().bucket(env.bucket).key(key).send().await {
+        Ok(o) => match o.upload_id {
+            Some(id) => id,
+            None => return fail(p, "other".into()),
+        },
+        Err(e) => return fail(p, classify(&e)),
+    };
+    let mut parts = Vec::new();
+    for (i, chunk) in body.chunks(part.max(1)).enumerate() {
+        let n = i as i32 + 1;
+        let slice = body.slice_ref(chunk);
+        match c.upload_part().bucket(env.bucket).key(key).upload_id(&id).part_number(n).body(ByteStream::from(slice)).send().await {
+            Ok(o) => parts.push(
+                CompletedPart::builder().part_number(n).set_e_tag(o.e_tag).set_checksum_crc32(o.checksum_crc32).build(),
+            ),
+            Err(e) => {
+                let _ = c.abort_multipart_upload().bucket(env.bucket).key(key).upload_id(&id).send().await;
+                return fail(p, classify(&e));
+            }
+        }
+    }
+    let done = CompletedMultipartUpload::builder().set_parts(Some(parts)).build();
+    match c.complete_multipart_upload().bucket(env.bucket).key(key).upload_id(&id).multipart_upload(done).send().await {
+        Ok(_) => ok(p, p.size, None),
+        Err(e) => fail(p, classify(&e)),
+    }
+}

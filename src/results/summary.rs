@@ -1,0 +1,510 @@
+//! `summary.json`: one versioned document with everything a run measured
+//! (schema checked in as `results/schema.json`).
+
+use crate::recorder::{OpStats, Percentiles, Recorded, StepTotals, THROTTLED_KMS};
+use crate::scenario::{LoadedScenario, Mode, Op, Threshold};
+use crate::sim::accounting::KmsCallCount;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the summary format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole summary.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    /// Format version.
+    pub schema_version: u32,
+    /// Tool that wrote it.
+    pub tool: Tool,
+    /// The scenario as run.
+    pub scenario: ScenarioEcho,
+    /// Where it ran.
+    pub target: TargetInfo,
+    /// The machine the load came from.
+    pub machine: Machine,
+    /// Start, RFC 3339 UTC.
+    pub started_at: String,
+    /// End, RFC 3339 UTC.
+    pub ended_at: String,
+    /// Wall-clock seconds.
+    pub duration_s: f64,
+    /// False when the run was interrupted or failed part-way.
+    pub complete: bool,
+    /// Why it is incomplete, if it is.
+    pub incomplete_reason: Option<String>,
+    /// Per (mode, operation), over every measured phase and round.
+    pub results: Vec<OpResult>,
+    /// Per (mode, phase, round, stream, operation).
+    pub phases: Vec<PhaseResult>,
+    /// Per (mode, stream, operation).
+    pub streams: Vec<StreamResult>,
+    /// KMS use per mode.
+    pub kms: Vec<ModeKms>,
+    /// Every step of the plan that ran.
+    pub steps: Vec<StepTotals>,
+    /// Threshold verdicts.
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+/// Tool identity.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tool {
+    /// "sse-bench".
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit of the build, when known.
+    pub git_commit: Option<String>,
+}
+
+/// The scenario as run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScenarioEcho {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Source file.
+    pub file: String,
+    /// Seed in force.
+    pub seed: u64,
+    /// Modes.
+    pub modes: Vec<Mode>,
+    /// Order.
+    pub order: String,
+    /// Rounds.
+    pub rounds: u32,
+    /// The parsed scenario.
+    pub definition: serde_json::Value,
+}
+
+/// Target description (never credentials).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// embedded | endpoint | aws.
+    pub kind: String,
+    /// URL or "embedded".
+    pub label: String,
+    /// Region.
+    pub region: String,
+    /// KMS key used by the KMS modes.
+    pub kms_key_arn: Option<String>,
+    /// Simulator settings (embedded only; no secrets).
+    pub simulator: Option<serde_json::Value>,
+    /// "measured" when KMS calls were counted by the target, else "unavailable".
+    pub kms_counts: String,
+}
+
+/// Machine facts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Machine {
+    /// Operating system.
+    pub os: String,
+    /// CPU architecture.
+    pub arch: String,
+    /// Logical cores.
+    pub cores: usize,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn current() -> Self {
+        Machine {
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Results of one (mode, operation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OpResult {
+    /// Mode.
+    pub mode: Mode,
+    /// Operation.
+    pub op: Op,
+    /// Operations completed.
+    pub count: u64,
+    /// Operations that succeeded.
+    pub ok: u64,
+    /// Failures by class (`throttled_kms`, `slowdown`, `5xx:<code>`, `4xx:<code>`, `timeout`, `connection`, `integrity`).
+    pub errors: BTreeMap<String, u64>,
+    /// Failed / completed.
+    pub error_rate: f64,
+    /// KMS-throttled / completed.
+    pub throttle_rate: f64,
+    /// Completed operations per second of measured time.
+    pub ops_per_s: f64,
+    /// Payload MiB per second.
+    pub mib_per_s: f64,
+    /// Latency from the intended start (coordinated-omission corrected in open loop), ms.
+    pub latency_ms: Percentiles,
+    /// Service time from the actual start, ms.
+    pub service_time_ms: Percentiles,
+    /// Time to first byte (GET), ms.
+    pub ttfb_ms: Option<Percentiles>,
+}
+
+/// Results of one (mode, phase, round, stream, operation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PhaseResult {
+    /// Mode.
+    pub mode: Mode,
+    /// Phase.
+    pub phase: String,
+    /// Round.
+    pub round: u32,
+    /// Stream.
+    pub stream: String,
+    /// Operation.
+    pub op: Op,
+    /// Operations completed.
+    pub count: u64,
+    /// Failed operations.
+    pub errors: u64,
+    /// KMS-throttled operations.
+    pub throttled: u64,
+    /// Operations per second.
+    pub ops_per_s: f64,
+    /// MiB per second.
+    pub mib_per_s: f64,
+    /// Corrected latency, ms.
+    pub latency_ms: Percentiles,
+    /// Service time, ms.
+    pub service_time_ms: Percentiles,
+}
+
+/// Results of one (mode, stream, operation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StreamResult {
+    /// Mode.
+    pub mode: Mode,
+    /// Stream.
+    pub stream: String,
+    /// Bucket role of the stream.
+    pub bucket_role: String,
+    /// Operation.
+    pub op: Op,
+    /// Operations completed.
+    pub count: u64,
+    /// Failed operations.
+    pub errors: u64,
+    /// Operations per second.
+    pub ops_per_s: f64,
+    /// Corrected latency, ms.
+    pub latency_ms: Percentiles,
+}
+
+/// KMS use of one mode over its measured steps.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModeKms {
+    /// Mode.
+    pub mode: Mode,
+    /// "measured" (counted by the target) or "unavailable".
+    pub source: String,
+    /// Calls S3 made, by KMS API.
+    pub calls_by_api: BTreeMap<String, u64>,
+    /// All calls.
+    pub calls: u64,
+    /// KMS calls throttled.
+    pub throttled: u64,
+    /// S3 operations completed.
+    pub s3_ops: u64,
+    /// KMS calls per S3 operation.
+    pub per_s3_op: f64,
+    /// KMS calls per 1,000 S3 operations.
+    pub per_1000_ops: f64,
+    /// Highest KMS calls in one second.
+    pub peak_rps: u64,
+    /// Mean KMS calls per second.
+    pub mean_rps: f64,
+    /// The KMS quota in force, when known.
+    pub quota_rps: Option<u64>,
+    /// 100 × (1 − peak / quota).
+    pub peak_headroom_pct: Option<f64>,
+    /// Calls by bucket role (streams that share a role share a bucket).
+    pub by_bucket_role: BTreeMap<String, u64>,
+    /// Calls by requester principal.
+    pub by_requester: BTreeMap<String, u64>,
+    /// SDK attempts per completed operation (1.0 without retries).
+    pub attempts_per_op: Option<f64>,
+}
+
+/// One threshold verdict.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// Key as written.
+    pub name: String,
+    /// Rule as written.
+    pub rule: String,
+    /// The worst actual value over the selected series.
+    pub actual: Option<f64>,
+    /// Whether it passed.
+    pub passed: bool,
+}
+
+/// KMS calls of one step, as counted by the target.
+#[derive(Clone, Debug)]
+pub struct StepKms {
+    /// Mode.
+    pub mode: Mode,
+    /// Whether the step was measured.
+    pub record: bool,
+    /// Calls made during the step.
+    pub calls: Vec<KmsCallCount>,
+    /// SDK attempts during the step.
+    pub attempts: u64,
+}
+
+/// Inputs to [`build`] besides the recorded data.
+pub struct BuildInput<'a> {
+    /// The scenario.
+    pub scenario: &'a LoadedScenario,
+    /// Seed in force.
+    pub seed: u64,
+    /// Target description.
+    pub target: TargetInfo,
+    /// KMS quota in force, when known.
+    pub quota_rps: Option<u64>,
+    /// Per-step KMS counts (empty when unavailable).
+    pub step_kms: Vec<StepKms>,
+    /// Bucket name → bucket role.
+    pub bucket_roles: BTreeMap<String, String>,
+    /// Principal access key → principal name.
+    pub principal_names: BTreeMap<String, String>,
+    /// Stream name → bucket role.
+    pub stream_roles: BTreeMap<String, String>,
+    /// Start and end, RFC 3339.
+    pub started_at: String,
+    /// End time.
+    pub ended_at: String,
+    /// Wall-clock seconds.
+    pub duration_s: f64,
+    /// Why incomplete, if so.
+    pub incomplete_reason: Option<String>,
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 20) as f64
+}
+
+fn op_result(mode: Mode, op: Op, s: &OpStats, seconds: f64) -> OpResult {
+    let secs = seconds.max(1e-9);
+    let throttled = s.errors.get(THROTTLED_KMS).copied().unwrap_or(0);
+    OpResult {
+        mode,
+        op,
+        count: s.count,
+        ok: s.ok,
+        errors: s.errors.clone(),
+        error_rate: if s.count > 0 { s.failed() as f64 / s.count as f64 } else { 0.0 },
+        throttle_rate: if s.count > 0 { throttled as f64 / s.count as f64 } else { 0.0 },
+        ops_per_s: s.count as f64 / secs,
+        mib_per_s: mib(s.bytes) / secs,
+        latency_ms: Percentiles::of(&s.corrected),
+        service_time_ms: Percentiles::of(&s.uncorrected),
+        ttfb_ms: (!s.ttfb.is_empty()).then(|| Percentiles::of(&s.ttfb)),
+    }
+}
+
+/// Builds the summary from what was recorded.
+pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) -> Summary {
+    let s = &input.scenario.scenario;
+    let mode_seconds = |mode: Mode| -> f64 { rec.steps.iter().filter(|t| t.record && t.mode == mode).map(|t| t.seconds).sum() };
+    let step_seconds = |mode: Mode, phase: &str, round: u32| -> f64 {
+        rec.steps.iter().filter(|t| t.mode == mode && t.phase == phase && t.round == round).map(|t| t.seconds).sum()
+    };
+
+    let mut by_mode_op: BTreeMap<(Mode, Op), OpStats> = BTreeMap::new();
+    let mut by_stream: BTreeMap<(Mode, String, Op), OpStats> = BTreeMap::new();
+    let mut phases = Vec::new();
+    for (k, st) in &rec.stats {
+        by_mode_op.entry((k.mode, k.op)).or_default().merge(st);
+        by_stream.entry((k.mode, k.stream.clone(), k.op)).or_default().merge(st);
+        let secs = step_seconds(k.mode, &k.phase, k.round).max(1e-9);
+        phases.push(PhaseResult {
+            mode: k.mode,
+            phase: k.phase.clone(),
+            round: k.round,
+            stream: k.stream.clone(),
+            op: k.op,
+            count: st.count,
+            errors: st.failed(),
+            throttled: st.errors.get(THROTTLED_KMS).copied().unwrap_or(0),
+            ops_per_s: st.count as f64 / secs,
+            mib_per_s: mib(st.bytes) / secs,
+            latency_ms: Percentiles::of(&st.corrected),
+            service_time_ms: Percentiles::of(&st.uncorrected),
+        });
+    }
+    let results: Vec<OpResult> =
+        by_mode_op.iter().map(|((m, o), st)| op_result(*m, *o, st, mode_seconds(*m))).collect();
+    let streams = by_stream
+        .iter()
+        .map(|((m, stream, op), st)| StreamResult {
+            mode: *m,
+            stream: stream.clone(),
+            bucket_role: input.stream_roles.get(stream).cloned().unwrap_or_default(),
+            op: *op,
+            count: st.count,
+            errors: st.failed(),
+            ops_per_s: st.count as f64 / mode_seconds(*m).max(1e-9),
+            latency_ms: Percentiles::of(&st.corrected),
+        })
+        .collect();
+
+    let measured = !input.step_kms.is_empty();
+    let kms = s
+        .modes
+        .iter()
+        .map(|&mode| {
+            let mut calls_by_api = BTreeMap::new();
+            let mut by_bucket_role = BTreeMap::new();
+            let mut by_requester = BTreeMap::new();
+            let (mut calls, mut throttled, mut attempts) = (0u64, 0u64, 0u64);
+            for sk in input.step_kms.iter().filter(|k| k.mode == mode && k.record) {
+                attempts += sk.attempts;
+                for c in &sk.calls {
+                    calls += c.count;
+                    throttled += c.throttled;
+                    if c.count > 0 {
+                        *calls_by_api.entry(c.api.clone()).or_insert(0) += c.count;
+                        let role = input.bucket_roles.get(&c.bucket).cloned().unwrap_or_else(|| c.bucket.clone());
+                        *by_bucket_role.entry(role).or_insert(0) += c.count;
+                        let who = input.principal_names.get(&c.requester).cloned().unwrap_or_else(|| c.requester.clone());
+                        *by_requester.entry(who).or_insert(0) += c.count;
+                    }
+                }
+            }
+            let s3_ops: u64 = results.iter().filter(|r| r.mode == mode).map(|r| r.count).sum();
+            let per_sec = rec.kms_per_second.get(&mode);
+            let peak_rps = per_sec.map_or(0, |v| v.iter().map(|x| x.1).max().unwrap_or(0));
+            let secs = mode_seconds(mode).max(1e-9);
+            ModeKms {
+                mode,
+                source: if measured { "measured" } else { "unavailable" }.into(),
+                calls_by_api,
+                calls,
+                throttled,
+                s3_ops,
+                per_s3_op: if s3_ops > 0 { calls as f64 / s3_ops as f64 } else { 0.0 },
+                per_1000_ops: if s3_ops > 0 { 1000.0 * calls as f64 / s3_ops as f64 } else { 0.0 },
+                peak_rps,
+                mean_rps: calls as f64 / secs,
+                quota_rps: input.quota_rps,
+                peak_headroom_pct: input.quota_rps.filter(|q| *q > 0).map(|q| 100.0 * (1.0 - peak_rps as f64 / q as f64)),
+                by_bucket_role,
+                by_requester,
+                attempts_per_op: (measured && s3_ops > 0).then(|| attempts as f64 / s3_ops as f64),
+            }
+        })
+        .collect::<Vec<_>>();
+
+    let mut summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "sse-bench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_commit: option_env!("SSE_BENCH_GIT_COMMIT").map(str::to_owned).or_else(git_commit),
+        },
+        scenario: ScenarioEcho {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            file: input.scenario.path.display().to_string(),
+            seed: input.seed,
+            modes: s.modes.clone(),
+            order: format!("{:?}", s.order).to_lowercase(),
+            rounds: s.rounds,
+            definition: scenario_json(input.scenario),
+        },
+        target: input.target,
+        machine: Machine::current(),
+        started_at: input.started_at,
+        ended_at: input.ended_at,
+        duration_s: input.duration_s,
+        complete: input.incomplete_reason.is_none(),
+        incomplete_reason: input.incomplete_reason,
+        results,
+        phases,
+        streams,
+        kms,
+        steps: rec.steps.clone(),
+        thresholds: Vec::new(),
+    };
+    summary.thresholds = thresholds.iter().map(|t| evaluate(t, &summary)).collect();
+    summary
+}
+
+fn scenario_json(ls: &LoadedScenario) -> serde_json::Value {
+    let mut v = serde_json::to_value(&ls.scenario).unwrap_or(serde_json::Value::Null);
+    // Credentials never leave the process.
+    if let Some(sim) = v.get_mut("simulator").and_then(|s| s.as_object_mut()) {
+        sim.remove("credentials");
+    }
+    v
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Evaluates a threshold against a summary: every selected series must pass.
+pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
+    let mut values = Vec::new();
+    if t.mode_metric {
+        for k in s.kms.iter().filter(|k| t.mode.is_none_or(|m| m == k.mode)) {
+            let v = match t.metric.as_str() {
+                "kms_per_op" => Some(k.per_s3_op),
+                "kms_calls" => Some(k.calls as f64),
+                "kms_peak_rps" => Some(k.peak_rps as f64),
+                "error_rate" | "throttle_rate" => {
+                    let rs: Vec<&OpResult> = s.results.iter().filter(|r| r.mode == k.mode).collect();
+                    let n: u64 = rs.iter().map(|r| r.count).sum();
+                    let bad: u64 = rs
+                        .iter()
+                        .map(|r| {
+                            if t.metric == "error_rate" {
+                                r.count - r.ok
+                            } else {
+                                r.errors.get(THROTTLED_KMS).copied().unwrap_or(0)
+                            }
+                        })
+                        .sum();
+                    Some(if n > 0 { bad as f64 / n as f64 } else { 0.0 })
+                }
+                _ => None,
+            };
+            values.extend(v);
+        }
+    } else {
+        for r in s.results.iter().filter(|r| t.mode.is_none_or(|m| m == r.mode) && t.op.is_none_or(|o| o == r.op)) {
+            let v = match t.metric.as_str() {
+                "ops_per_s" => Some(r.ops_per_s),
+                "mib_per_s" => Some(r.mib_per_s),
+                "error_rate" => Some(r.error_rate),
+                "throttle_rate" => Some(r.throttle_rate),
+                m => r.latency_ms.get(m),
+            };
+            values.extend(v);
+        }
+    }
+    // The worst value decides: the largest for upper bounds, the smallest for lower bounds.
+    let upper = matches!(t.cmp, crate::scenario::thresholds::Cmp::Lt | crate::scenario::thresholds::Cmp::Le);
+    let actual = values.iter().copied().fold(None, |acc: Option<f64>, v| {
+        Some(match acc {
+            None => v,
+            Some(a) if upper => a.max(v),
+            Some(a) => a.min(v),
+        })
+    });
+    ThresholdResult {
+        name: t.name.clone(),
+        rule: t.rule.clone(),
+        actual,
+        // A rule whose series never ran cannot pass silently.
+        passed: actual.is_some_and(|a| t.passes(a)),
+    }
+}

@@ -1,0 +1,288 @@
+//! `sse-bench run`: scenario → plan → target → driver → recorder → results.
+
+use crate::cli::{Format, exit};
+use crate::driver::{self, Cancel, Harness, StreamPlan};
+use crate::plan;
+use crate::recorder::Recorder;
+use crate::results::{self, Summary, summary};
+use crate::scenario::{self, LoadedScenario, Mode};
+use crate::sim::KmsStats;
+use crate::target::{Target, TargetSpec};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--out`.
+    pub out: Option<PathBuf>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// Output format of the final summary.
+    pub format: Format,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// Test hook, called once per mode after its buckets are prefilled.
+pub type AfterPrefill = Box<dyn Fn(&Target, Mode) + Send + Sync>;
+
+/// What a finished (or interrupted) run produced.
+pub struct RunOutcome {
+    /// The summary written.
+    pub summary: Summary,
+    /// The results directory.
+    pub dir: PathBuf,
+    /// Process exit code (0, 3 for crossed thresholds, 130 when interrupted).
+    pub exit_code: i32,
+}
+
+/// Why a run did not produce results.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad input; nothing was started (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The target or the file system failed (exit 1).
+    #[error("{0:#}")]
+    Failure(anyhow::Error),
+}
+
+impl RunError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Usage(_) => exit::USAGE,
+            RunError::Failure(_) => exit::FAILURE,
+        }
+    }
+}
+
+fn default_out(name: &str) -> PathBuf {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        now.month() as u8,
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let base = PathBuf::from("results").join(format!("{name}-{stamp}"));
+    let mut p = base.clone();
+    let mut n = 2;
+    while p.exists() {
+        p = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    p
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Loads the scenario and runs it.
+pub async fn run(path: &Path, opts: RunOptions, cancel: Arc<Cancel>) -> Result<RunOutcome, RunError> {
+    let ls = scenario::load(path).map_err(|e| RunError::Usage(e.to_string()))?;
+    run_loaded(&ls, opts, cancel, None).await
+}
+
+/// Runs a loaded scenario.
+pub async fn run_loaded(
+    ls: &LoadedScenario,
+    opts: RunOptions,
+    cancel: Arc<Cancel>,
+    after_prefill: Option<AfterPrefill>,
+) -> Result<RunOutcome, RunError> {
+    let s = &ls.scenario;
+    let spec = TargetSpec::resolve(opts.target.as_deref(), ls).map_err(RunError::Usage)?;
+    let seed = opts.seed.unwrap_or(s.seed);
+    let steps = plan::plan(s, seed);
+    let streams = scenario::streams(s);
+    let mut principals: Vec<String> = Vec::new();
+    for st in &streams {
+        for n in st.writer_names().into_iter().chain(st.reader_names()) {
+            if !principals.contains(&n) {
+                principals.push(n);
+            }
+        }
+    }
+    let roles: Vec<String> =
+        streams.iter().map(|st| st.bucket_role().to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let dir = opts.out.clone().unwrap_or_else(|| default_out(&s.name));
+    let run_id = format!("{:08x}", rand::random::<u32>());
+
+    let started_wall = time::OffsetDateTime::now_utc();
+    let run_start = Instant::now();
+    let fail = |e: anyhow::Error| RunError::Failure(e);
+    let mut target = Target::connect(spec, ls, seed, principals.clone()).await.map_err(fail)?;
+    target.provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id).await.map_err(fail)?;
+    let recorder = Arc::new(
+        Recorder::new(&dir, run_start).map_err(|e| fail(anyhow::anyhow!("creating {}: {e}", dir.display())))?,
+    );
+
+    let total_share: f64 = streams.iter().map(|st| st.share).sum();
+    let harness = Arc::new(Harness {
+        streams: streams.iter().map(|st| StreamPlan::new(st.clone(), st.share / total_share, &principals)).collect(),
+        clients: target.clients.clone(),
+        seed,
+        recorder: recorder.clone(),
+        cancel: cancel.clone(),
+    });
+
+    let counter = target.kms_counter();
+    let ticker = {
+        let (recorder, counter) = (recorder.clone(), counter.clone());
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                iv.tick().await;
+                let totals = counter.as_ref().map(|c| {
+                    let k = c.snapshot().kms;
+                    (k.total, k.throttled)
+                });
+                if let Err(e) = recorder.tick(totals) {
+                    tracing::error!("writing the time series failed: {e}");
+                    break;
+                }
+            }
+        })
+    };
+    let progress = crate::progress::spawn(recorder.clone(), opts.quiet);
+
+    let mut step_kms = Vec::new();
+    let mut prefilled: BTreeSet<Mode> = BTreeSet::new();
+    let mut incomplete: Option<String> = None;
+    for step in &steps {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let buckets: Arc<Vec<String>> = Arc::new(
+            streams
+                .iter()
+                .map(|st| target.buckets.get(&(step.mode, st.bucket_role().to_owned())).cloned().unwrap_or_default())
+                .collect(),
+        );
+        if prefilled.insert(step.mode) && streams.iter().any(|st| st.prefill) {
+            progress.set_label(format!("{} prefill", step.mode));
+            let failed = driver::prefill(&harness, buckets.clone(), 32).await;
+            if failed > 0 {
+                tracing::warn!("{}: {failed} prefill writes failed", step.mode);
+            }
+            if let Some(hook) = &after_prefill {
+                hook(&target, step.mode);
+            }
+        }
+        let phase = &s.phases[step.phase];
+        progress.set_label(format!("{} {} round {}", step.mode, step.phase_name, step.round + 1));
+        progress.set_length(phase.duration.map(|d| d.0));
+        let before: Option<KmsStats> = counter.as_ref().map(|c| c.snapshot().kms);
+        let attempts_before = target.attempts.0.load(std::sync::atomic::Ordering::Relaxed);
+        recorder.begin_step(step.mode, &step.phase_name, step.round, step.record, streams.iter().map(|st| st.name.clone()).collect());
+        let step_seed = seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        driver::run_phase(&harness, buckets, phase, step_seed).await;
+        recorder.end_step();
+        if let (Some(c), Some(before)) = (&counter, before) {
+            step_kms.push(summary::StepKms {
+                mode: step.mode,
+                record: step.record,
+                calls: c.snapshot().kms.since(&before),
+                attempts: target.attempts.0.load(std::sync::atomic::Ordering::Relaxed) - attempts_before,
+            });
+        }
+    }
+    if cancel.is_cancelled() {
+        incomplete = Some("interrupted (SIGINT/SIGTERM)".into());
+    }
+    ticker.abort();
+    progress.finish();
+    let recorded = recorder.finish().map_err(|e| fail(anyhow::anyhow!("writing measurements: {e}")))?;
+
+    let ended = time::OffsetDateTime::now_utc();
+    let stream_roles: BTreeMap<String, String> =
+        streams.iter().map(|st| (st.name.clone(), st.bucket_role().to_owned())).collect();
+    let bucket_roles: BTreeMap<String, String> = target.buckets.iter().map(|((_, role), b)| (b.clone(), role.clone())).collect();
+    let principal_names: BTreeMap<String, String> = match &target.sim {
+        Some(sim) => sim.credentials().iter().zip(&principals).map(|(c, n)| (c.access_key_id.clone(), n.clone())).collect(),
+        None => BTreeMap::new(),
+    };
+    let target_info = summary::TargetInfo {
+        kind: match target.spec {
+            TargetSpec::Embedded => "embedded",
+            TargetSpec::Endpoint(_) => "endpoint",
+            TargetSpec::Aws => "aws",
+        }
+        .into(),
+        label: target.label(),
+        region: target.region.clone(),
+        kms_key_arn: target.kms_key_arn.clone(),
+        simulator: target.sim.as_ref().map(|sim| {
+            let mut v = serde_json::to_value(sim.config()).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("credentials");
+                o.insert("kms_quota_rps".into(), serde_json::json!(sim.state().kms.quota.limit()));
+            }
+            v
+        }),
+        kms_counts: if counter.is_some() { "measured" } else { "unavailable" }.into(),
+    };
+    let summary = summary::build(
+        &recorded,
+        summary::BuildInput {
+            scenario: ls,
+            seed,
+            target: target_info,
+            quota_rps: target.kms_quota(),
+            step_kms,
+            bucket_roles,
+            principal_names,
+            stream_roles,
+            started_at: rfc3339(started_wall),
+            ended_at: rfc3339(ended),
+            duration_s: run_start.elapsed().as_secs_f64(),
+            incomplete_reason: incomplete,
+        },
+        &ls.thresholds,
+    );
+    results::write_dir(&dir, &summary, &ls.text).map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
+    let exit_code = if !summary.complete {
+        exit::INTERRUPTED
+    } else if summary.thresholds.iter().any(|t| !t.passed) {
+        exit::THRESHOLD
+    } else {
+        exit::OK
+    };
+    Ok(RunOutcome { summary, dir, exit_code })
+}
+
+/// Cancels on SIGINT or SIGTERM.
+pub fn cancel_on_signals(cancel: Arc<Cancel>) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    cancel.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("\nstopping: writing what was measured (marked incomplete)");
+        cancel.cancel();
+    });
+}
