@@ -136,12 +136,17 @@ impl StreamPlan {
         }
     }
 
-    /// Chooses the next operation.
+    /// Chooses the next operation from the mix.
     pub fn pick(&self, index: usize, rng: &mut ChaCha8Rng) -> Pick {
         let op = match &self.mix {
             Some(m) => self.ops[m.sample(rng)],
             None => Op::Get,
         };
+        self.pick_op(op, index, rng)
+    }
+
+    /// Chooses key, size and principal for a given operation (writes by writers, reads by readers).
+    pub fn pick_op(&self, op: Op, index: usize, rng: &mut ChaCha8Rng) -> Pick {
         let keys = self.stream.keys.max(1);
         let principals = if matches!(op, Op::Get | Op::Head) { &self.readers } else { &self.writers };
         Pick {
@@ -218,8 +223,7 @@ pub async fn prefill(h: &Arc<Harness>, buckets: Arc<Vec<String>>, concurrency: u
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                 let Some(&(s, key)) = jobs.get(i) else { break };
-                let mut p = h.streams[s].pick(s, &mut rng);
-                p.op = Op::Put;
+                let mut p = h.streams[s].pick_op(Op::Put, s, &mut rng);
                 p.key = key;
                 let out = ops::execute(&env(&h, &buckets, &p), &p).await;
                 if out.error.is_some() {

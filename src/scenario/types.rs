@@ -271,19 +271,25 @@ impl Stream {
     }
 }
 
-/// Operation weights.
+/// Operation weights. Operations a `mix` table leaves out get weight 0; a
+/// stream without a `mix` table gets 50 PUT / 50 GET.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct Mix {
     /// PutObject (multipart above the threshold).
+    #[serde(default)]
     pub put: u32,
     /// GetObject.
+    #[serde(default)]
     pub get: u32,
     /// HeadObject.
+    #[serde(default)]
     pub head: u32,
     /// DeleteObject.
+    #[serde(default)]
     pub delete: u32,
     /// CopyObject within the bucket.
+    #[serde(default)]
     pub copy: u32,
 }
 

@@ -46,6 +46,7 @@ struct Inner {
     s3_ops: BTreeMap<String, u64>,
     s3_errors: BTreeMap<String, u64>,
     s3_requests: u64,
+    served: Option<hdrhistogram::Histogram<u64>>,
 }
 
 /// The counters.
@@ -111,7 +112,25 @@ pub struct S3Stats {
     pub by_operation: BTreeMap<String, u64>,
     /// Error responses per S3 error code.
     pub errors_by_code: BTreeMap<String, u64>,
+    /// Time from a request's arrival to its response, as the simulator served it.
+    #[serde(default)]
+    pub served_latency: ServedLatency,
 }
+
+/// Server-side latency of S3 requests, in milliseconds: the ground truth of injected latency.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServedLatency {
+    /// Requests measured.
+    pub count: u64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+}
+
+impl Eq for ServedLatency {}
 
 /// A consistent copy of every counter.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +214,13 @@ impl Accounting {
         }
     }
 
+    /// Records how long the simulator took to serve an S3 request.
+    pub fn s3_served(&self, d: std::time::Duration) {
+        let mut g = self.inner.lock();
+        let h = g.served.get_or_insert_with(|| hdrhistogram::Histogram::new(3).expect("3 significant digits is valid"));
+        let _ = h.record(d.as_micros().max(1) as u64);
+    }
+
     /// Records an S3 error response.
     pub fn s3_error(&self, code: &str) {
         *self.inner.lock().s3_errors.entry(code.to_owned()).or_default() += 1;
@@ -248,6 +274,12 @@ impl Accounting {
                 requests: g.s3_requests,
                 by_operation: g.s3_ops.clone(),
                 errors_by_code: g.s3_errors.clone(),
+                served_latency: g.served.as_ref().map_or_else(ServedLatency::default, |h| ServedLatency {
+                    count: h.len(),
+                    p50_ms: h.value_at_quantile(0.5) as f64 / 1000.0,
+                    p99_ms: h.value_at_quantile(0.99) as f64 / 1000.0,
+                    max_ms: h.max() as f64 / 1000.0,
+                }),
             },
         }
     }

@@ -84,6 +84,7 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
     accept_loop(listener, move |req: Request<Incoming>| {
         let (svc, state) = (svc.clone(), state.clone());
         async move {
+            let arrived = tokio::time::Instant::now();
             state.accounting.s3_request();
             let (n, fault) = state.faults.s3_fault();
             match fault {
@@ -107,10 +108,12 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
                 state.accounting.s3_error(&format!("HTTP {}", resp.status().as_u16()));
             }
             let resp_bytes = content_length(resp.headers(), Some(resp.body()));
+            // Counted from arrival, so the handler's own time is part of the injected latency.
             let delay = state.faults.s3_delay(req_bytes + resp_bytes, n);
             if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep_until(arrived + delay).await;
             }
+            state.accounting.s3_served(arrived.elapsed());
             Ok(resp)
         }
     })
