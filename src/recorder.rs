@@ -353,6 +353,11 @@ impl Recorder {
         }
         let hist = all.hist.take().unwrap_or_else(new_hist);
         write_row(&mut sink.timeseries, second, unix, a, "all", &iv_counts(&all), &hist, kms_delta)?;
+        // Once a second: what was measured is on disk even if the process dies.
+        sink.timeseries.flush()?;
+        for w in sink.hlogs.values_mut() {
+            w.flush()?;
+        }
         Ok(())
     }
 

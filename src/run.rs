@@ -190,10 +190,12 @@ pub async fn run_loaded(
         driver::run_phase(&harness, buckets, phase, step_seed).await;
         recorder.end_step();
         if let (Some(c), Some(before)) = (&counter, before) {
+            let after = c.snapshot().kms;
             step_kms.push(summary::StepKms {
                 mode: step.mode,
                 record: step.record,
-                calls: c.snapshot().kms.since(&before),
+                calls: after.since(&before),
+                per_second: after.seconds_since(&before),
                 attempts: target.attempts.0.load(std::sync::atomic::Ordering::Relaxed) - attempts_before,
             });
         }

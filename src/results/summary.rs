@@ -256,6 +256,8 @@ pub struct StepKms {
     pub calls: Vec<KmsCallCount>,
     /// SDK attempts during the step.
     pub attempts: u64,
+    /// KMS calls per second of the target's quota windows during the step.
+    pub per_second: Vec<crate::sim::accounting::SecondCount>,
 }
 
 /// Inputs to [`build`] besides the recorded data.
@@ -379,8 +381,15 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
                 }
             }
             let s3_ops: u64 = results.iter().filter(|r| r.mode == mode).map(|r| r.count).sum();
-            let per_sec = rec.kms_per_second.get(&mode);
-            let peak_rps = per_sec.map_or(0, |v| v.iter().map(|x| x.1).max().unwrap_or(0));
+            // Peak on the target's own one-second quota windows when it reports them.
+            let peak_rps = input
+                .step_kms
+                .iter()
+                .filter(|k| k.mode == mode && k.record)
+                .flat_map(|k| k.per_second.iter().map(|s| s.calls))
+                .max()
+                .or_else(|| rec.kms_per_second.get(&mode).and_then(|v| v.iter().map(|x| x.1).max()))
+                .unwrap_or(0);
             let secs = mode_seconds(mode).max(1e-9);
             ModeKms {
                 mode,

@@ -167,6 +167,20 @@ impl KmsStats {
             .collect()
     }
 
+    /// Per-second counts added since `earlier`, on the simulator's quota windows.
+    pub fn seconds_since(&self, earlier: &KmsStats) -> Vec<SecondCount> {
+        let before: std::collections::HashMap<u64, (u64, u64)> =
+            earlier.per_second.iter().map(|s| (s.second, (s.calls, s.throttled))).collect();
+        self.per_second
+            .iter()
+            .filter_map(|s| {
+                let (c, t) = before.get(&s.second).copied().unwrap_or((0, 0));
+                let d = SecondCount { second: s.second, calls: s.calls - c.min(s.calls), throttled: s.throttled - t.min(s.throttled) };
+                (d.calls > 0 || d.throttled > 0).then_some(d)
+            })
+            .collect()
+    }
+
     /// Highest number of symmetric calls served in one second.
     pub fn peak_per_second(&self) -> u64 {
         self.per_second.iter().map(|s| s.calls).max().unwrap_or(0)
