@@ -9,12 +9,22 @@ fn record(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let rec = Recorder::new(dir.path(), Instant::now()).unwrap();
     rec.begin_step(Mode::SseKms, "steady", 0, true, vec!["main".into()]);
-    let o = Outcome { op: Op::Get, stream: 0, bytes: 1024, ttfb: Some(Duration::from_micros(900)), error: None };
+    let o = Outcome {
+        op: Op::Get,
+        stream: 0,
+        bytes: 1024,
+        ttfb: Some(Duration::from_micros(900)),
+        error: None,
+    };
     let mut i = 0u64;
     c.bench_function("recorder_record_one_operation", |b| {
         b.iter(|| {
             i += 1;
-            rec.record(&o, Duration::from_micros(1000 + i % 5000), Duration::from_micros(900 + i % 5000));
+            rec.record(
+                &o,
+                Duration::from_micros(1000 + i % 5000),
+                Duration::from_micros(900 + i % 5000),
+            );
         })
     });
 }

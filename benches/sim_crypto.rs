@@ -19,7 +19,12 @@ fn envelope(c: &mut Criterion) {
             b.iter(|| {
                 let inner = crypto::seal(&key, b"aad", d);
                 let sealed = crypto::seal(&outer, b"aad", &inner);
-                crypto::open(&key, b"aad", &crypto::open(&outer, b"aad", &sealed).unwrap()).unwrap()
+                crypto::open(
+                    &key,
+                    b"aad",
+                    &crypto::open(&outer, b"aad", &sealed).unwrap(),
+                )
+                .unwrap()
             })
         });
     }
@@ -31,20 +36,50 @@ fn round_trip(c: &mut Criterion) {
     let (sim, s3) = rt.block_on(async {
         let sim = Simulator::start(SimConfig::default()).await.unwrap();
         let creds = StaticCredentials::from(&sim.credentials()[0]);
-        let s3 = s3_client(&ClientOptions::endpoint(&sim.s3_endpoint(), "us-east-1", creds.clone()));
-        let kms = sse_bench::target::kms_client(&ClientOptions::endpoint(&sim.kms_endpoint(), "us-east-1", creds));
-        let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
-        for (name, alg, bk) in [("sse-s3", "AES256", false), ("sse-kms", "aws:kms", false), ("sse-kms-bk", "aws:kms", true), ("dsse-kms", "aws:kms:dsse", false)] {
+        let s3 = s3_client(&ClientOptions::endpoint(
+            &sim.s3_endpoint(),
+            "us-east-1",
+            creds.clone(),
+        ));
+        let kms = sse_bench::target::kms_client(&ClientOptions::endpoint(
+            &sim.kms_endpoint(),
+            "us-east-1",
+            creds,
+        ));
+        let key = kms
+            .create_key()
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap()
+            .arn
+            .unwrap();
+        for (name, alg, bk) in [
+            ("sse-s3", "AES256", false),
+            ("sse-kms", "aws:kms", false),
+            ("sse-kms-bk", "aws:kms", true),
+            ("dsse-kms", "aws:kms:dsse", false),
+        ] {
             use aws_sdk_s3::types::*;
             s3.create_bucket().bucket(name).send().await.unwrap();
-            let mut d = ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::from(alg));
+            let mut d = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::from(alg));
             if alg != "AES256" {
                 d = d.kms_master_key_id(&key);
             }
-            let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(d.build().unwrap()).bucket_key_enabled(bk).build();
+            let rule = ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(d.build().unwrap())
+                .bucket_key_enabled(bk)
+                .build();
             s3.put_bucket_encryption()
                 .bucket(name)
-                .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap())
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(rule)
+                        .build()
+                        .unwrap(),
+                )
                 .send()
                 .await
                 .unwrap();
@@ -56,8 +91,23 @@ fn round_trip(c: &mut Criterion) {
     for mode in ["sse-s3", "sse-kms", "sse-kms-bk", "dsse-kms"] {
         g.bench_function(mode, |b| {
             b.to_async(&rt).iter(|| async {
-                s3.put_object().bucket(mode).key("k").body(body.clone().into()).send().await.unwrap();
-                s3.get_object().bucket(mode).key("k").send().await.unwrap().body.collect().await.unwrap();
+                s3.put_object()
+                    .bucket(mode)
+                    .key("k")
+                    .body(body.clone().into())
+                    .send()
+                    .await
+                    .unwrap();
+                s3.get_object()
+                    .bucket(mode)
+                    .key("k")
+                    .send()
+                    .await
+                    .unwrap()
+                    .body
+                    .collect()
+                    .await
+                    .unwrap();
             })
         });
     }

@@ -16,7 +16,12 @@ use std::time::{Duration, Instant};
 fn cpu_seconds() -> f64 {
     // utime + stime of this process, in clock ticks (100 Hz on Linux).
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
         + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
     ticks / 100.0
@@ -34,15 +39,42 @@ fn rss_mib() -> f64 {
 async fn setup() -> (Simulator, aws_sdk_s3::Client, aws_sdk_kms::Client, String) {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
     let creds = StaticCredentials::from(&sim.credentials()[0]);
-    let s3 = s3_client(&ClientOptions::endpoint(&sim.s3_endpoint(), "us-east-1", creds.clone()));
-    let kms = kms_client(&ClientOptions::endpoint(&sim.kms_endpoint(), "us-east-1", creds));
-    let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+    let s3 = s3_client(&ClientOptions::endpoint(
+        &sim.s3_endpoint(),
+        "us-east-1",
+        creds.clone(),
+    ));
+    let kms = kms_client(&ClientOptions::endpoint(
+        &sim.kms_endpoint(),
+        "us-east-1",
+        creds,
+    ));
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
     s3.create_bucket().bucket("bench-kms").send().await.unwrap();
-    let d = ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(&key).build().unwrap();
-    let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(d).build();
+    let d = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::AwsKms)
+        .kms_master_key_id(&key)
+        .build()
+        .unwrap();
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(d)
+        .build();
     s3.put_bucket_encryption()
         .bucket("bench-kms")
-        .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap())
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -79,7 +111,10 @@ where
 
 fn arg(name: &str) -> Option<f64> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }
 
 fn harness_scenario(secs: f64, extra: &str) -> String {
@@ -96,20 +131,36 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() {
     let secs = arg("--seconds").unwrap_or(5.0);
     let (sim, s3, kms, key) = setup().await;
-    println!("simulator throughput, latency models off, aws-sdk-s3 in the same process, {secs}s per figure");
+    println!(
+        "simulator throughput, latency models off, aws-sdk-s3 in the same process, {secs}s per figure"
+    );
 
     let body1k = bytes::Bytes::from(vec![1u8; 1024]);
     let (c, b) = (s3.clone(), body1k.clone());
     let put = bare_loop(64, secs, move |i| {
         let (c, b) = (c.clone(), b.clone());
-        async move { c.put_object().bucket("bench-kms").key(format!("k{}", i % 1000)).body(b.into()).send().await.is_ok() }
+        async move {
+            c.put_object()
+                .bucket("bench-kms")
+                .key(format!("k{}", i % 1000))
+                .body(b.into())
+                .send()
+                .await
+                .is_ok()
+        }
     })
     .await;
     let c = s3.clone();
     let get = bare_loop(64, secs, move |i| {
         let c = c.clone();
         async move {
-            match c.get_object().bucket("bench-kms").key(format!("k{}", i % 1000)).send().await {
+            match c
+                .get_object()
+                .bucket("bench-kms")
+                .key(format!("k{}", i % 1000))
+                .send()
+                .await
+            {
                 Ok(o) => o.body.collect().await.is_ok(),
                 Err(_) => false,
             }
@@ -120,23 +171,46 @@ async fn main() {
     let c = s3.clone();
     let head = bare_loop(64, secs, move |i| {
         let c = c.clone();
-        async move { c.head_object().bucket("bench-kms").key(format!("k{}", i % 1000)).send().await.is_ok() }
+        async move {
+            c.head_object()
+                .bucket("bench-kms")
+                .key(format!("k{}", i % 1000))
+                .send()
+                .await
+                .is_ok()
+        }
     })
     .await;
-    println!("  floor of the HTTP + SigV4 + SDK path, HEAD (no body, no crypto), c=64: {head:.0} HEAD/s");
+    println!(
+        "  floor of the HTTP + SigV4 + SDK path, HEAD (no body, no crypto), c=64: {head:.0} HEAD/s"
+    );
 
     let body1m = bytes::Bytes::from(vec![2u8; 1 << 20]);
     let (c, b) = (s3.clone(), body1m.clone());
     let put_mib = bare_loop(64, secs, move |i| {
         let (c, b) = (c.clone(), b.clone());
-        async move { c.put_object().bucket("bench-kms").key(format!("m{}", i % 64)).body(b.into()).send().await.is_ok() }
+        async move {
+            c.put_object()
+                .bucket("bench-kms")
+                .key(format!("m{}", i % 64))
+                .body(b.into())
+                .send()
+                .await
+                .is_ok()
+        }
     })
     .await;
     let c = s3.clone();
     let get_mib = bare_loop(64, secs, move |i| {
         let c = c.clone();
         async move {
-            match c.get_object().bucket("bench-kms").key(format!("m{}", i % 64)).send().await {
+            match c
+                .get_object()
+                .bucket("bench-kms")
+                .key(format!("m{}", i % 64))
+                .send()
+                .await
+            {
                 Ok(o) => o.body.collect().await.is_ok(),
                 Err(_) => false,
             }
@@ -148,21 +222,38 @@ async fn main() {
     let (k, key2) = (kms.clone(), key.clone());
     let gdk = bare_loop(64, secs, move |_| {
         let (k, key2) = (k.clone(), key2.clone());
-        async move { k.generate_data_key().key_id(key2).number_of_bytes(32).send().await.is_ok() }
+        async move {
+            k.generate_data_key()
+                .key_id(key2)
+                .number_of_bytes(32)
+                .send()
+                .await
+                .is_ok()
+        }
     })
     .await;
     println!("  KMS GenerateDataKey via aws-sdk-kms, c=64: {gdk:.0} req/s (direct KMS saturation)");
-    println!("  SSE-KMS PUTs above make one KMS call each: S3-driven KMS saturates near {put:.0} req/s");
+    println!(
+        "  SSE-KMS PUTs above make one KMS call each: S3-driven KMS saturates near {put:.0} req/s"
+    );
     drop(sim);
 
-    println!("\nharness vs bare loop: 1 KiB SSE-KMS, 50% PUT / 50% GET, closed loop c=64, alternated twice");
+    println!(
+        "\nharness vs bare loop: 1 KiB SSE-KMS, 50% PUT / 50% GET, closed loop c=64, alternated twice"
+    );
     let mut harness = Vec::new();
     let mut bare = Vec::new();
     let mut cpu_per_op = Vec::new();
     for _ in 0..2 {
         let (sim, s3, _, _) = setup().await;
         for i in 0..1000 {
-            s3.put_object().bucket("bench-kms").key(format!("main/{i:010}")).body(body1k.clone().into()).send().await.unwrap();
+            s3.put_object()
+                .bucket("bench-kms")
+                .key(format!("main/{i:010}"))
+                .body(body1k.clone().into())
+                .send()
+                .await
+                .unwrap();
         }
         let (c, b) = (s3.clone(), body1k.clone());
         let cpu0 = cpu_seconds();
@@ -172,7 +263,13 @@ async fn main() {
             async move {
                 let key = format!("main/{:010}", (i * 7919) % 1000);
                 if i % 2 == 0 {
-                    c.put_object().bucket("bench-kms").key(key).body(b.into()).send().await.is_ok()
+                    c.put_object()
+                        .bucket("bench-kms")
+                        .key(key)
+                        .body(b.into())
+                        .send()
+                        .await
+                        .is_ok()
                 } else {
                     match c.get_object().bucket("bench-kms").key(key).send().await {
                         Ok(o) => o.body.collect().await.is_ok(),
@@ -186,15 +283,34 @@ async fn main() {
         bare.push(rate);
         drop(sim);
 
-        let ls = sse_bench::scenario::parse(std::path::Path::new("bench.toml"), &harness_scenario(secs, "concurrency = 64")).unwrap();
+        let ls = sse_bench::scenario::parse(
+            std::path::Path::new("bench.toml"),
+            &harness_scenario(secs, "concurrency = 64"),
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let cpu0 = cpu_seconds();
-        let out = run_loaded(&ls, RunOptions { out: Some(dir.path().join("r")), quiet: true, ..Default::default() }, Arc::new(Cancel::default()), None)
-            .await
-            .unwrap();
+        let out = run_loaded(
+            &ls,
+            RunOptions {
+                out: Some(dir.path().join("r")),
+                quiet: true,
+                ..Default::default()
+            },
+            Arc::new(Cancel::default()),
+            None,
+        )
+        .await
+        .unwrap();
         let cpu = cpu_seconds() - cpu0;
         let ops: u64 = out.summary.results.iter().map(|r| r.count).sum();
-        let secs_measured: f64 = out.summary.steps.iter().filter(|s| s.record).map(|s| s.seconds).sum();
+        let secs_measured: f64 = out
+            .summary
+            .steps
+            .iter()
+            .filter(|s| s.record)
+            .map(|s| s.seconds)
+            .sum();
         harness.push(ops as f64 / secs_measured);
         // The run's CPU also covers setup and prefill; report it per measured op as an upper bound.
         cpu_per_op.push((cpu / ops as f64, bare_cpu));
@@ -233,12 +349,24 @@ async fn main() {
                 }
             })
         };
-        let out = run_loaded(&ls, RunOptions { out: Some(dir.path().join("soak")), quiet: true, ..Default::default() }, Arc::new(Cancel::default()), None)
-            .await
-            .unwrap();
+        let out = run_loaded(
+            &ls,
+            RunOptions {
+                out: Some(dir.path().join("soak")),
+                quiet: true,
+                ..Default::default()
+            },
+            Arc::new(Cancel::default()),
+            None,
+        )
+        .await
+        .unwrap();
         sampler.abort();
         let ops: u64 = out.summary.results.iter().map(|r| r.count).sum();
-        println!("  {ops} operations; RSS before {rss_before:.1} MiB, after {:.1} MiB", rss_mib());
+        println!(
+            "  {ops} operations; RSS before {rss_before:.1} MiB, after {:.1} MiB",
+            rss_mib()
+        );
         for (t, r) in samples.lock().iter() {
             println!("    t={t:>4}s RSS {r:.1} MiB");
         }

@@ -29,9 +29,13 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("sse_bench={level},s3s=off,aws=error")));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("sse_bench={level},s3s=off,aws=error"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs a parsed command line; returns the process exit code.
@@ -48,7 +52,13 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Run(args) => {
             let cancel = std::sync::Arc::new(driver::Cancel::default());
             run::cancel_on_signals(cancel.clone());
-            let opts = run::RunOptions { target: args.target, out: args.out, seed: args.seed, format: cli.format, quiet: cli.quiet };
+            let opts = run::RunOptions {
+                target: args.target,
+                out: args.out,
+                seed: args.seed,
+                format: cli.format,
+                quiet: cli.quiet,
+            };
             match run::run(&args.scenario, opts, cancel).await {
                 Ok(outcome) => {
                     match cli.format {
@@ -58,8 +68,11 @@ pub async fn main(cli: Cli) -> i32 {
                         },
                         cli::Format::Text => {
                             print!("{}", results::table::render(&outcome.summary));
-                            println!("
-results: {}", outcome.dir.display());
+                            println!(
+                                "
+results: {}",
+                                outcome.dir.display()
+                            );
                         }
                     }
                     outcome.exit_code
@@ -81,7 +94,12 @@ fn validate(paths: &[std::path::PathBuf], quiet: bool) -> i32 {
             Ok(ls) => {
                 if !quiet {
                     let steps = plan::plan(&ls.scenario, ls.scenario.seed).len();
-                    println!("{}: ok ({} modes, {} phases, {steps} steps)", p.display(), ls.scenario.modes.len(), ls.scenario.phases.len());
+                    println!(
+                        "{}: ok ({} modes, {} phases, {steps} steps)",
+                        p.display(),
+                        ls.scenario.modes.len(),
+                        ls.scenario.phases.len()
+                    );
                 }
             }
             Err(e) => {

@@ -49,7 +49,14 @@ pub fn plan(s: &Scenario, seed: u64) -> Vec<Step> {
     let mut steps = Vec::new();
     for (round, mode) in order {
         for (i, p) in s.phases.iter().enumerate() {
-            steps.push(Step { index: steps.len(), round, mode, phase: i, phase_name: p.name.clone(), record: p.record });
+            steps.push(Step {
+                index: steps.len(),
+                round,
+                mode,
+                phase: i,
+                phase_name: p.name.clone(),
+                record: p.record,
+            });
         }
     }
     steps
@@ -63,7 +70,9 @@ mod tests {
         let text = format!(
             "version = 1\nname = \"t\"\nmodes = [\"sse-s3\", \"sse-kms\", \"dsse-kms\"]\norder = \"{order}\"\nrounds = {rounds}\n[workload]\n[[phases]]\nname = \"w\"\nduration = \"1s\"\nconcurrency = 1\nrecord = false\n[[phases]]\nname = \"m\"\nduration = \"1s\"\nconcurrency = 1\n"
         );
-        crate::scenario::parse(std::path::Path::new("t.toml"), &text).unwrap().scenario
+        crate::scenario::parse(std::path::Path::new("t.toml"), &text)
+            .unwrap()
+            .scenario
     }
 
     #[test]
@@ -71,17 +80,34 @@ mod tests {
         let s = scenario("sequential", 2);
         let p = plan(&s, 1);
         assert_eq!(p.len(), 12);
-        assert_eq!(p.iter().map(|s| s.mode).take(4).collect::<Vec<_>>(), [Mode::SseS3; 4]);
+        assert_eq!(
+            p.iter().map(|s| s.mode).take(4).collect::<Vec<_>>(),
+            [Mode::SseS3; 4]
+        );
         let s = scenario("interleaved", 3);
         let a = plan(&s, 7);
         assert_eq!(a, plan(&s, 7), "deterministic from the seed");
         for r in 0..3 {
-            let mut modes: Vec<Mode> = a.iter().filter(|x| x.round == r && x.phase == 0).map(|x| x.mode).collect();
+            let mut modes: Vec<Mode> = a
+                .iter()
+                .filter(|x| x.round == r && x.phase == 0)
+                .map(|x| x.mode)
+                .collect();
             modes.sort();
-            assert_eq!(modes, [Mode::SseS3, Mode::SseKms, Mode::DsseKms], "every mode once per round");
+            assert_eq!(
+                modes,
+                [Mode::SseS3, Mode::SseKms, Mode::DsseKms],
+                "every mode once per round"
+            );
         }
         let orders: std::collections::BTreeSet<Vec<Mode>> = (0..20u64)
-            .map(|seed| plan(&s, seed).iter().filter(|x| x.phase == 0).map(|x| x.mode).collect())
+            .map(|seed| {
+                plan(&s, seed)
+                    .iter()
+                    .filter(|x| x.phase == 0)
+                    .map(|x| x.mode)
+                    .collect()
+            })
             .collect();
         assert!(orders.len() > 1, "seeds change the interleaving");
     }

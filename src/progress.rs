@@ -23,9 +23,17 @@ pub struct Progress {
 
 /// Starts the display.
 pub fn spawn(recorder: Arc<Recorder>, quiet: bool) -> Progress {
-    let state = Arc::new(Mutex::new(State { label: String::new(), length: None, started: Instant::now() }));
+    let state = Arc::new(Mutex::new(State {
+        label: String::new(),
+        length: None,
+        started: Instant::now(),
+    }));
     if quiet {
-        return Progress { state, bar: None, task: None };
+        return Progress {
+            state,
+            bar: None,
+            task: None,
+        };
     }
     let tty = std::io::stderr().is_terminal();
     let bar = tty.then(|| {
@@ -39,7 +47,11 @@ pub fn spawn(recorder: Arc<Recorder>, quiet: bool) -> Progress {
     });
     let (st, b) = (state.clone(), bar.clone());
     let task = tokio::spawn(async move {
-        let period = if tty { Duration::from_millis(250) } else { Duration::from_secs(5) };
+        let period = if tty {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(5)
+        };
         let mut iv = tokio::time::interval(period);
         iv.tick().await;
         loop {
@@ -61,7 +73,10 @@ pub fn spawn(recorder: Arc<Recorder>, quiet: bool) -> Progress {
                 Some(b) => {
                     b.set_prefix(label);
                     if let Some(l) = length {
-                        b.set_position((100.0 * elapsed.as_secs_f64() / l.as_secs_f64().max(1e-3)).min(100.0) as u64);
+                        b.set_position(
+                            (100.0 * elapsed.as_secs_f64() / l.as_secs_f64().max(1e-3)).min(100.0)
+                                as u64,
+                        );
                     }
                     b.set_message(msg);
                 }
@@ -69,7 +84,11 @@ pub fn spawn(recorder: Arc<Recorder>, quiet: bool) -> Progress {
             }
         }
     });
-    Progress { state, bar, task: Some(task) }
+    Progress {
+        state,
+        bar,
+        task: Some(task),
+    }
 }
 
 impl Progress {

@@ -20,7 +20,8 @@ pub type Hist = Histogram<u64>;
 
 /// A new histogram with three significant digits that grows as needed.
 pub fn new_hist() -> Hist {
-    Histogram::new(3).unwrap_or_else(|_| Histogram::new_with_max(3_600_000_000, 3).expect("valid bounds"))
+    Histogram::new(3)
+        .unwrap_or_else(|_| Histogram::new_with_max(3_600_000_000, 3).expect("valid bounds"))
 }
 
 /// The error class of the KMS-throttling S3 error.
@@ -199,7 +200,10 @@ impl Recorder {
             timeseries,
             "second,unix_time,mode,phase,round,op,ops,errors,throttled,mib,p50_ms,p99_ms,max_ms,kms_calls,kms_throttled"
         )?;
-        let start_unix = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+        let start_unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
             - run_start.elapsed().as_secs_f64();
         Ok(Recorder {
             inner: Mutex::new(Inner {
@@ -225,7 +229,14 @@ impl Recorder {
     }
 
     /// Starts a step; operations recorded until [`Recorder::end_step`] belong to it.
-    pub fn begin_step(&self, mode: Mode, phase: &str, round: u32, record: bool, streams: Vec<String>) {
+    pub fn begin_step(
+        &self,
+        mode: Mode,
+        phase: &str,
+        round: u32,
+        record: bool,
+        streams: Vec<String>,
+    ) {
         let mut g = self.inner.lock();
         g.live_ops = 0;
         g.live_errors = 0;
@@ -254,7 +265,9 @@ impl Recorder {
         if throttled {
             g.live_throttled += 1;
         }
-        let Some(a) = g.active.as_mut().filter(|a| a.record) else { return };
+        let Some(a) = g.active.as_mut().filter(|a| a.record) else {
+            return;
+        };
         let c = corrected.as_micros().max(1) as u64;
         let u = uncorrected.as_micros().max(1) as u64;
         let s = a.stats.entry((o.stream, o.op)).or_default();
@@ -294,7 +307,11 @@ impl Recorder {
     /// Live counters of the current step.
     pub fn live(&self) -> Live {
         let g = self.inner.lock();
-        Live { ops: g.live_ops, errors: g.live_errors, throttled: g.live_throttled }
+        Live {
+            ops: g.live_ops,
+            errors: g.live_errors,
+            throttled: g.live_throttled,
+        }
     }
 
     /// Closes the current second: writes the interval rows and histograms. `kms` is the
@@ -305,15 +322,22 @@ impl Recorder {
         let second = g.second;
         g.second += 1;
         let kms_delta = match (kms, g.kms_last) {
-            (Some(now), Some(last)) => Some((now.0.saturating_sub(last.0), now.1.saturating_sub(last.1))),
+            (Some(now), Some(last)) => {
+                Some((now.0.saturating_sub(last.0), now.1.saturating_sub(last.1)))
+            }
             _ => None,
         };
         if kms.is_some() {
             g.kms_last = kms;
         }
-        let Some(a) = g.active.as_mut().filter(|a| a.record) else { return Ok(()) };
+        let Some(a) = g.active.as_mut().filter(|a| a.record) else {
+            return Ok(());
+        };
         if let Some((calls, throttled)) = kms_delta {
-            g.kms_per_second.entry(a.mode).or_default().push((second, calls, throttled));
+            g.kms_per_second
+                .entry(a.mode)
+                .or_default()
+                .push((second, calls, throttled));
         }
         let sink = &mut g.sink;
         let unix = sink.start_unix + sink.run_start.elapsed().as_secs_f64();
@@ -322,11 +346,23 @@ impl Recorder {
         let elapsed_start = second as f64;
         for (op, mut iv) in intervals {
             let hist = iv.hist.take().unwrap_or_else(new_hist);
-            write_row(&mut sink.timeseries, second, unix, a, op.as_str(), &iv_counts(&iv), &hist, None)?;
+            write_row(
+                &mut sink.timeseries,
+                second,
+                unix,
+                a,
+                op.as_str(),
+                &iv_counts(&iv),
+                &hist,
+                None,
+            )?;
             let hlog = match sink.hlogs.entry((a.mode, op)) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    let path = sink.dir.join("histograms").join(format!("{}.{}.hlog.partial", a.mode, op));
+                    let path = sink
+                        .dir
+                        .join("histograms")
+                        .join(format!("{}.{}.hlog.partial", a.mode, op));
                     let mut w = BufWriter::new(File::create(path)?);
                     write_hlog_header(&mut w, sink.start_unix)?;
                     v.insert(w)
@@ -352,7 +388,16 @@ impl Recorder {
             let _ = all.hist.get_or_insert_with(new_hist).add(&hist);
         }
         let hist = all.hist.take().unwrap_or_else(new_hist);
-        write_row(&mut sink.timeseries, second, unix, a, "all", &iv_counts(&all), &hist, kms_delta)?;
+        write_row(
+            &mut sink.timeseries,
+            second,
+            unix,
+            a,
+            "all",
+            &iv_counts(&all),
+            &hist,
+            kms_delta,
+        )?;
         // Once a second: what was measured is on disk even if the process dies.
         sink.timeseries.flush()?;
         for w in sink.hlogs.values_mut() {
@@ -431,7 +476,9 @@ fn write_row(
     kms: Option<(u64, u64)>,
 ) -> std::io::Result<()> {
     let ms = |v: u64| v as f64 / 1000.0;
-    let (kc, kt) = kms.map_or((String::new(), String::new()), |(c, t)| (c.to_string(), t.to_string()));
+    let (kc, kt) = kms.map_or((String::new(), String::new()), |(c, t)| {
+        (c.to_string(), t.to_string())
+    });
     writeln!(
         w,
         "{second},{unix:.3},{},{},{},{op},{ops},{errors},{throttled},{:.3},{:.3},{:.3},{:.3},{kc},{kt}",
@@ -447,10 +494,16 @@ fn write_row(
 
 fn write_hlog_header(w: &mut impl Write, start_unix: f64) -> std::io::Result<()> {
     writeln!(w, "#[Histogram log format version 1.3]")?;
-    writeln!(w, "#[Values are latencies in microseconds; interval max in milliseconds]")?;
+    writeln!(
+        w,
+        "#[Values are latencies in microseconds; interval max in milliseconds]"
+    )?;
     writeln!(w, "#[StartTime: {start_unix:.3} (seconds since epoch)]")?;
     writeln!(w, "#[BaseTime: {start_unix:.3} (seconds since epoch)]")?;
-    writeln!(w, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"")
+    writeln!(
+        w,
+        "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+    )
 }
 
 /// Latency percentiles in milliseconds.

@@ -84,11 +84,16 @@ fn default_out(name: &str) -> PathBuf {
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Loads the scenario and runs it.
-pub async fn run(path: &Path, opts: RunOptions, cancel: Arc<Cancel>) -> Result<RunOutcome, RunError> {
+pub async fn run(
+    path: &Path,
+    opts: RunOptions,
+    cancel: Arc<Cancel>,
+) -> Result<RunOutcome, RunError> {
     let ls = scenario::load(path).map_err(|e| RunError::Usage(e.to_string()))?;
     run_loaded(&ls, opts, cancel, None).await
 }
@@ -113,23 +118,36 @@ pub async fn run_loaded(
             }
         }
     }
-    let roles: Vec<String> =
-        streams.iter().map(|st| st.bucket_role().to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let roles: Vec<String> = streams
+        .iter()
+        .map(|st| st.bucket_role().to_owned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let dir = opts.out.clone().unwrap_or_else(|| default_out(&s.name));
     let run_id = format!("{:08x}", rand::random::<u32>());
 
     let started_wall = time::OffsetDateTime::now_utc();
     let run_start = Instant::now();
     let fail = |e: anyhow::Error| RunError::Failure(e);
-    let mut target = Target::connect(spec, ls, seed, principals.clone()).await.map_err(fail)?;
-    target.provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id).await.map_err(fail)?;
+    let mut target = Target::connect(spec, ls, seed, principals.clone())
+        .await
+        .map_err(fail)?;
+    target
+        .provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id)
+        .await
+        .map_err(fail)?;
     let recorder = Arc::new(
-        Recorder::new(&dir, run_start).map_err(|e| fail(anyhow::anyhow!("creating {}: {e}", dir.display())))?,
+        Recorder::new(&dir, run_start)
+            .map_err(|e| fail(anyhow::anyhow!("creating {}: {e}", dir.display())))?,
     );
 
     let total_share: f64 = streams.iter().map(|st| st.share).sum();
     let harness = Arc::new(Harness {
-        streams: streams.iter().map(|st| StreamPlan::new(st.clone(), st.share / total_share, &principals)).collect(),
+        streams: streams
+            .iter()
+            .map(|st| StreamPlan::new(st.clone(), st.share / total_share, &principals))
+            .collect(),
         clients: target.clients.clone(),
         seed,
         recorder: recorder.clone(),
@@ -140,7 +158,10 @@ pub async fn run_loaded(
     let ticker = {
         let (recorder, counter) = (recorder.clone(), counter.clone());
         tokio::spawn(async move {
-            let mut iv = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+            let mut iv = tokio::time::interval_at(
+                tokio::time::Instant::now() + Duration::from_secs(1),
+                Duration::from_secs(1),
+            );
             iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 iv.tick().await;
@@ -167,7 +188,13 @@ pub async fn run_loaded(
         let buckets: Arc<Vec<String>> = Arc::new(
             streams
                 .iter()
-                .map(|st| target.buckets.get(&(step.mode, st.bucket_role().to_owned())).cloned().unwrap_or_default())
+                .map(|st| {
+                    target
+                        .buckets
+                        .get(&(step.mode, st.bucket_role().to_owned()))
+                        .cloned()
+                        .unwrap_or_default()
+                })
                 .collect(),
         );
         if prefilled.insert(step.mode) && streams.iter().any(|st| st.prefill) {
@@ -181,11 +208,22 @@ pub async fn run_loaded(
             }
         }
         let phase = &s.phases[step.phase];
-        progress.set_label(format!("{} {} round {}", step.mode, step.phase_name, step.round + 1));
+        progress.set_label(format!(
+            "{} {} round {}",
+            step.mode,
+            step.phase_name,
+            step.round + 1
+        ));
         progress.set_length(phase.duration.map(|d| d.0));
         let before: Option<KmsStats> = counter.as_ref().map(|c| c.snapshot().kms);
         let attempts_before = target.attempts.0.load(std::sync::atomic::Ordering::Relaxed);
-        recorder.begin_step(step.mode, &step.phase_name, step.round, step.record, streams.iter().map(|st| st.name.clone()).collect());
+        recorder.begin_step(
+            step.mode,
+            &step.phase_name,
+            step.round,
+            step.record,
+            streams.iter().map(|st| st.name.clone()).collect(),
+        );
         let step_seed = seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         driver::run_phase(&harness, buckets, phase, step_seed).await;
         recorder.end_step();
@@ -196,7 +234,8 @@ pub async fn run_loaded(
                 record: step.record,
                 calls: after.since(&before),
                 per_second: after.seconds_since(&before),
-                attempts: target.attempts.0.load(std::sync::atomic::Ordering::Relaxed) - attempts_before,
+                attempts: target.attempts.0.load(std::sync::atomic::Ordering::Relaxed)
+                    - attempts_before,
             });
         }
     }
@@ -205,14 +244,27 @@ pub async fn run_loaded(
     }
     ticker.abort();
     progress.finish();
-    let recorded = recorder.finish().map_err(|e| fail(anyhow::anyhow!("writing measurements: {e}")))?;
+    let recorded = recorder
+        .finish()
+        .map_err(|e| fail(anyhow::anyhow!("writing measurements: {e}")))?;
 
     let ended = time::OffsetDateTime::now_utc();
-    let stream_roles: BTreeMap<String, String> =
-        streams.iter().map(|st| (st.name.clone(), st.bucket_role().to_owned())).collect();
-    let bucket_roles: BTreeMap<String, String> = target.buckets.iter().map(|((_, role), b)| (b.clone(), role.clone())).collect();
+    let stream_roles: BTreeMap<String, String> = streams
+        .iter()
+        .map(|st| (st.name.clone(), st.bucket_role().to_owned()))
+        .collect();
+    let bucket_roles: BTreeMap<String, String> = target
+        .buckets
+        .iter()
+        .map(|((_, role), b)| (b.clone(), role.clone()))
+        .collect();
     let principal_names: BTreeMap<String, String> = match &target.sim {
-        Some(sim) => sim.credentials().iter().zip(&principals).map(|(c, n)| (c.access_key_id.clone(), n.clone())).collect(),
+        Some(sim) => sim
+            .credentials()
+            .iter()
+            .zip(&principals)
+            .map(|(c, n)| (c.access_key_id.clone(), n.clone()))
+            .collect(),
         None => BTreeMap::new(),
     };
     let target_info = summary::TargetInfo {
@@ -229,11 +281,19 @@ pub async fn run_loaded(
             let mut v = serde_json::to_value(sim.config()).unwrap_or_default();
             if let Some(o) = v.as_object_mut() {
                 o.remove("credentials");
-                o.insert("kms_quota_rps".into(), serde_json::json!(sim.state().kms.quota.limit()));
+                o.insert(
+                    "kms_quota_rps".into(),
+                    serde_json::json!(sim.state().kms.quota.limit()),
+                );
             }
             v
         }),
-        kms_counts: if counter.is_some() { "measured" } else { "unavailable" }.into(),
+        kms_counts: if counter.is_some() {
+            "measured"
+        } else {
+            "unavailable"
+        }
+        .into(),
     };
     let summary = summary::build(
         &recorded,
@@ -253,7 +313,8 @@ pub async fn run_loaded(
         },
         &ls.thresholds,
     );
-    results::write_dir(&dir, &summary, &ls.text).map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
+    results::write_dir(&dir, &summary, &ls.text)
+        .map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
     let exit_code = if !summary.complete {
         exit::INTERRUPTED
     } else if summary.thresholds.iter().any(|t| !t.passed) {
@@ -261,7 +322,11 @@ pub async fn run_loaded(
     } else {
         exit::OK
     };
-    Ok(RunOutcome { summary, dir, exit_code })
+    Ok(RunOutcome {
+        summary,
+        dir,
+        exit_code,
+    })
 }
 
 /// Cancels on SIGINT or SIGTERM.
@@ -269,14 +334,15 @@ pub fn cancel_on_signals(cancel: Arc<Cancel>) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    cancel.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

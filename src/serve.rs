@@ -10,7 +10,8 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<SimConfig> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-            toml::from_str::<SimConfig>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            toml::from_str::<SimConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
         None => SimConfig::default(),
     };
@@ -29,22 +30,35 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<SimConfig> {
 /// Starts the simulator and serves until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = load_config(&args)?;
-    let kms_addr = args
-        .kms_listen
-        .unwrap_or_else(|| {
-            // An ephemeral S3 port gets an ephemeral KMS port too.
-            let port = if args.listen.port() == 0 { 0 } else { args.listen.port().wrapping_add(1) };
-            SocketAddr::new(args.listen.ip(), port)
-        });
+    let kms_addr = args.kms_listen.unwrap_or_else(|| {
+        // An ephemeral S3 port gets an ephemeral KMS port too.
+        let port = if args.listen.port() == 0 {
+            0
+        } else {
+            args.listen.port().wrapping_add(1)
+        };
+        SocketAddr::new(args.listen.ip(), port)
+    });
     let sim = Simulator::start_on(config, Clock::real(), args.listen, kms_addr).await?;
     let c = sim.config();
-    println!("sse-bench simulator (region {}, KMS quota {} req/s)", c.region, sim.state().kms.quota.limit());
+    println!(
+        "sse-bench simulator (region {}, KMS quota {} req/s)",
+        c.region,
+        sim.state().kms.quota.limit()
+    );
     println!("  S3 endpoint:    {}", sim.s3_endpoint());
     println!("  KMS endpoint:   {}", sim.kms_endpoint());
-    println!("  admin endpoint: {}/stats (JSON), {}/metrics (Prometheus)", sim.admin_endpoint(), sim.admin_endpoint());
+    println!(
+        "  admin endpoint: {}/stats (JSON), {}/metrics (Prometheus)",
+        sim.admin_endpoint(),
+        sim.admin_endpoint()
+    );
     println!("  credentials (loopback simulator only):");
     for cred in sim.credentials() {
-        println!("    AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}", cred.access_key_id, cred.secret_access_key);
+        println!(
+            "    AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+            cred.access_key_id, cred.secret_access_key
+        );
     }
     println!("Press Ctrl-C to stop.");
     // Clients that parse this banner (tests, scripts) read it through a pipe.

@@ -23,7 +23,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let err = || format!("expected a size like \"64KiB\" or \"8MiB\", got {s:?}");
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| err())?;
     let mult: u64 = match unit.trim() {
@@ -47,9 +49,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// Formats a byte count the way the parser reads it back ("64KiB").
 pub fn format_size(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
     for (name, m) in UNITS {
-        if bytes >= m && bytes % m == 0 {
+        if bytes >= m && bytes.is_multiple_of(m) {
             return format!("{}{name}", bytes / m);
         }
     }
@@ -82,7 +89,9 @@ impl Serialize for HumanDuration {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_duration(&s).map(HumanDuration).map_err(serde::de::Error::custom)
+        parse_duration(&s)
+            .map(HumanDuration)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -33,7 +33,10 @@ fn boto3_drives_the_standalone_simulator() {
         } else if line.contains("admin endpoint:") {
             admin = value(&line).map(|u| u.trim_end_matches("/stats").to_owned());
         } else if line.contains("AWS_ACCESS_KEY_ID=") && creds.is_none() {
-            let kv: Vec<String> = line.split_whitespace().map(|p| p.split_once('=').map(|x| x.1).unwrap_or("").to_owned()).collect();
+            let kv: Vec<String> = line
+                .split_whitespace()
+                .map(|p| p.split_once('=').map(|x| x.1).unwrap_or("").to_owned())
+                .collect();
             creds = Some((kv[0].clone(), kv[1].clone()));
         } else if line.starts_with("Press Ctrl-C") {
             break;

@@ -30,16 +30,37 @@ fn sigint_writes_partial_results_and_exits_non_zero() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let signalled = Instant::now();
-    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let status = child.wait().unwrap();
     // Generous bound for a loaded CI machine; the load itself stops at the next await.
-    assert!(signalled.elapsed() < Duration::from_secs(5), "took {:?} to stop", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "took {:?} to stop",
+        signalled.elapsed()
+    );
     assert_eq!(status.code(), Some(130));
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["complete"], false);
-    assert!(summary["incomplete_reason"].as_str().unwrap().contains("interrupted"));
-    let ops: u64 = summary["results"].as_array().unwrap().iter().map(|r| r["count"].as_u64().unwrap()).sum();
-    assert!(ops >= 200, "what was measured before the signal is kept: {ops}");
+    assert!(
+        summary["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
+    let ops: u64 = summary["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    assert!(
+        ops >= 200,
+        "what was measured before the signal is kept: {ops}"
+    );
     assert!(out.join("timeseries.csv").exists());
 }

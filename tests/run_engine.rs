@@ -21,9 +21,17 @@ async fn run(text: &str, dir: &Path) -> RunOutcome {
     run_with(text, dir, None).await
 }
 
-async fn run_with(text: &str, dir: &Path, hook: Option<sse_bench::run::AfterPrefill>) -> RunOutcome {
+async fn run_with(
+    text: &str,
+    dir: &Path,
+    hook: Option<sse_bench::run::AfterPrefill>,
+) -> RunOutcome {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let opts = RunOptions { out: Some(dir.to_owned()), quiet: true, ..Default::default() };
+    let opts = RunOptions {
+        out: Some(dir.to_owned()),
+        quiet: true,
+        ..Default::default()
+    };
     match run_loaded(&load(text), opts, Arc::new(Cancel::default()), hook).await {
         Ok(o) => o,
         Err(e) => panic!("run failed: {e}"),
@@ -31,7 +39,10 @@ async fn run_with(text: &str, dir: &Path, hook: Option<sse_bench::run::AfterPref
 }
 
 /// Runs and returns the simulator's own record of the latency it served during the measured phase.
-async fn run_served(text: &str, dir: &Path) -> (RunOutcome, sse_bench::sim::accounting::ServedLatency) {
+async fn run_served(
+    text: &str,
+    dir: &Path,
+) -> (RunOutcome, sse_bench::sim::accounting::ServedLatency) {
     let served = Arc::new(std::sync::Mutex::new(None));
     let slot = served.clone();
     // Zero the simulator's counters after prefill, so only measured requests count.
@@ -46,7 +57,10 @@ async fn run_served(text: &str, dir: &Path) -> (RunOutcome, sse_bench::sim::acco
 }
 
 fn result(s: &Summary, mode: Mode, op: Op) -> &sse_bench::results::summary::OpResult {
-    s.results.iter().find(|r| r.mode == mode && r.op == op).expect("result row")
+    s.results
+        .iter()
+        .find(|r| r.mode == mode && r.op == op)
+        .expect("result row")
 }
 
 fn within(actual: f64, truth: f64) -> bool {
@@ -77,13 +91,26 @@ concurrency = 8
     // The simulator imposes the configured latency (to the precision of tokio's 1 ms timer)...
     assert!(within(served.p50_ms, 20.0), "served p50 {}", served.p50_ms);
     // ...and the harness reports what the simulator actually imposed.
-    assert!(within(r.latency_ms.p50, served.p50_ms), "p50 {} vs served {}", r.latency_ms.p50, served.p50_ms);
-    assert!(within(r.latency_ms.p99, served.p99_ms), "p99 {} vs served {}", r.latency_ms.p99, served.p99_ms);
+    assert!(
+        within(r.latency_ms.p50, served.p50_ms),
+        "p50 {} vs served {}",
+        r.latency_ms.p50,
+        served.p50_ms
+    );
+    assert!(
+        within(r.latency_ms.p99, served.p99_ms),
+        "p99 {} vs served {}",
+        r.latency_ms.p99,
+        served.p99_ms
+    );
     assert!(r.latency_ms.p50 >= 20.0);
 
     let lognormal = fixed
         .replace("name = \"fixed\"", "name = \"lognormal\"")
-        .replace("median = \"20ms\", p99 = \"20ms\"", "median = \"10ms\", p99 = \"40ms\"")
+        .replace(
+            "median = \"20ms\", p99 = \"20ms\"",
+            "median = \"10ms\", p99 = \"40ms\"",
+        )
         .replace("concurrency = 8", "concurrency = 64")
         .replace("duration = \"2s\"", "duration = \"4s\"");
     let (o, served) = run_served(&lognormal, &dir.path().join("lognormal")).await;
@@ -91,8 +118,18 @@ concurrency = 8
     assert!(r.count > 10_000, "{}", r.count);
     assert!(within(served.p50_ms, 10.0), "served p50 {}", served.p50_ms);
     assert!(within(served.p99_ms, 40.0), "served p99 {}", served.p99_ms);
-    assert!(within(r.latency_ms.p50, served.p50_ms), "p50 {} vs served {}", r.latency_ms.p50, served.p50_ms);
-    assert!(within(r.latency_ms.p99, served.p99_ms), "p99 {} vs served {}", r.latency_ms.p99, served.p99_ms);
+    assert!(
+        within(r.latency_ms.p50, served.p50_ms),
+        "p50 {} vs served {}",
+        r.latency_ms.p50,
+        served.p50_ms
+    );
+    assert!(
+        within(r.latency_ms.p99, served.p99_ms),
+        "p99 {} vs served {}",
+        r.latency_ms.p99,
+        served.p99_ms
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,10 +154,24 @@ max_in_flight = 1
     let dir = tempfile::tempdir().unwrap();
     let o = run(text, dir.path()).await;
     let r = result(&o.summary, Mode::SseS3, Op::Head);
-    assert!(r.latency_ms.p99 > 500.0, "corrected p99 {} shows the stall", r.latency_ms.p99);
-    assert!(r.service_time_ms.p99 < 100.0, "uncorrected p99 {} hides it", r.service_time_ms.p99);
-    assert!(r.service_time_ms.max >= 1000.0, "the stalled request itself took the stall");
-    assert!(o.summary.steps.iter().any(|s| s.late > 100), "arrivals waited for the in-flight cap");
+    assert!(
+        r.latency_ms.p99 > 500.0,
+        "corrected p99 {} shows the stall",
+        r.latency_ms.p99
+    );
+    assert!(
+        r.service_time_ms.p99 < 100.0,
+        "uncorrected p99 {} hides it",
+        r.service_time_ms.p99
+    );
+    assert!(
+        r.service_time_ms.max >= 1000.0,
+        "the stalled request itself took the stall"
+    );
+    assert!(
+        o.summary.steps.iter().any(|s| s.late > 100),
+        "arrivals waited for the in-flight cap"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,13 +214,22 @@ concurrency = 2
     let dir = tempfile::tempdir().unwrap();
     let hook: sse_bench::run::AfterPrefill = Box::new(|target, mode| {
         let bucket = &target.buckets[&(mode, "main".to_string())];
-        assert!(target.sim.as_ref().unwrap().corrupt_object(bucket, "main/0000000002"));
+        assert!(
+            target
+                .sim
+                .as_ref()
+                .unwrap()
+                .corrupt_object(bucket, "main/0000000002")
+        );
     });
     let o = run_with(text, dir.path(), Some(hook)).await;
     let r = result(&o.summary, Mode::SseKms, Op::Get);
     assert_eq!(r.count, 200);
     let bad = r.errors.get(INTEGRITY).copied().unwrap_or(0);
-    assert!(bad > 20 && bad < 100, "about a quarter of GETs read the corrupted key: {bad}");
+    assert!(
+        bad > 20 && bad < 100,
+        "about a quarter of GETs read the corrupted key: {bad}"
+    );
     assert_eq!(r.ok + bad, 200);
 }
 
@@ -211,10 +271,26 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     let dir = tempfile::tempdir().unwrap();
     let o = run(text, dir.path()).await;
     let s = &o.summary;
-    assert_eq!(o.exit_code, 3, "every request takes at least the injected 5 ms, so p50 < 5ms is crossed");
-    let failed: Vec<&str> = s.thresholds.iter().filter(|t| !t.passed).map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        o.exit_code, 3,
+        "every request takes at least the injected 5 ms, so p50 < 5ms is crossed"
+    );
+    let failed: Vec<&str> = s
+        .thresholds
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(failed, ["sse-s3.all.p50"]);
-    assert!(s.thresholds.iter().find(|t| t.name == "sse-s3.all.p50").unwrap().actual.unwrap() >= 5.0);
+    assert!(
+        s.thresholds
+            .iter()
+            .find(|t| t.name == "sse-s3.all.p50")
+            .unwrap()
+            .actual
+            .unwrap()
+            >= 5.0
+    );
 
     // SSE-KMS: exactly one GenerateDataKey per PUT and one Decrypt per GET.
     let kms = s.kms.iter().find(|k| k.mode == Mode::SseKms).unwrap();
@@ -226,27 +302,58 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     assert!(kms.by_bucket_role["input"] > 0 && kms.by_bucket_role["results"] > 0);
     // Bucket Keys: prefill fetched each writer's key; in the measured steps each of the three
     // readers decrypts the pipeline's Bucket Key once, and nothing else calls KMS within the lifetime.
-    let bk = s.kms.iter().find(|k| k.mode == Mode::SseKmsBucketKey).unwrap();
-    assert_eq!(bk.calls_by_api, [("Decrypt".to_string(), 3)].into(), "{bk:?}");
+    let bk = s
+        .kms
+        .iter()
+        .find(|k| k.mode == Mode::SseKmsBucketKey)
+        .unwrap();
+    assert_eq!(
+        bk.calls_by_api,
+        [("Decrypt".to_string(), 3)].into(),
+        "{bk:?}"
+    );
     let s3 = s.kms.iter().find(|k| k.mode == Mode::SseS3).unwrap();
     assert_eq!(s3.calls, 0);
-    assert_eq!(kms.by_requester.keys().cloned().collect::<Vec<_>>(), ["dash", "etl", "pipeline", "query", "writer"]);
+    assert_eq!(
+        kms.by_requester.keys().cloned().collect::<Vec<_>>(),
+        ["dash", "etl", "pipeline", "query", "writer"]
+    );
 
     // Per-stream rows exist for every mode.
     for m in [Mode::SseS3, Mode::SseKms, Mode::SseKmsBucketKey] {
-        assert!(s.streams.iter().any(|r| r.mode == m && r.stream == "uploads" && r.bucket_role == "input"));
-        assert!(s.streams.iter().any(|r| r.mode == m && r.stream == "reads" && r.op == Op::Get));
+        assert!(
+            s.streams
+                .iter()
+                .any(|r| r.mode == m && r.stream == "uploads" && r.bucket_role == "input")
+        );
+        assert!(
+            s.streams
+                .iter()
+                .any(|r| r.mode == m && r.stream == "reads" && r.op == Op::Get)
+        );
     }
     assert_eq!(s.steps.len(), 6);
 
     // summary.json validates against the checked-in schema.
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/schema.json")).unwrap()).unwrap();
-    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&written).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&written)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    assert!(!std::fs::read_to_string(dir.path().join("summary.json")).unwrap().contains("secret"));
+    assert!(
+        !std::fs::read_to_string(dir.path().join("summary.json"))
+            .unwrap()
+            .contains("secret")
+    );
 
     // ops.csv and timeseries.csv parse; the scenario is copied in.
     let mut ops = csv::Reader::from_path(dir.path().join("ops.csv")).unwrap();
@@ -255,7 +362,10 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     let headers = ts.headers().unwrap().clone();
     assert!(headers.iter().any(|h| h == "kms_calls"));
     assert!(ts.records().count() > 0);
-    assert_eq!(std::fs::read_to_string(dir.path().join("scenario.toml")).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("scenario.toml")).unwrap(),
+        text
+    );
 
     // The hlog files are HdrHistogram interval logs the crate's reader understands.
     let hlog = std::fs::read(dir.path().join("histograms/sse-kms.get.hlog")).unwrap();
@@ -263,9 +373,14 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     let mut total = 0;
     for item in hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&hlog) {
         if let hdrhistogram::serialization::interval_log::LogEntry::Interval(ih) = item.unwrap() {
-            let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, ih.encoded_histogram()).unwrap();
-            let h: hdrhistogram::Histogram<u64> =
-                hdrhistogram::serialization::Deserializer::new().deserialize(&mut raw.as_slice()).unwrap();
+            let raw = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                ih.encoded_histogram(),
+            )
+            .unwrap();
+            let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+                .deserialize(&mut raw.as_slice())
+                .unwrap();
             total += h.len();
             intervals += 1;
         }

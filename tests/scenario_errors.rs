@@ -5,28 +5,54 @@ use std::path::Path;
 use std::process::Command;
 
 fn expectations(text: &str) -> (String, Option<usize>) {
-    let expect = text.lines().find_map(|l| l.strip_prefix("# expect: ")).expect("# expect: line").to_owned();
-    let line = text.lines().find_map(|l| l.strip_prefix("# line: ")).and_then(|l| l.trim().parse().ok());
+    let expect = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# expect: "))
+        .expect("# expect: line")
+        .to_owned();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# line: "))
+        .and_then(|l| l.trim().parse().ok());
     (expect, line)
 }
 
 #[test]
 fn every_malformed_scenario_is_refused_with_file_line_and_field() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 15, "the corpus is present");
     let tmp = tempfile::tempdir().unwrap();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         let (expect, line) = expectations(&text);
-        let out = Command::new(env!("CARGO_BIN_EXE_sse-bench")).arg("validate").arg(&f).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+            .arg("validate")
+            .arg(&f)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", f.display());
-        assert!(stderr.contains(&expect), "{}: expected {expect:?} in {stderr:?}", f.display());
-        let located = format!("{}:{}:", f.display(), line.map_or(String::new(), |l| l.to_string()));
+        assert!(
+            stderr.contains(&expect),
+            "{}: expected {expect:?} in {stderr:?}",
+            f.display()
+        );
+        let located = format!(
+            "{}:{}:",
+            f.display(),
+            line.map_or(String::new(), |l| l.to_string())
+        );
         if line.is_some() {
-            assert!(stderr.contains(&located), "{}: expected {located:?} in {stderr:?}", f.display());
+            assert!(
+                stderr.contains(&located),
+                "{}: expected {located:?} in {stderr:?}",
+                f.display()
+            );
         } else {
             assert!(stderr.contains(&f.display().to_string()));
         }
@@ -41,19 +67,35 @@ fn every_malformed_scenario_is_refused_with_file_line_and_field() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", f.display());
         assert!(String::from_utf8_lossy(&out.stderr).contains(&expect));
-        assert!(!results.exists(), "{}: run wrote results for an invalid scenario", f.display());
+        assert!(
+            !results.exists(),
+            "{}: run wrote results for an invalid scenario",
+            f.display()
+        );
     }
 }
 
 #[test]
 fn unreadable_file_and_bad_target_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench")).args(["validate", "no/such/file.toml"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["validate", "no/such/file.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.toml: cannot read the scenario file"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no/such/file.toml: cannot read the scenario file")
+    );
     let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench")).args(["run", quickstart, "--target", "ftp://x"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["run", quickstart, "--target", "ftp://x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--target: expected embedded, aws or an http(s):// URL"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--target: expected embedded, aws or an http(s):// URL")
+    );
 }
 
 #[test]
@@ -63,8 +105,17 @@ fn shipped_scenarios_validate() {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let out = Command::new(env!("CARGO_BIN_EXE_sse-bench")).arg("validate").arg(&p).output().unwrap();
-            assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+            let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+                .arg("validate")
+                .arg(&p)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                p.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             n += 1;
         }
     }

@@ -19,24 +19,48 @@ async fn put_get(t: &Sim, bucket_name: &str, puts: usize, gets: usize) {
 }
 
 fn s3_calls(t: &Sim, api: &str) -> u64 {
-    t.sim.stats().kms.count_where(|c| c.via == "s3" && c.api == api)
+    t.sim
+        .stats()
+        .kms
+        .count_where(|c| c.via == "s3" && c.api == api)
 }
 
 #[tokio::test]
 async fn counts_per_mode_match_the_documented_rules() {
     let (n, m) = (20, 30);
-    for (alg, bk, gdk, dec) in [("AES256", false, 0, 0), ("aws:kms", false, n, m), ("aws:kms", true, 1, 1), ("aws:kms:dsse", false, n, m)] {
+    for (alg, bk, gdk, dec) in [
+        ("AES256", false, 0, 0),
+        ("aws:kms", false, n, m),
+        ("aws:kms", true, 1, 1),
+        ("aws:kms:dsse", false, n, m),
+    ] {
         let t = start(SimConfig::default()).await;
         key(&t.kms, "alias/k").await;
         t.sim.reset_stats();
-        bucket(&t.s3, "count-b", alg, (alg != "AES256").then_some("alias/k"), bk).await;
+        bucket(
+            &t.s3,
+            "count-b",
+            alg,
+            (alg != "AES256").then_some("alias/k"),
+            bk,
+        )
+        .await;
         put_get(&t, "count-b", n as usize, m as usize).await;
         for i in 0..5 {
-            t.s3.head_object().bucket("count-b").key(format!("k{i}")).send().await.unwrap();
+            t.s3.head_object()
+                .bucket("count-b")
+                .key(format!("k{i}"))
+                .send()
+                .await
+                .unwrap();
         }
         assert_eq!(s3_calls(&t, "GenerateDataKey"), gdk, "{alg} bk={bk}");
         assert_eq!(s3_calls(&t, "Decrypt"), dec, "{alg} bk={bk}");
-        assert_eq!(t.sim.stats().kms.total, gdk + dec, "{alg}: HEAD makes no KMS call");
+        assert_eq!(
+            t.sim.stats().kms.total,
+            gdk + dec,
+            "{alg}: HEAD makes no KMS call"
+        );
     }
 }
 
@@ -52,7 +76,11 @@ async fn bucket_keys_cut_kms_calls_by_99_percent_under_concurrency() {
         t.sim.reset_stats();
         for chunk in (0..n).collect::<Vec<_>>().chunks(64) {
             join_all(chunk.iter().map(|i| {
-                t.s3.put_object().bucket(b).key(format!("o{i}")).body(ByteStream::from_static(b"tiny")).send()
+                t.s3.put_object()
+                    .bucket(b)
+                    .key(format!("o{i}"))
+                    .body(ByteStream::from_static(b"tiny"))
+                    .send()
             }))
             .await
             .into_iter()
@@ -64,7 +92,10 @@ async fn bucket_keys_cut_kms_calls_by_99_percent_under_concurrency() {
     }
     let (without, with) = (calls[0], calls[1]);
     assert_eq!(without, n);
-    assert_eq!(with, 1, "one Bucket Key for one requester within one lifetime");
+    assert_eq!(
+        with, 1,
+        "one Bucket Key for one requester within one lifetime"
+    );
     assert!((without - with) as f64 / without as f64 >= 0.99);
 }
 
@@ -72,11 +103,20 @@ async fn bucket_keys_cut_kms_calls_by_99_percent_under_concurrency() {
 async fn bucket_keys_are_per_requester_and_per_lifetime() {
     let clock = Clock::manual();
     let requesters = 3;
-    let t = start_with_clock(SimConfig { requesters, ..SimConfig::default() }, clock.clone()).await;
+    let t = start_with_clock(
+        SimConfig {
+            requesters,
+            ..SimConfig::default()
+        },
+        clock.clone(),
+    )
+    .await;
     key(&t.kms, "alias/k").await;
     bucket(&t.s3, "bk-bucket", "aws:kms", Some("alias/k"), true).await;
     t.sim.reset_stats();
-    let clients: Vec<_> = (0..requesters as usize).map(|r| s3_for(&t.sim, r)).collect();
+    let clients: Vec<_> = (0..requesters as usize)
+        .map(|r| s3_for(&t.sim, r))
+        .collect();
     for (r, c) in clients.iter().enumerate() {
         for i in 0..10 {
             put(c, "bk-bucket", &format!("r{r}-{i}"), vec![1; 10]).await;
@@ -117,11 +157,34 @@ async fn multipart_and_copy_counts() {
     key(&t.kms, "alias/k").await;
     bucket(&t.s3, "mp-kms", "aws:kms", Some("alias/k"), false).await;
     t.sim.reset_stats();
-    let id = t.s3.create_multipart_upload().bucket("mp-kms").key("m").send().await.unwrap().upload_id.unwrap();
+    let id =
+        t.s3.create_multipart_upload()
+            .bucket("mp-kms")
+            .key("m")
+            .send()
+            .await
+            .unwrap()
+            .upload_id
+            .unwrap();
     let mut parts = Vec::new();
     for n in 1..=3 {
-        let out = t.s3.upload_part().bucket("mp-kms").key("m").upload_id(&id).part_number(n).body(vec![n as u8; 5 << 20].into()).send().await.unwrap();
-        parts.push(aws_sdk_s3::types::CompletedPart::builder().part_number(n).e_tag(out.e_tag.unwrap()).set_checksum_crc32(out.checksum_crc32).build());
+        let out =
+            t.s3.upload_part()
+                .bucket("mp-kms")
+                .key("m")
+                .upload_id(&id)
+                .part_number(n)
+                .body(vec![n as u8; 5 << 20].into())
+                .send()
+                .await
+                .unwrap();
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag.unwrap())
+                .set_checksum_crc32(out.checksum_crc32)
+                .build(),
+        );
     }
     assert_eq!(s3_calls(&t, "GenerateDataKey"), 1, "CreateMultipartUpload");
     assert_eq!(s3_calls(&t, "Decrypt"), 3, "one per UploadPart");
@@ -129,39 +192,82 @@ async fn multipart_and_copy_counts() {
         .bucket("mp-kms")
         .key("m")
         .upload_id(&id)
-        .multipart_upload(aws_sdk_s3::types::CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(s3_calls(&t, "Decrypt"), 4, "Complete with additional checksums");
-    t.s3.copy_object().bucket("mp-kms").key("copy").copy_source("mp-kms/m").send().await.unwrap();
+    assert_eq!(
+        s3_calls(&t, "Decrypt"),
+        4,
+        "Complete with additional checksums"
+    );
+    t.s3.copy_object()
+        .bucket("mp-kms")
+        .key("copy")
+        .copy_source("mp-kms/m")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(s3_calls(&t, "Decrypt"), 5, "copy decrypts the source");
-    assert_eq!(s3_calls(&t, "GenerateDataKey"), 2, "copy encrypts the destination");
+    assert_eq!(
+        s3_calls(&t, "GenerateDataKey"),
+        2,
+        "copy encrypts the destination"
+    );
 }
 
 #[tokio::test]
 async fn quota_throttles_s3_and_direct_calls_within_one_window() {
     let clock = Clock::manual();
     let q = 50;
-    let t = start_with_clock(SimConfig { kms_quota_rps: Some(q), ..SimConfig::default() }, clock.clone()).await;
+    let t = start_with_clock(
+        SimConfig {
+            kms_quota_rps: Some(q),
+            ..SimConfig::default()
+        },
+        clock.clone(),
+    )
+    .await;
     key(&t.kms, "alias/k").await;
     bucket(&t.s3, "quota-b", "aws:kms", Some("alias/k"), false).await;
     let results = join_all((0..200).map(|i| {
-        t.s3.put_object().bucket("quota-b").key(format!("o{i}")).body(ByteStream::from_static(b"x")).send()
+        t.s3.put_object()
+            .bucket("quota-b")
+            .key(format!("o{i}"))
+            .body(ByteStream::from_static(b"x"))
+            .send()
     }))
     .await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(ok as u64, q, "at most Q KMS-backed requests succeed in one second window");
+    assert_eq!(
+        ok as u64, q,
+        "at most Q KMS-backed requests succeed in one second window"
+    );
     for r in results.iter().filter_map(|r| r.as_ref().err()) {
         assert_eq!(s3_code(r), ("SlowDown".into(), 503));
-        assert_eq!(s3_message(r), "Please reduce your request rate for operations involving AWS KMS.");
+        assert_eq!(
+            s3_message(r),
+            "Please reduce your request rate for operations involving AWS KMS."
+        );
     }
     // SSE-S3 writes are not limited by the KMS quota.
     bucket(&t.s3, "quota-s3", "AES256", None, false).await;
     put(&t.s3, "quota-s3", "fine", b"x".to_vec()).await;
     // Direct calls share the same window.
-    let e = t.kms.generate_data_key().key_id("alias/k").number_of_bytes(32).send().await.unwrap_err();
-    let meta = aws_sdk_kms::error::ProvideErrorMetadata::code(e.as_service_error().unwrap()).map(str::to_owned);
+    let e = t
+        .kms
+        .generate_data_key()
+        .key_id("alias/k")
+        .number_of_bytes(32)
+        .send()
+        .await
+        .unwrap_err();
+    let meta = aws_sdk_kms::error::ProvideErrorMetadata::code(e.as_service_error().unwrap())
+        .map(str::to_owned);
     assert_eq!(meta.as_deref(), Some("ThrottlingException"));
     let stats = t.sim.stats();
     assert_eq!(stats.kms.throttled, 151);
@@ -174,7 +280,10 @@ async fn quota_throttles_s3_and_direct_calls_within_one_window() {
 #[tokio::test]
 async fn injected_faults_and_latency() {
     let t = start(SimConfig {
-        faults: sse_bench::sim::Faults { s3_5xx: 1.0, ..Default::default() },
+        faults: sse_bench::sim::Faults {
+            s3_5xx: 1.0,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await;
@@ -182,15 +291,32 @@ async fn injected_faults_and_latency() {
     assert_eq!(s3_code(&e), ("InternalError".into(), 500));
 
     let t = start(SimConfig {
-        faults: sse_bench::sim::Faults { connection_reset: 1.0, ..Default::default() },
+        faults: sse_bench::sim::Faults {
+            connection_reset: 1.0,
+            ..Default::default()
+        },
         ..SimConfig::default()
     })
     .await;
     let e = t.s3.list_buckets().send().await.unwrap_err();
-    assert!(matches!(e, aws_sdk_s3::error::SdkError::DispatchFailure(_) | aws_sdk_s3::error::SdkError::ResponseError(_)), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            aws_sdk_s3::error::SdkError::DispatchFailure(_)
+                | aws_sdk_s3::error::SdkError::ResponseError(_)
+        ),
+        "{e:?}"
+    );
 
-    let t = start(SimConfig { s3_latency: sse_bench::sim::LatencyModel::fixed(Duration::from_millis(50)), ..SimConfig::default() }).await;
+    let t = start(SimConfig {
+        s3_latency: sse_bench::sim::LatencyModel::fixed(Duration::from_millis(50)),
+        ..SimConfig::default()
+    })
+    .await;
     let started = std::time::Instant::now();
     t.s3.list_buckets().send().await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(50), "the injected latency is a lower bound");
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "the injected latency is a lower bound"
+    );
 }

@@ -77,10 +77,12 @@ impl SizeSampler {
                     Err(_) => SizeSampler::Fixed(median.0),
                 }
             }
-            SizeDist::Weighted { buckets } => match WeightedIndex::new(buckets.iter().map(|b| b.weight)) {
-                Ok(w) => SizeSampler::Weighted(w, buckets.iter().map(|b| b.size.0).collect()),
-                Err(_) => SizeSampler::Fixed(buckets.first().map_or(1, |b| b.size.0)),
-            },
+            SizeDist::Weighted { buckets } => {
+                match WeightedIndex::new(buckets.iter().map(|b| b.weight)) {
+                    Ok(w) => SizeSampler::Weighted(w, buckets.iter().map(|b| b.size.0).collect()),
+                    Err(_) => SizeSampler::Fixed(buckets.first().map_or(1, |b| b.size.0)),
+                }
+            }
         }
     }
 
@@ -114,16 +116,30 @@ impl StreamPlan {
     /// Builds a stream plan; principals are looked up by name.
     pub fn new(stream: Stream, share: f64, principals: &[String]) -> Self {
         let idx = |names: Vec<String>| -> Vec<usize> {
-            names.iter().filter_map(|n| principals.iter().position(|p| p == n)).collect()
+            names
+                .iter()
+                .filter_map(|n| principals.iter().position(|p| p == n))
+                .collect()
         };
         let writers = idx(stream.writer_names());
         let readers = idx(stream.reader_names());
-        let Mix { put, get, head, delete, copy } = stream.mix.clone();
-        let pairs: Vec<(Op, u32)> =
-            [(Op::Put, put), (Op::Get, get), (Op::Head, head), (Op::Delete, delete), (Op::Copy, copy)]
-                .into_iter()
-                .filter(|(_, w)| *w > 0)
-                .collect();
+        let Mix {
+            put,
+            get,
+            head,
+            delete,
+            copy,
+        } = stream.mix.clone();
+        let pairs: Vec<(Op, u32)> = [
+            (Op::Put, put),
+            (Op::Get, get),
+            (Op::Head, head),
+            (Op::Delete, delete),
+            (Op::Copy, copy),
+        ]
+        .into_iter()
+        .filter(|(_, w)| *w > 0)
+        .collect();
         let mix = WeightedIndex::new(pairs.iter().map(|p| p.1)).ok();
         StreamPlan {
             sizes: SizeSampler::new(&stream.size),
@@ -148,7 +164,11 @@ impl StreamPlan {
     /// Chooses key, size and principal for a given operation (writes by writers, reads by readers).
     pub fn pick_op(&self, op: Op, index: usize, rng: &mut ChaCha8Rng) -> Pick {
         let keys = self.stream.keys.max(1);
-        let principals = if matches!(op, Op::Get | Op::Head) { &self.readers } else { &self.writers };
+        let principals = if matches!(op, Op::Get | Op::Head) {
+            &self.readers
+        } else {
+            &self.writers
+        };
         Pick {
             op,
             stream: index,
@@ -156,7 +176,10 @@ impl StreamPlan {
             aux: rng.random_range(0..keys),
             size: self.sizes.sample(rng),
             version: rng.random::<u64>() | 1,
-            principal: principals.get(rng.random_range(0..principals.len().max(1))).copied().unwrap_or(0),
+            principal: principals
+                .get(rng.random_range(0..principals.len().max(1)))
+                .copied()
+                .unwrap_or(0),
         }
     }
 }
@@ -190,7 +213,11 @@ fn env<'a>(h: &'a Harness, buckets: &'a [String], p: &Pick) -> OpEnv<'a> {
 /// Seconds after the start of a phase at which the i-th arrival is due.
 pub fn arrival_time(rate: &Rate, duration: f64, i: u64) -> f64 {
     let (a, b) = rate.bounds();
-    let k = if duration > 0.0 { (b - a) / duration } else { 0.0 };
+    let k = if duration > 0.0 {
+        (b - a) / duration
+    } else {
+        0.0
+    };
     let i = i as f64;
     if k.abs() < 1e-12 {
         i / a
@@ -214,7 +241,13 @@ pub async fn prefill(h: &Arc<Harness>, buckets: Arc<Vec<String>>, concurrency: u
     let failed = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for w in 0..concurrency.max(1) {
-        let (h, buckets, jobs, next, failed) = (h.clone(), buckets.clone(), jobs.clone(), next.clone(), failed.clone());
+        let (h, buckets, jobs, next, failed) = (
+            h.clone(),
+            buckets.clone(),
+            jobs.clone(),
+            next.clone(),
+            failed.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut rng = ChaCha8Rng::seed_from_u64(h.seed ^ 0x9e37_79b9 ^ w as u64);
             loop {
@@ -245,24 +278,39 @@ pub async fn run_phase(h: &Arc<Harness>, buckets: Arc<Vec<String>>, phase: &Phas
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for (s, sp) in h.streams.iter().enumerate() {
-        let budget = phase.operations.map(|n| ((n as f64 * sp.share).round() as u64).max(1));
+        let budget = phase
+            .operations
+            .map(|n| ((n as f64 * sp.share).round() as u64).max(1));
         let seed = step_seed ^ ((s as u64 + 1) << 40);
         if let Some(conc) = phase.concurrency {
             let workers = ((conc as f64 * sp.share).round() as u32).max(1);
             let remaining = Arc::new(AtomicU64::new(budget.unwrap_or(u64::MAX)));
             for w in 0..workers {
                 let (h, buckets, remaining) = (h.clone(), buckets.clone(), remaining.clone());
-                tasks.push(tokio::spawn(closed_worker(h, buckets, s, seed ^ w as u64, deadline, remaining)));
+                tasks.push(tokio::spawn(closed_worker(
+                    h,
+                    buckets,
+                    s,
+                    seed ^ w as u64,
+                    deadline,
+                    remaining,
+                )));
             }
         } else if let Some(rate) = phase.rate {
             let (a, b) = rate.bounds();
             let rate = match rate {
                 Rate::Fixed(r) => Rate::Fixed(r * sp.share),
-                Rate::Ramp { .. } => Rate::Ramp { from: a * sp.share, to: b * sp.share },
+                Rate::Ramp { .. } => Rate::Ramp {
+                    from: a * sp.share,
+                    to: b * sp.share,
+                },
             };
-            let cap = ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as usize).max(1);
+            let cap =
+                ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as usize).max(1);
             let (h, buckets) = (h.clone(), buckets.clone());
-            tasks.push(tokio::spawn(open_scheduler(h, buckets, s, seed, start, duration, rate, cap, budget)));
+            tasks.push(tokio::spawn(open_scheduler(
+                h, buckets, s, seed, start, duration, rate, cap, budget,
+            )));
         }
     }
     for t in tasks {
@@ -283,7 +331,10 @@ async fn closed_worker(
         if h.cancel.is_cancelled() || Instant::now() >= deadline {
             break;
         }
-        if remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(1)).is_err() {
+        if remaining
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(1))
+            .is_err()
+        {
             break;
         }
         let p = h.streams[s].pick(s, &mut rng);
@@ -364,11 +415,20 @@ mod tests {
     fn arrival_schedule_matches_fixed_and_ramped_rates() {
         let fixed = Rate::Fixed(500.0);
         assert!((arrival_time(&fixed, 10.0, 500) - 1.0).abs() < 1e-9);
-        let ramp = Rate::Ramp { from: 100.0, to: 300.0 };
+        let ramp = Rate::Ramp {
+            from: 100.0,
+            to: 300.0,
+        };
         // Over 10 s a 100→300 ramp delivers (100+300)/2·10 = 2000 arrivals.
         assert!((arrival_time(&ramp, 10.0, 2000) - 10.0).abs() < 1e-6);
-        assert!(arrival_time(&ramp, 10.0, 1000) > 5.0, "the first half of the arrivals take more than half the time");
-        let from_zero = Rate::Ramp { from: 0.0, to: 100.0 };
+        assert!(
+            arrival_time(&ramp, 10.0, 1000) > 5.0,
+            "the first half of the arrivals take more than half the time"
+        );
+        let from_zero = Rate::Ramp {
+            from: 0.0,
+            to: 100.0,
+        };
         assert_eq!(arrival_time(&from_zero, 10.0, 0), 0.0);
         assert!((arrival_time(&from_zero, 10.0, 500) - 10.0).abs() < 1e-6);
     }

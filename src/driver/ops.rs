@@ -33,7 +33,9 @@ pub fn object_key(stream: &str, key: u64) -> String {
 }
 
 /// Error class of a failed SDK call (DESIGN.md §6: KMS throttling apart from the rest).
-pub fn classify<E: ProvideErrorMetadata>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String {
+pub fn classify<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> String {
     match e {
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
@@ -73,11 +75,23 @@ pub struct OpEnv<'a> {
 }
 
 fn fail(p: &Pick, class: String) -> Outcome {
-    Outcome { op: p.op, stream: p.stream, bytes: 0, ttfb: None, error: Some(class) }
+    Outcome {
+        op: p.op,
+        stream: p.stream,
+        bytes: 0,
+        ttfb: None,
+        error: Some(class),
+    }
 }
 
 fn ok(p: &Pick, bytes: u64, ttfb: Option<std::time::Duration>) -> Outcome {
-    Outcome { op: p.op, stream: p.stream, bytes, ttfb, error: None }
+    Outcome {
+        op: p.op,
+        stream: p.stream,
+        bytes,
+        ttfb,
+        error: None,
+    }
 }
 
 /// Runs one operation.
@@ -86,10 +100,20 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
     let c = env.client;
     match p.op {
         Op::Put => {
-            let body = payload::generate(env.seed, p.stream as u32, p.key, p.version, p.size as usize);
+            let body =
+                payload::generate(env.seed, p.stream as u32, p.key, p.version, p.size as usize);
             match env.multipart {
-                Some(mp) if p.size >= mp.threshold.0 => multipart_put(env, p, &key, body, mp.part.0 as usize).await,
-                _ => match c.put_object().bucket(env.bucket).key(&key).body(ByteStream::from(body)).send().await {
+                Some(mp) if p.size >= mp.threshold.0 => {
+                    multipart_put(env, p, &key, body, mp.part.0 as usize).await
+                }
+                _ => match c
+                    .put_object()
+                    .bucket(env.bucket)
+                    .key(&key)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                {
                     Ok(_) => ok(p, p.size, None),
                     Err(e) => fail(p, classify(&e)),
                 },
@@ -104,8 +128,13 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
                         Ok(d) => d.into_bytes(),
                         Err(_) => return fail(p, "connection".into()),
                     };
-                    if env.verify && payload::verify(env.seed, p.stream as u32, p.key, &data).is_err() {
-                        return Outcome { ttfb: Some(ttfb), ..fail(p, INTEGRITY.into()) };
+                    if env.verify
+                        && payload::verify(env.seed, p.stream as u32, p.key, &data).is_err()
+                    {
+                        return Outcome {
+                            ttfb: Some(ttfb),
+                            ..fail(p, INTEGRITY.into())
+                        };
                     }
                     ok(p, data.len() as u64, Some(ttfb))
                 }
@@ -122,7 +151,14 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
         },
         Op::Copy => {
             let dest = object_key(env.stream_name, p.aux);
-            match c.copy_object().bucket(env.bucket).key(&dest).copy_source(format!("{}/{key}", env.bucket)).send().await {
+            match c
+                .copy_object()
+                .bucket(env.bucket)
+                .key(&dest)
+                .copy_source(format!("{}/{key}", env.bucket))
+                .send()
+                .await
+            {
                 Ok(_) => ok(p, 0, None),
                 Err(e) => fail(p, classify(&e)),
             }
@@ -130,9 +166,21 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
     }
 }
 
-async fn multipart_put(env: &OpEnv<'_>, p: &Pick, key: &str, body: bytes::Bytes, part: usize) -> Outcome {
+async fn multipart_put(
+    env: &OpEnv<'_>,
+    p: &Pick,
+    key: &str,
+    body: bytes::Bytes,
+    part: usize,
+) -> Outcome {
     let c = env.client;
-    let id = match c.create_multipart_upload().bucket(env.bucket).key(key).send().await {
+    let id = match c
+        .create_multipart_upload()
+        .bucket(env.bucket)
+        .key(key)
+        .send()
+        .await
+    {
         Ok(o) => match o.upload_id {
             Some(id) => id,
             None => return fail(p, "other".into()),
@@ -143,18 +191,47 @@ async fn multipart_put(env: &OpEnv<'_>, p: &Pick, key: &str, body: bytes::Bytes,
     for (i, chunk) in body.chunks(part.max(1)).enumerate() {
         let n = i as i32 + 1;
         let slice = body.slice_ref(chunk);
-        match c.upload_part().bucket(env.bucket).key(key).upload_id(&id).part_number(n).body(ByteStream::from(slice)).send().await {
+        match c
+            .upload_part()
+            .bucket(env.bucket)
+            .key(key)
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from(slice))
+            .send()
+            .await
+        {
             Ok(o) => parts.push(
-                CompletedPart::builder().part_number(n).set_e_tag(o.e_tag).set_checksum_crc32(o.checksum_crc32).build(),
+                CompletedPart::builder()
+                    .part_number(n)
+                    .set_e_tag(o.e_tag)
+                    .set_checksum_crc32(o.checksum_crc32)
+                    .build(),
             ),
             Err(e) => {
-                let _ = c.abort_multipart_upload().bucket(env.bucket).key(key).upload_id(&id).send().await;
+                let _ = c
+                    .abort_multipart_upload()
+                    .bucket(env.bucket)
+                    .key(key)
+                    .upload_id(&id)
+                    .send()
+                    .await;
                 return fail(p, classify(&e));
             }
         }
     }
-    let done = CompletedMultipartUpload::builder().set_parts(Some(parts)).build();
-    match c.complete_multipart_upload().bucket(env.bucket).key(key).upload_id(&id).multipart_upload(done).send().await {
+    let done = CompletedMultipartUpload::builder()
+        .set_parts(Some(parts))
+        .build();
+    match c
+        .complete_multipart_upload()
+        .bucket(env.bucket)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(done)
+        .send()
+        .await
+    {
         Ok(_) => ok(p, p.size, None),
         Err(e) => fail(p, classify(&e)),
     }

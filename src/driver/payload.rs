@@ -50,7 +50,11 @@ pub enum IntegrityError {
 /// Checks that `data` is exactly what was written for `key`.
 pub fn verify(seed: u64, stream: u32, key: u64, data: &[u8]) -> Result<(), IntegrityError> {
     if data.len() < HEADER {
-        return if generate(seed, stream, key, 0, data.len()) == data { Ok(()) } else { Err(IntegrityError::Mismatch) };
+        return if generate(seed, stream, key, 0, data.len()) == data {
+            Ok(())
+        } else {
+            Err(IntegrityError::Mismatch)
+        };
     }
     if &data[..4] != MAGIC {
         return Err(IntegrityError::Mismatch);
@@ -92,6 +96,10 @@ mod tests {
         }
         let p = generate(1, 2, 3, 4, 100);
         assert_eq!(verify(1, 2, 9, &p), Err(IntegrityError::WrongKey));
-        assert_ne!(generate(1, 2, 3, 4, 100), generate(1, 2, 3, 5, 100), "versions differ");
+        assert_ne!(
+            generate(1, 2, 3, 4, 100),
+            generate(1, 2, 3, 5, 100),
+            "versions differ"
+        );
     }
 }

@@ -28,11 +28,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn ops_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "mode", "phase", "round", "stream", "op", "count", "errors", "throttled", "ops_per_s", "mib_per_s", "p50_ms",
-        "p90_ms", "p99_ms", "p999_ms", "max_ms", "service_p99_ms", "kms_calls_per_op",
+        "mode",
+        "phase",
+        "round",
+        "stream",
+        "op",
+        "count",
+        "errors",
+        "throttled",
+        "ops_per_s",
+        "mib_per_s",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "p999_ms",
+        "max_ms",
+        "service_p99_ms",
+        "kms_calls_per_op",
     ])?;
     for p in &s.phases {
-        let kms = s.kms.iter().find(|k| k.mode == p.mode).filter(|k| k.source == "measured").map(|k| k.per_s3_op);
+        let kms = s
+            .kms
+            .iter()
+            .find(|k| k.mode == p.mode)
+            .filter(|k| k.source == "measured")
+            .map(|k| k.per_s3_op);
         let f = |v: f64| format!("{v:.3}");
         w.write_record([
             p.mode.to_string(),
@@ -61,7 +81,10 @@ pub fn ops_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
 pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?;
-    write_atomic(&dir.join("ops.csv"), &ops_csv(s).map_err(std::io::Error::other)?)?;
+    write_atomic(
+        &dir.join("ops.csv"),
+        &ops_csv(s).map_err(std::io::Error::other)?,
+    )?;
     write_atomic(&dir.join("scenario.toml"), scenario_text.as_bytes())?;
     let partial = dir.join(crate::recorder::TIMESERIES_PARTIAL);
     if partial.exists() {
@@ -71,7 +94,11 @@ pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Resul
     if hist.is_dir() {
         for e in std::fs::read_dir(&hist)? {
             let p = e?.path();
-            if let Some(name) = p.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".partial")) {
+            if let Some(name) = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".partial"))
+            {
                 std::fs::rename(&p, hist.join(name))?;
             }
         }
@@ -82,12 +109,22 @@ pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Resul
 
 /// Reads a summary from a results directory or a summary.json path.
 pub fn read_summary(path: &Path) -> Result<Summary, String> {
-    let file = if path.is_dir() { path.join("summary.json") } else { path.to_owned() };
+    let file = if path.is_dir() {
+        path.join("summary.json")
+    } else {
+        path.to_owned()
+    };
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
     match v.get("schema_version").and_then(|x| x.as_u64()) {
         Some(n) if n == SCHEMA_VERSION as u64 => {}
-        other => return Err(format!("{}: schema_version {other:?}, this build reads {SCHEMA_VERSION}", file.display())),
+        other => {
+            return Err(format!(
+                "{}: schema_version {other:?}, this build reads {SCHEMA_VERSION}",
+                file.display()
+            ));
+        }
     }
     serde_json::from_value(v).map_err(|e| format!("{}: {e}", file.display()))
 }

@@ -301,8 +301,16 @@ fn op_result(mode: Mode, op: Op, s: &OpStats, seconds: f64) -> OpResult {
         count: s.count,
         ok: s.ok,
         errors: s.errors.clone(),
-        error_rate: if s.count > 0 { s.failed() as f64 / s.count as f64 } else { 0.0 },
-        throttle_rate: if s.count > 0 { throttled as f64 / s.count as f64 } else { 0.0 },
+        error_rate: if s.count > 0 {
+            s.failed() as f64 / s.count as f64
+        } else {
+            0.0
+        },
+        throttle_rate: if s.count > 0 {
+            throttled as f64 / s.count as f64
+        } else {
+            0.0
+        },
         ops_per_s: s.count as f64 / secs,
         mib_per_s: mib(s.bytes) / secs,
         latency_ms: Percentiles::of(&s.corrected),
@@ -314,9 +322,19 @@ fn op_result(mode: Mode, op: Op, s: &OpStats, seconds: f64) -> OpResult {
 /// Builds the summary from what was recorded.
 pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) -> Summary {
     let s = &input.scenario.scenario;
-    let mode_seconds = |mode: Mode| -> f64 { rec.steps.iter().filter(|t| t.record && t.mode == mode).map(|t| t.seconds).sum() };
+    let mode_seconds = |mode: Mode| -> f64 {
+        rec.steps
+            .iter()
+            .filter(|t| t.record && t.mode == mode)
+            .map(|t| t.seconds)
+            .sum()
+    };
     let step_seconds = |mode: Mode, phase: &str, round: u32| -> f64 {
-        rec.steps.iter().filter(|t| t.mode == mode && t.phase == phase && t.round == round).map(|t| t.seconds).sum()
+        rec.steps
+            .iter()
+            .filter(|t| t.mode == mode && t.phase == phase && t.round == round)
+            .map(|t| t.seconds)
+            .sum()
     };
 
     let mut by_mode_op: BTreeMap<(Mode, Op), OpStats> = BTreeMap::new();
@@ -324,7 +342,10 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
     let mut phases = Vec::new();
     for (k, st) in &rec.stats {
         by_mode_op.entry((k.mode, k.op)).or_default().merge(st);
-        by_stream.entry((k.mode, k.stream.clone(), k.op)).or_default().merge(st);
+        by_stream
+            .entry((k.mode, k.stream.clone(), k.op))
+            .or_default()
+            .merge(st);
         let secs = step_seconds(k.mode, &k.phase, k.round).max(1e-9);
         phases.push(PhaseResult {
             mode: k.mode,
@@ -341,8 +362,10 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
             service_time_ms: Percentiles::of(&st.uncorrected),
         });
     }
-    let results: Vec<OpResult> =
-        by_mode_op.iter().map(|((m, o), st)| op_result(*m, *o, st, mode_seconds(*m))).collect();
+    let results: Vec<OpResult> = by_mode_op
+        .iter()
+        .map(|((m, o), st)| op_result(*m, *o, st, mode_seconds(*m)))
+        .collect();
     let streams = by_stream
         .iter()
         .map(|((m, stream, op), st)| StreamResult {
@@ -373,14 +396,26 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
                     throttled += c.throttled;
                     if c.count > 0 {
                         *calls_by_api.entry(c.api.clone()).or_insert(0) += c.count;
-                        let role = input.bucket_roles.get(&c.bucket).cloned().unwrap_or_else(|| c.bucket.clone());
+                        let role = input
+                            .bucket_roles
+                            .get(&c.bucket)
+                            .cloned()
+                            .unwrap_or_else(|| c.bucket.clone());
                         *by_bucket_role.entry(role).or_insert(0) += c.count;
-                        let who = input.principal_names.get(&c.requester).cloned().unwrap_or_else(|| c.requester.clone());
+                        let who = input
+                            .principal_names
+                            .get(&c.requester)
+                            .cloned()
+                            .unwrap_or_else(|| c.requester.clone());
                         *by_requester.entry(who).or_insert(0) += c.count;
                     }
                 }
             }
-            let s3_ops: u64 = results.iter().filter(|r| r.mode == mode).map(|r| r.count).sum();
+            let s3_ops: u64 = results
+                .iter()
+                .filter(|r| r.mode == mode)
+                .map(|r| r.count)
+                .sum();
             // Peak on the target's own one-second quota windows when it reports them.
             let peak_rps = input
                 .step_kms
@@ -388,7 +423,11 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
                 .filter(|k| k.mode == mode && k.record)
                 .flat_map(|k| k.per_second.iter().map(|s| s.calls))
                 .max()
-                .or_else(|| rec.kms_per_second.get(&mode).and_then(|v| v.iter().map(|x| x.1).max()))
+                .or_else(|| {
+                    rec.kms_per_second
+                        .get(&mode)
+                        .and_then(|v| v.iter().map(|x| x.1).max())
+                })
                 .unwrap_or(0);
             let secs = mode_seconds(mode).max(1e-9);
             ModeKms {
@@ -398,12 +437,23 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
                 calls,
                 throttled,
                 s3_ops,
-                per_s3_op: if s3_ops > 0 { calls as f64 / s3_ops as f64 } else { 0.0 },
-                per_1000_ops: if s3_ops > 0 { 1000.0 * calls as f64 / s3_ops as f64 } else { 0.0 },
+                per_s3_op: if s3_ops > 0 {
+                    calls as f64 / s3_ops as f64
+                } else {
+                    0.0
+                },
+                per_1000_ops: if s3_ops > 0 {
+                    1000.0 * calls as f64 / s3_ops as f64
+                } else {
+                    0.0
+                },
                 peak_rps,
                 mean_rps: calls as f64 / secs,
                 quota_rps: input.quota_rps,
-                peak_headroom_pct: input.quota_rps.filter(|q| *q > 0).map(|q| 100.0 * (1.0 - peak_rps as f64 / q as f64)),
+                peak_headroom_pct: input
+                    .quota_rps
+                    .filter(|q| *q > 0)
+                    .map(|q| 100.0 * (1.0 - peak_rps as f64 / q as f64)),
                 by_bucket_role,
                 by_requester,
                 attempts_per_op: (measured && s3_ops > 0).then(|| attempts as f64 / s3_ops as f64),
@@ -416,7 +466,9 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
         tool: Tool {
             name: "sse-bench".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            git_commit: option_env!("SSE_BENCH_GIT_COMMIT").map(str::to_owned).or_else(git_commit),
+            git_commit: option_env!("SSE_BENCH_GIT_COMMIT")
+                .map(str::to_owned)
+                .or_else(git_commit),
         },
         scenario: ScenarioEcho {
             name: s.name.clone(),
@@ -456,8 +508,14 @@ fn scenario_json(ls: &LoadedScenario) -> serde_json::Value {
 }
 
 fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()).filter(|s| !s.is_empty())
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Evaluates a threshold against a summary: every selected series must pass.
@@ -470,7 +528,8 @@ pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
                 "kms_calls" => Some(k.calls as f64),
                 "kms_peak_rps" => Some(k.peak_rps as f64),
                 "error_rate" | "throttle_rate" => {
-                    let rs: Vec<&OpResult> = s.results.iter().filter(|r| r.mode == k.mode).collect();
+                    let rs: Vec<&OpResult> =
+                        s.results.iter().filter(|r| r.mode == k.mode).collect();
                     let n: u64 = rs.iter().map(|r| r.count).sum();
                     let bad: u64 = rs
                         .iter()
@@ -489,7 +548,11 @@ pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
             values.extend(v);
         }
     } else {
-        for r in s.results.iter().filter(|r| t.mode.is_none_or(|m| m == r.mode) && t.op.is_none_or(|o| o == r.op)) {
+        for r in s
+            .results
+            .iter()
+            .filter(|r| t.mode.is_none_or(|m| m == r.mode) && t.op.is_none_or(|o| o == r.op))
+        {
             let v = match t.metric.as_str() {
                 "ops_per_s" => Some(r.ops_per_s),
                 "mib_per_s" => Some(r.mib_per_s),
@@ -501,7 +564,10 @@ pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
         }
     }
     // The worst value decides: the largest for upper bounds, the smallest for lower bounds.
-    let upper = matches!(t.cmp, crate::scenario::thresholds::Cmp::Lt | crate::scenario::thresholds::Cmp::Le);
+    let upper = matches!(
+        t.cmp,
+        crate::scenario::thresholds::Cmp::Lt | crate::scenario::thresholds::Cmp::Le
+    );
     let actual = values.iter().copied().fold(None, |acc: Option<f64>, v| {
         Some(match acc {
             None => v,

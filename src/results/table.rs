@@ -9,7 +9,17 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "{:<20} {:<6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9}",
-        "mode", "op", "ops", "ops/s", "MiB/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "throttled", "KMS/1k op"
+        "mode",
+        "op",
+        "ops",
+        "ops/s",
+        "MiB/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors",
+        "throttled",
+        "KMS/1k op"
     );
     for r in &s.results {
         let kms = s.kms.iter().find(|k| k.mode == r.mode);
@@ -29,7 +39,10 @@ pub fn render(s: &Summary) -> String {
             r.latency_ms.p99,
             r.latency_ms.p999,
             r.count - r.ok,
-            r.errors.get(crate::recorder::THROTTLED_KMS).copied().unwrap_or(0),
+            r.errors
+                .get(crate::recorder::THROTTLED_KMS)
+                .copied()
+                .unwrap_or(0),
             kms_col,
         );
     }
@@ -38,7 +51,14 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "{:<20} {:>10} {:>16} {:>10} {:>10} {:>10} {:>10} {:>9}",
-            "mode", "KMS calls", "GenerateDataKey", "Decrypt", "peak/s", "quota/s", "headroom", "throttled"
+            "mode",
+            "KMS calls",
+            "GenerateDataKey",
+            "Decrypt",
+            "peak/s",
+            "quota/s",
+            "headroom",
+            "throttled"
         );
         for k in &s.kms {
             let _ = writeln!(
@@ -50,7 +70,8 @@ pub fn render(s: &Summary) -> String {
                 k.calls_by_api.get("Decrypt").copied().unwrap_or(0),
                 k.peak_rps,
                 k.quota_rps.map_or("-".into(), |q| q.to_string()),
-                k.peak_headroom_pct.map_or("-".into(), |h| format!("{h:.1}%")),
+                k.peak_headroom_pct
+                    .map_or("-".into(), |h| format!("{h:.1}%")),
                 k.throttled,
             );
         }
@@ -59,11 +80,21 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out);
         for t in &s.thresholds {
             let actual = t.actual.map_or("no data".into(), |a| format!("{a:.4}"));
-            let _ = writeln!(out, "{} {} {} (actual {actual})", if t.passed { "PASS" } else { "FAIL" }, t.name, t.rule);
+            let _ = writeln!(
+                out,
+                "{} {} {} (actual {actual})",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.name,
+                t.rule
+            );
         }
     }
     if !s.complete {
-        let _ = writeln!(out, "\nINCOMPLETE: {}", s.incomplete_reason.as_deref().unwrap_or("interrupted"));
+        let _ = writeln!(
+            out,
+            "\nINCOMPLETE: {}",
+            s.incomplete_reason.as_deref().unwrap_or("interrupted")
+        );
     }
     out
 }

@@ -35,7 +35,11 @@ pub fn render(path: &[Seg]) -> String {
 
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line of the deepest part of `path` present in the document.
@@ -52,14 +56,27 @@ pub fn line_of_path(text: &str, path: &[Seg]) -> Option<usize> {
                     (None, Some(DeValue::Table(t))) => t,
                     _ => break,
                 };
-                let Some((key, v)) = t.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str()) else { break };
-                span = Some(if matches!(v.get_ref(), DeValue::Table(_)) { key.span() } else { v.span() });
+                let Some((key, v)) = t
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                else {
+                    break;
+                };
+                span = Some(if matches!(v.get_ref(), DeValue::Table(_)) {
+                    key.span()
+                } else {
+                    v.span()
+                });
                 table = None;
                 value = Some(v.get_ref());
             }
             Seg::Index(i) => {
-                let Some(DeValue::Array(a)) = value else { break };
-                let Some(item) = a.as_ref().get(*i) else { break };
+                let Some(DeValue::Array(a)) = value else {
+                    break;
+                };
+                let Some(item) = a.as_ref().get(*i) else {
+                    break;
+                };
                 span = Some(item.span());
                 table = None;
                 value = Some(item.get_ref());
@@ -78,8 +95,29 @@ mod tests {
         let text = "version = 1\n\n[workload]\nsize = { dist = \"lognormal\", median = \"64KiB\" }\n\n[[phases]]\nname = \"a\"\n\n[[phases]]\nname = \"b\"\nrate = 5\n";
         let p = |s: &[Seg]| line_of_path(text, s);
         assert_eq!(p(&[Seg::Key("version".into())]), Some(1));
-        assert_eq!(p(&[Seg::Key("workload".into()), Seg::Key("size".into()), Seg::Key("median".into())]), Some(4));
-        assert_eq!(p(&[Seg::Key("phases".into()), Seg::Index(1), Seg::Key("rate".into())]), Some(11));
-        assert_eq!(render(&[Seg::Key("phases".into()), Seg::Index(1), Seg::Key("rate".into())]), "phases[1].rate");
+        assert_eq!(
+            p(&[
+                Seg::Key("workload".into()),
+                Seg::Key("size".into()),
+                Seg::Key("median".into())
+            ]),
+            Some(4)
+        );
+        assert_eq!(
+            p(&[
+                Seg::Key("phases".into()),
+                Seg::Index(1),
+                Seg::Key("rate".into())
+            ]),
+            Some(11)
+        );
+        assert_eq!(
+            render(&[
+                Seg::Key("phases".into()),
+                Seg::Index(1),
+                Seg::Key("rate".into())
+            ]),
+            "phases[1].rate"
+        );
     }
 }

@@ -92,18 +92,30 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioErrors> 
     };
     let de = toml::de::Deserializer::parse(text).map_err(|e| {
         let line = e.span().map(|s| locate::line_of(text, s.start));
-        ScenarioErrors(vec![err(&[], line, format!("not valid TOML: {}", e.message()))])
+        ScenarioErrors(vec![err(
+            &[],
+            line,
+            format!("not valid TOML: {}", e.message()),
+        )])
     })?;
     let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
         let segs = segments(e.path());
         let inner = e.inner();
-        let line = locate::line_of_path(text, &segs).or_else(|| inner.span().map(|s| locate::line_of(text, s.start)));
+        let line = locate::line_of_path(text, &segs)
+            .or_else(|| inner.span().map(|s| locate::line_of(text, s.start)));
         ScenarioErrors(vec![err(&segs, line, inner.message().to_owned())])
     })?;
     let mut problems = Vec::new();
-    let thresholds = validate(&scenario, &mut |segs: Vec<Seg>, msg: String| problems.push(err(&segs, None, msg)));
+    let thresholds = validate(&scenario, &mut |segs: Vec<Seg>, msg: String| {
+        problems.push(err(&segs, None, msg))
+    });
     if problems.is_empty() {
-        Ok(LoadedScenario { scenario, path: path.into(), text: text.to_owned(), thresholds })
+        Ok(LoadedScenario {
+            scenario,
+            path: path.into(),
+            text: text.to_owned(),
+            thresholds,
+        })
     } else {
         Err(ScenarioErrors(problems))
     }
@@ -136,17 +148,37 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
     const MIN_PART: u64 = 5 << 20;
     const MAX_OBJECT: u64 = 5 << 30;
     if s.version != SCENARIO_VERSION {
-        report(vec![k("version")], format!("this build of sse-bench reads version {SCENARIO_VERSION}, got {}", s.version));
+        report(
+            vec![k("version")],
+            format!(
+                "this build of sse-bench reads version {SCENARIO_VERSION}, got {}",
+                s.version
+            ),
+        );
     }
-    if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        report(vec![k("name")], format!("expected letters, digits, '-', '_' or '.', got {:?}", s.name));
+    if s.name.is_empty()
+        || !s
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        report(
+            vec![k("name")],
+            format!(
+                "expected letters, digits, '-', '_' or '.', got {:?}",
+                s.name
+            ),
+        );
     }
     if s.modes.is_empty() {
         report(vec![k("modes")], "expected at least one of \"sse-s3\", \"sse-kms\", \"sse-kms-bucket-key\", \"dsse-kms\"".into());
     }
     for (i, m) in s.modes.iter().enumerate() {
         if s.modes[..i].contains(m) {
-            report(vec![k("modes"), Seg::Index(i)], format!("{m} is listed twice"));
+            report(
+                vec![k("modes"), Seg::Index(i)],
+                format!("{m} is listed twice"),
+            );
         }
     }
     if s.rounds == 0 {
@@ -156,23 +188,36 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
         report(vec![k("simulator"), k("faults")], e);
     }
     for name in ["s3_latency", "kms_latency"] {
-        let m = if name == "s3_latency" { &s.simulator.s3_latency } else { &s.simulator.kms_latency };
+        let m = if name == "s3_latency" {
+            &s.simulator.s3_latency
+        } else {
+            &s.simulator.kms_latency
+        };
         if let Err(e) = m.validate() {
             report(vec![k("simulator"), k(name)], e);
         }
     }
     if s.target.kind == TargetKind::Endpoint && s.target.endpoint.is_none() {
-        report(vec![k("target"), k("endpoint")], "kind = \"endpoint\" needs an endpoint URL (or pass --target URL)".into());
+        report(
+            vec![k("target"), k("endpoint")],
+            "kind = \"endpoint\" needs an endpoint URL (or pass --target URL)".into(),
+        );
     }
     let (base, streams): (Vec<Seg>, Vec<&Stream>) = match (&s.workload, s.streams.is_empty()) {
         (Some(w), true) => (vec![k("workload")], vec![w]),
         (None, false) => (vec![k("streams")], s.streams.iter().collect()),
         (Some(_), false) => {
-            report(vec![k("streams")], "give either [workload] or [[streams]], not both".into());
+            report(
+                vec![k("streams")],
+                "give either [workload] or [[streams]], not both".into(),
+            );
             (vec![], vec![])
         }
         (None, true) => {
-            report(vec![k("workload")], "missing: describe the traffic in [workload] (or several [[streams]])".into());
+            report(
+                vec![k("workload")],
+                "missing: describe the traffic in [workload] (or several [[streams]])".into(),
+            );
             (vec![], vec![])
         }
     };
@@ -187,31 +232,55 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
             p
         };
         if streams[..i].iter().any(|o| o.name == st.name) {
-            report(at(&["name"]), format!("stream name {:?} is used twice", st.name));
+            report(
+                at(&["name"]),
+                format!("stream name {:?} is used twice", st.name),
+            );
         }
         if st.keys == 0 {
             report(at(&["keys"]), "expected at least 1 key".into());
         }
         if !(st.share > 0.0 && st.share.is_finite()) {
-            report(at(&["share"]), format!("expected a positive share, got {}", st.share));
+            report(
+                at(&["share"]),
+                format!("expected a positive share, got {}", st.share),
+            );
         }
         if st.requesters == 0 {
             report(at(&["requesters"]), "expected at least 1 requester".into());
         }
         let m = &st.mix;
         if m.put + m.get + m.head + m.delete + m.copy == 0 {
-            report(at(&["mix"]), "expected at least one operation with a positive weight".into());
+            report(
+                at(&["mix"]),
+                "expected at least one operation with a positive weight".into(),
+            );
         }
         match &st.size {
-            SizeDist::Fixed { value } if value.0 == 0 => report(at(&["size"]), "expected a size above zero".into()),
-            SizeDist::Uniform { min, max } if min.0 == 0 || max.0 < min.0 => {
-                report(at(&["size"]), format!("expected 0 < min <= max, got min {min} and max {max}"))
+            SizeDist::Fixed { value } if value.0 == 0 => {
+                report(at(&["size"]), "expected a size above zero".into())
             }
-            SizeDist::Lognormal { median, p99, max } if median.0 == 0 || p99.0 < median.0 || max.0 < median.0 => {
-                report(at(&["size"]), format!("expected 0 < median <= p99 and median <= max, got median {median}, p99 {p99}, max {max}"))
+            SizeDist::Uniform { min, max } if min.0 == 0 || max.0 < min.0 => report(
+                at(&["size"]),
+                format!("expected 0 < min <= max, got min {min} and max {max}"),
+            ),
+            SizeDist::Lognormal { median, p99, max }
+                if median.0 == 0 || p99.0 < median.0 || max.0 < median.0 =>
+            {
+                report(
+                    at(&["size"]),
+                    format!(
+                        "expected 0 < median <= p99 and median <= max, got median {median}, p99 {p99}, max {max}"
+                    ),
+                )
             }
-            SizeDist::Weighted { buckets } if buckets.is_empty() || buckets.iter().any(|b| b.size.0 == 0 || b.weight == 0) => {
-                report(at(&["size", "buckets"]), "expected buckets with sizes and weights above zero".into())
+            SizeDist::Weighted { buckets }
+                if buckets.is_empty() || buckets.iter().any(|b| b.size.0 == 0 || b.weight == 0) =>
+            {
+                report(
+                    at(&["size", "buckets"]),
+                    "expected buckets with sizes and weights above zero".into(),
+                )
             }
             _ => {}
         }
@@ -219,18 +288,29 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
         match &st.multipart {
             Some(mp) => {
                 if mp.part.0 < MIN_PART {
-                    report(at(&["multipart", "part"]), format!("S3 parts are at least 5MiB, got {}", mp.part));
+                    report(
+                        at(&["multipart", "part"]),
+                        format!("S3 parts are at least 5MiB, got {}", mp.part),
+                    );
                 }
                 if mp.threshold.0 < MIN_PART {
-                    report(at(&["multipart", "threshold"]), format!("expected at least 5MiB, got {}", mp.threshold));
+                    report(
+                        at(&["multipart", "threshold"]),
+                        format!("expected at least 5MiB, got {}", mp.threshold),
+                    );
                 }
             }
-            None if max > MAX_OBJECT => report(at(&["size"]), "objects above 5GiB need [multipart]".into()),
+            None if max > MAX_OBJECT => {
+                report(at(&["size"]), "objects above 5GiB need [multipart]".into())
+            }
             None => {}
         }
     }
     if s.phases.is_empty() {
-        report(vec![k("phases")], "expected at least one [[phases]] entry".into());
+        report(
+            vec![k("phases")],
+            "expected at least one [[phases]] entry".into(),
+        );
     }
     for (i, p) in s.phases.iter().enumerate() {
         let at = |f: &str| vec![k("phases"), Seg::Index(i), k(f)];
@@ -238,7 +318,10 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
             report(at("name"), format!("phase name {:?} is used twice", p.name));
         }
         if p.duration.is_none() && p.operations.is_none() {
-            report(vec![k("phases"), Seg::Index(i)], "give a duration (\"60s\") or a number of operations".into());
+            report(
+                vec![k("phases"), Seg::Index(i)],
+                "give a duration (\"60s\") or a number of operations".into(),
+            );
         }
         if p.duration.is_some_and(|d| d.0.is_zero()) {
             report(at("duration"), "expected a duration above zero".into());
@@ -247,13 +330,26 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
             report(at("operations"), "expected at least 1 operation".into());
         }
         match (p.concurrency, &p.rate) {
-            (Some(_), Some(_)) => report(at("rate"), "give either concurrency (closed loop) or rate (open loop), not both".into()),
-            (None, None) => report(vec![k("phases"), Seg::Index(i)], "give concurrency (closed loop) or rate (open loop)".into()),
+            (Some(_), Some(_)) => report(
+                at("rate"),
+                "give either concurrency (closed loop) or rate (open loop), not both".into(),
+            ),
+            (None, None) => report(
+                vec![k("phases"), Seg::Index(i)],
+                "give concurrency (closed loop) or rate (open loop)".into(),
+            ),
             (Some(0), None) => report(at("concurrency"), "expected at least 1".into()),
             (None, Some(r)) => {
                 let (a, b) = r.bounds();
-                if !(a.is_finite() && b.is_finite()) || a < 0.0 || b <= 0.0 || (matches!(r, Rate::Fixed(_)) && a <= 0.0) {
-                    report(at("rate"), format!("expected a positive rate, got {a}..{b}"));
+                if !(a.is_finite() && b.is_finite())
+                    || a < 0.0
+                    || b <= 0.0
+                    || (matches!(r, Rate::Fixed(_)) && a <= 0.0)
+                {
+                    report(
+                        at("rate"),
+                        format!("expected a positive rate, got {a}..{b}"),
+                    );
                 }
             }
             _ => {}
@@ -262,11 +358,17 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
             report(at("max_in_flight"), "expected at least 1".into());
         }
         if p.max_in_flight.is_some() && p.rate.is_none() {
-            report(at("max_in_flight"), "only applies to open-loop phases (with rate)".into());
+            report(
+                at("max_in_flight"),
+                "only applies to open-loop phases (with rate)".into(),
+            );
         }
     }
     if !s.phases.iter().any(|p| p.record) && !s.phases.is_empty() {
-        report(vec![k("phases")], "every phase has record = false: nothing would be measured".into());
+        report(
+            vec![k("phases")],
+            "every phase has record = false: nothing would be measured".into(),
+        );
     }
     let mut parsed = Vec::new();
     for (name, rule) in &s.thresholds {

@@ -5,10 +5,26 @@ use super::types::{Mode, Op};
 use serde::Serialize;
 
 /// Latency and throughput metrics of a (mode, operation).
-pub const OP_METRICS: [&str; 10] =
-    ["p50", "p90", "p99", "p999", "p9999", "max", "ops_per_s", "mib_per_s", "error_rate", "throttle_rate"];
+pub const OP_METRICS: [&str; 10] = [
+    "p50",
+    "p90",
+    "p99",
+    "p999",
+    "p9999",
+    "max",
+    "ops_per_s",
+    "mib_per_s",
+    "error_rate",
+    "throttle_rate",
+];
 /// Metrics of a mode.
-pub const MODE_METRICS: [&str; 5] = ["kms_per_op", "kms_calls", "kms_peak_rps", "error_rate", "throttle_rate"];
+pub const MODE_METRICS: [&str; 5] = [
+    "kms_per_op",
+    "kms_calls",
+    "kms_peak_rps",
+    "error_rate",
+    "throttle_rate",
+];
 
 /// Comparison of a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -71,7 +87,9 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
         match Mode::parse(s) {
             Some(m) if modes.contains(&m) => Ok(Some(m)),
             Some(m) => Err(format!("mode {m} is not in this scenario's modes")),
-            None => Err(format!("unknown mode {s:?}: expected one of the scenario's modes or \"all\"")),
+            None => Err(format!(
+                "unknown mode {s:?}: expected one of the scenario's modes or \"all\""
+            )),
         }
     };
     let (mode, op, metric, mode_metric) = match parts.as_slice() {
@@ -80,7 +98,9 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
             let op = if *o == "all" {
                 None
             } else {
-                Some(Op::parse(o).ok_or_else(|| format!("unknown operation {o:?}: expected put, get, head, delete, copy or all"))?)
+                Some(Op::parse(o).ok_or_else(|| {
+                    format!("unknown operation {o:?}: expected put, get, head, delete, copy or all")
+                })?)
             };
             (mode_of(m)?, op, *metric, false)
         }
@@ -102,18 +122,33 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
     } else if let Some(x) = r.strip_prefix('>') {
         (Cmp::Gt, x)
     } else {
-        return Err(format!("expected a rule like \"< 80ms\" or \"<= 0.01\", got {rule:?}"));
+        return Err(format!(
+            "expected a rule like \"< 80ms\" or \"<= 0.01\", got {rule:?}"
+        ));
     };
     let v = rest.trim();
     let latency = metric.starts_with('p') || metric == "max";
     let bound = if latency {
         crate::units::parse_duration(v).map(|d| d.as_secs_f64() * 1e3)?
     } else if let Some(p) = v.strip_suffix('%') {
-        p.trim().parse::<f64>().map(|x| x / 100.0).map_err(|_| format!("expected a percentage like \"0.1%\", got {v:?}"))?
+        p.trim()
+            .parse::<f64>()
+            .map(|x| x / 100.0)
+            .map_err(|_| format!("expected a percentage like \"0.1%\", got {v:?}"))?
     } else {
-        v.parse::<f64>().map_err(|_| format!("expected a number, got {v:?}"))?
+        v.parse::<f64>()
+            .map_err(|_| format!("expected a number, got {v:?}"))?
     };
-    Ok(Threshold { name: name.into(), rule: rule.into(), mode, op, mode_metric, metric: metric.into(), cmp, bound })
+    Ok(Threshold {
+        name: name.into(),
+        rule: rule.into(),
+        mode,
+        op,
+        mode_metric,
+        metric: metric.into(),
+        cmp,
+        bound,
+    })
 }
 
 #[cfg(test)]
@@ -124,14 +159,25 @@ mod tests {
     fn parses_and_checks_rules() {
         let modes = [Mode::SseKms, Mode::SseKmsBucketKey];
         let t = parse_threshold("sse-kms.put.p99", "< 80ms", &modes).unwrap();
-        assert_eq!((t.mode, t.op, t.bound), (Some(Mode::SseKms), Some(Op::Put), 80.0));
+        assert_eq!(
+            (t.mode, t.op, t.bound),
+            (Some(Mode::SseKms), Some(Op::Put), 80.0)
+        );
         assert!(t.passes(79.9) && !t.passes(80.0));
         let t = parse_threshold("all.error_rate", "< 0.1%", &modes).unwrap();
         assert!(t.mode_metric && (t.bound - 0.001).abs() < 1e-12);
         let t = parse_threshold("sse-kms-bucket-key.kms_per_op", "<= 0.01", &modes).unwrap();
         assert!(t.passes(0.01));
-        assert!(parse_threshold("sse-kms.put.p98", "< 1ms", &modes).unwrap_err().contains("names no metric"));
-        assert!(parse_threshold("sse-s3.put.p99", "< 1ms", &modes).unwrap_err().contains("not in this scenario"));
+        assert!(
+            parse_threshold("sse-kms.put.p98", "< 1ms", &modes)
+                .unwrap_err()
+                .contains("names no metric")
+        );
+        assert!(
+            parse_threshold("sse-s3.put.p99", "< 1ms", &modes)
+                .unwrap_err()
+                .contains("not in this scenario")
+        );
         assert!(parse_threshold("sse-kms.list.p99", "< 1ms", &modes).is_err());
         assert!(parse_threshold("sse-kms.put.p99", "about 80ms", &modes).is_err());
     }

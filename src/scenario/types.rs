@@ -78,7 +78,12 @@ pub enum Mode {
 
 impl Mode {
     /// All modes.
-    pub const ALL: [Mode; 4] = [Mode::SseS3, Mode::SseKms, Mode::SseKmsBucketKey, Mode::DsseKms];
+    pub const ALL: [Mode; 4] = [
+        Mode::SseS3,
+        Mode::SseKms,
+        Mode::SseKmsBucketKey,
+        Mode::DsseKms,
+    ];
 
     /// The scenario spelling.
     pub fn as_str(self) -> &'static str {
@@ -259,7 +264,9 @@ impl Stream {
     /// Principals that write.
     pub fn writer_names(&self) -> Vec<String> {
         if self.writers.is_empty() {
-            (0..self.requesters.max(1)).map(|i| format!("{}-{i}", self.name)).collect()
+            (0..self.requesters.max(1))
+                .map(|i| format!("{}-{i}", self.name))
+                .collect()
         } else {
             self.writers.clone()
         }
@@ -267,7 +274,11 @@ impl Stream {
 
     /// Principals that read.
     pub fn reader_names(&self) -> Vec<String> {
-        if self.readers.is_empty() { self.writer_names() } else { self.readers.clone() }
+        if self.readers.is_empty() {
+            self.writer_names()
+        } else {
+            self.readers.clone()
+        }
     }
 }
 
@@ -295,7 +306,13 @@ pub struct Mix {
 
 impl Default for Mix {
     fn default() -> Self {
-        Mix { put: 50, get: 50, head: 0, delete: 0, copy: 0 }
+        Mix {
+            put: 50,
+            get: 50,
+            head: 0,
+            delete: 0,
+            copy: 0,
+        }
     }
 }
 
@@ -353,7 +370,9 @@ pub struct WeightedSize {
 
 impl Default for SizeDist {
     fn default() -> Self {
-        SizeDist::Fixed { value: Size(64 << 10) }
+        SizeDist::Fixed {
+            value: Size(64 << 10),
+        }
     }
 }
 
@@ -378,7 +397,11 @@ impl SizeDist {
             }
             SizeDist::Weighted { buckets } => {
                 let w: u64 = buckets.iter().map(|b| b.weight as u64).sum();
-                buckets.iter().map(|b| b.size.0 as f64 * b.weight as f64).sum::<f64>() / w.max(1) as f64
+                buckets
+                    .iter()
+                    .map(|b| b.size.0 as f64 * b.weight as f64)
+                    .sum::<f64>()
+                    / w.max(1) as f64
             }
         }
     }
@@ -393,11 +416,14 @@ impl<'de> Deserialize<'de> for SizeDist {
                 f.write_str("a size like \"64KiB\" or a table with dist = fixed | uniform | lognormal | weighted")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeDist, E> {
-                crate::units::parse_size(v).map(|s| SizeDist::Fixed { value: Size(s) }).map_err(E::custom)
+                crate::units::parse_size(v)
+                    .map(|s| SizeDist::Fixed { value: Size(s) })
+                    .map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SizeDist, A::Error> {
                 let mut dist: Option<String> = None;
-                let (mut value, mut min, mut max, mut median, mut p99) = (None, None, None, None, None);
+                let (mut value, mut min, mut max, mut median, mut p99) =
+                    (None, None, None, None, None);
                 let mut buckets: Option<Vec<WeightedSize>> = None;
                 while let Some(k) = map.next_key::<String>()? {
                     match k.as_str() {
@@ -419,20 +445,33 @@ impl<'de> Deserialize<'de> for SizeDist {
                     v.ok_or_else(|| de::Error::custom(format!("dist = \"{d}\" needs `{name}`")))
                 };
                 match dist.as_deref() {
-                    Some("fixed") => Ok(SizeDist::Fixed { value: need(value, "value", "fixed")? }),
-                    Some("uniform") => Ok(SizeDist::Uniform { min: need(min, "min", "uniform")?, max: need(max, "max", "uniform")? }),
+                    Some("fixed") => Ok(SizeDist::Fixed {
+                        value: need(value, "value", "fixed")?,
+                    }),
+                    Some("uniform") => Ok(SizeDist::Uniform {
+                        min: need(min, "min", "uniform")?,
+                        max: need(max, "max", "uniform")?,
+                    }),
                     Some("lognormal") => {
                         let median = need(median, "median", "lognormal")?;
                         let p99 = p99.unwrap_or(Size(median.0.saturating_mul(4)));
-                        Ok(SizeDist::Lognormal { median, p99, max: max.unwrap_or(Size(median.0.saturating_mul(64))) })
+                        Ok(SizeDist::Lognormal {
+                            median,
+                            p99,
+                            max: max.unwrap_or(Size(median.0.saturating_mul(64))),
+                        })
                     }
                     Some("weighted") => Ok(SizeDist::Weighted {
-                        buckets: buckets.ok_or_else(|| de::Error::custom("dist = \"weighted\" needs `buckets`"))?,
+                        buckets: buckets.ok_or_else(|| {
+                            de::Error::custom("dist = \"weighted\" needs `buckets`")
+                        })?,
                     }),
                     Some(other) => Err(de::Error::custom(format!(
                         "unknown dist \"{other}\", expected fixed, uniform, lognormal or weighted"
                     ))),
-                    None => Err(de::Error::custom("missing `dist` (fixed, uniform, lognormal or weighted)")),
+                    None => Err(de::Error::custom(
+                        "missing `dist` (fixed, uniform, lognormal or weighted)",
+                    )),
                 }
             }
         }
@@ -499,7 +538,11 @@ impl<'de> Deserialize<'de> for Rate {
                     match k.as_str() {
                         "from" => from = Some(map.next_value::<f64>()?),
                         "to" => to = Some(map.next_value::<f64>()?),
-                        other => return Err(de::Error::custom(format!("unknown field `{other}`, expected `from` or `to`"))),
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "unknown field `{other}`, expected `from` or `to`"
+                            )));
+                        }
                     }
                 }
                 match (from, to) {

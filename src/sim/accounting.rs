@@ -22,12 +22,20 @@ pub struct Caller {
 impl Caller {
     /// A direct KMS caller.
     pub fn direct(requester: &str) -> Self {
-        Caller { via_s3: false, requester: requester.to_owned(), bucket: String::new() }
+        Caller {
+            via_s3: false,
+            requester: requester.to_owned(),
+            bucket: String::new(),
+        }
     }
 
     /// S3 calling on a requester's behalf for a bucket.
     pub fn via_s3(requester: &str, bucket: &str) -> Self {
-        Caller { via_s3: true, requester: requester.to_owned(), bucket: bucket.to_owned() }
+        Caller {
+            via_s3: true,
+            requester: requester.to_owned(),
+            bucket: bucket.to_owned(),
+        }
     }
 }
 
@@ -154,14 +162,29 @@ impl KmsStats {
 
     /// Calls made since `earlier` (a snapshot of the same counters), row by row.
     pub fn since(&self, earlier: &KmsStats) -> Vec<KmsCallCount> {
-        let key = |c: &KmsCallCount| (c.api.clone(), c.key_arn.clone(), c.via.clone(), c.requester.clone(), c.bucket.clone());
-        let before: std::collections::HashMap<_, (u64, u64)> =
-            earlier.calls.iter().map(|c| (key(c), (c.count, c.throttled))).collect();
+        let key = |c: &KmsCallCount| {
+            (
+                c.api.clone(),
+                c.key_arn.clone(),
+                c.via.clone(),
+                c.requester.clone(),
+                c.bucket.clone(),
+            )
+        };
+        let before: std::collections::HashMap<_, (u64, u64)> = earlier
+            .calls
+            .iter()
+            .map(|c| (key(c), (c.count, c.throttled)))
+            .collect();
         self.calls
             .iter()
             .filter_map(|c| {
                 let (n, t) = before.get(&key(c)).copied().unwrap_or((0, 0));
-                let d = KmsCallCount { count: c.count.saturating_sub(n), throttled: c.throttled.saturating_sub(t), ..c.clone() };
+                let d = KmsCallCount {
+                    count: c.count.saturating_sub(n),
+                    throttled: c.throttled.saturating_sub(t),
+                    ..c.clone()
+                };
                 (d.count > 0 || d.throttled > 0).then_some(d)
             })
             .collect()
@@ -169,13 +192,20 @@ impl KmsStats {
 
     /// Per-second counts added since `earlier`, on the simulator's quota windows.
     pub fn seconds_since(&self, earlier: &KmsStats) -> Vec<SecondCount> {
-        let before: std::collections::HashMap<u64, (u64, u64)> =
-            earlier.per_second.iter().map(|s| (s.second, (s.calls, s.throttled))).collect();
+        let before: std::collections::HashMap<u64, (u64, u64)> = earlier
+            .per_second
+            .iter()
+            .map(|s| (s.second, (s.calls, s.throttled)))
+            .collect();
         self.per_second
             .iter()
             .filter_map(|s| {
                 let (c, t) = before.get(&s.second).copied().unwrap_or((0, 0));
-                let d = SecondCount { second: s.second, calls: s.calls - c.min(s.calls), throttled: s.throttled - t.min(s.throttled) };
+                let d = SecondCount {
+                    second: s.second,
+                    calls: s.calls - c.min(s.calls),
+                    throttled: s.throttled - t.min(s.throttled),
+                };
                 (d.calls > 0 || d.throttled > 0).then_some(d)
             })
             .collect()
@@ -190,12 +220,26 @@ impl KmsStats {
 impl Accounting {
     /// Empty counters on the given clock.
     pub fn new(clock: Clock) -> Self {
-        Accounting { inner: Mutex::new(Inner::default()), clock }
+        Accounting {
+            inner: Mutex::new(Inner::default()),
+            clock,
+        }
     }
 
     /// Records a KMS call; `crypto` marks symmetric cryptographic operations (quota-counted).
-    pub fn kms_call(&self, api: &'static str, key_arn: &str, caller: &Caller, crypto: bool, throttled: bool) {
-        let key = CallKey { api, key_arn: key_arn.to_owned(), caller: caller.clone() };
+    pub fn kms_call(
+        &self,
+        api: &'static str,
+        key_arn: &str,
+        caller: &Caller,
+        crypto: bool,
+        throttled: bool,
+    ) {
+        let key = CallKey {
+            api,
+            key_arn: key_arn.to_owned(),
+            caller: caller.clone(),
+        };
         let sec = self.clock.now().as_secs();
         let mut g = self.inner.lock();
         if throttled {
@@ -231,13 +275,20 @@ impl Accounting {
     /// Records how long the simulator took to serve an S3 request.
     pub fn s3_served(&self, d: std::time::Duration) {
         let mut g = self.inner.lock();
-        let h = g.served.get_or_insert_with(|| hdrhistogram::Histogram::new(3).expect("3 significant digits is valid"));
+        let h = g.served.get_or_insert_with(|| {
+            hdrhistogram::Histogram::new(3).expect("3 significant digits is valid")
+        });
         let _ = h.record(d.as_micros().max(1) as u64);
     }
 
     /// Records an S3 error response.
     pub fn s3_error(&self, code: &str) {
-        *self.inner.lock().s3_errors.entry(code.to_owned()).or_default() += 1;
+        *self
+            .inner
+            .lock()
+            .s3_errors
+            .entry(code.to_owned())
+            .or_default() += 1;
     }
 
     /// Zeroes every counter.
@@ -275,12 +326,24 @@ impl Accounting {
             if throttled > 0 {
                 *kms.throttled_by_api.entry(api.clone()).or_default() += throttled;
             }
-            kms.calls.push(KmsCallCount { api, key_arn, via, requester, bucket, count, throttled });
+            kms.calls.push(KmsCallCount {
+                api,
+                key_arn,
+                via,
+                requester,
+                bucket,
+                count,
+                throttled,
+            });
         }
         kms.per_second = g
             .per_second
             .iter()
-            .map(|(s, (c, t))| SecondCount { second: *s, calls: *c, throttled: *t })
+            .map(|(s, (c, t))| SecondCount {
+                second: *s,
+                calls: *c,
+                throttled: *t,
+            })
             .collect();
         SimStats {
             kms,
@@ -288,11 +351,13 @@ impl Accounting {
                 requests: g.s3_requests,
                 by_operation: g.s3_ops.clone(),
                 errors_by_code: g.s3_errors.clone(),
-                served_latency: g.served.as_ref().map_or_else(ServedLatency::default, |h| ServedLatency {
-                    count: h.len(),
-                    p50_ms: h.value_at_quantile(0.5) as f64 / 1000.0,
-                    p99_ms: h.value_at_quantile(0.99) as f64 / 1000.0,
-                    max_ms: h.max() as f64 / 1000.0,
+                served_latency: g.served.as_ref().map_or_else(ServedLatency::default, |h| {
+                    ServedLatency {
+                        count: h.len(),
+                        p50_ms: h.value_at_quantile(0.5) as f64 / 1000.0,
+                        p99_ms: h.value_at_quantile(0.99) as f64 / 1000.0,
+                        max_ms: h.max() as f64 / 1000.0,
+                    }
                 }),
             },
         }
@@ -340,12 +405,16 @@ pub struct Quota {
 impl Quota {
     /// A quota of `limit` calls per second (0 = unlimited).
     pub fn new(limit: u64) -> Self {
-        Quota { limit: limit.into(), window: Mutex::new((u64::MAX, 0)) }
+        Quota {
+            limit: limit.into(),
+            window: Mutex::new((u64::MAX, 0)),
+        }
     }
 
     /// Changes the limit at run time.
     pub fn set_limit(&self, limit: u64) {
-        self.limit.store(limit, std::sync::atomic::Ordering::Relaxed);
+        self.limit
+            .store(limit, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The current limit (0 = unlimited).
@@ -397,7 +466,14 @@ mod tests {
         assert_eq!(s.kms.throttled, 1);
         assert_eq!(s.kms.api("Decrypt"), 2);
         assert_eq!(s.kms.per_second.len(), 2);
-        assert_eq!(s.kms.per_second[0], SecondCount { second: 0, calls: 1, throttled: 1 });
+        assert_eq!(
+            s.kms.per_second[0],
+            SecondCount {
+                second: 0,
+                calls: 1,
+                throttled: 1
+            }
+        );
         assert!(s.to_prometheus().contains("api=\"Decrypt\""));
         a.reset();
         assert_eq!(a.snapshot(), SimStats::default());

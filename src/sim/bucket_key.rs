@@ -30,7 +30,11 @@ pub struct LifetimeCache<K> {
 impl<K: Hash + Eq + Clone> LifetimeCache<K> {
     /// An empty cache.
     pub fn new(lifetime: Duration, clock: Clock) -> Self {
-        LifetimeCache { lifetime, clock, slots: Mutex::new(HashMap::new()) }
+        LifetimeCache {
+            lifetime,
+            clock,
+            slots: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The fresh entry for `key`, or the result of `fetch` stored as the new entry.
@@ -48,7 +52,11 @@ impl<K: Hash + Eq + Clone> LifetimeCache<K> {
             return Ok(c.clone());
         }
         let (plaintext, blob) = fetch().await?;
-        let c = Cached { plaintext, blob: Arc::new(blob), fetched: self.clock.now() };
+        let c = Cached {
+            plaintext,
+            blob: Arc::new(blob),
+            fetched: self.clock.now(),
+        };
         *guard = Some(c.clone());
         Ok(c)
     }
@@ -75,7 +83,10 @@ pub struct BucketKeys {
 impl BucketKeys {
     /// Empty caches with one lifetime.
     pub fn new(lifetime: Duration, clock: Clock) -> Self {
-        BucketKeys { generate: LifetimeCache::new(lifetime, clock.clone()), decrypt: LifetimeCache::new(lifetime, clock) }
+        BucketKeys {
+            generate: LifetimeCache::new(lifetime, clock.clone()),
+            decrypt: LifetimeCache::new(lifetime, clock),
+        }
     }
 }
 
@@ -87,7 +98,10 @@ mod tests {
     #[tokio::test]
     async fn fetches_once_per_lifetime_and_once_under_concurrency() {
         let clock = Clock::manual();
-        let cache = Arc::new(LifetimeCache::<u8>::new(Duration::from_secs(300), clock.clone()));
+        let cache = Arc::new(LifetimeCache::<u8>::new(
+            Duration::from_secs(300),
+            clock.clone(),
+        ));
         let fetches = Arc::new(AtomicU32::new(0));
         let mut tasks = Vec::new();
         for _ in 0..32 {
@@ -107,8 +121,16 @@ mod tests {
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
         clock.advance(Duration::from_secs(299));
-        cache.get_or_fetch(1, || async { Err::<([u8; 32], Vec<u8>), ()>(()) }).await.unwrap();
+        cache
+            .get_or_fetch(1, || async { Err::<([u8; 32], Vec<u8>), ()>(()) })
+            .await
+            .unwrap();
         clock.advance(Duration::from_secs(1));
-        assert!(cache.get_or_fetch(1, || async { Err::<([u8; 32], Vec<u8>), ()>(()) }).await.is_err());
+        assert!(
+            cache
+                .get_or_fetch(1, || async { Err::<([u8; 32], Vec<u8>), ()>(()) })
+                .await
+                .is_err()
+        );
     }
 }

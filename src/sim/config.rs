@@ -68,12 +68,15 @@ impl Default for SimConfig {
 impl SimConfig {
     /// The quota in force: the configured one or the region's default.
     pub fn effective_kms_quota(&self) -> u64 {
-        self.kms_quota_rps.unwrap_or_else(|| default_kms_quota(&self.region))
+        self.kms_quota_rps
+            .unwrap_or_else(|| default_kms_quota(&self.region))
     }
 
     /// Every credential the simulator accepts: generated requesters first.
     pub fn all_credentials(&self) -> Vec<Credential> {
-        let mut v: Vec<Credential> = (0..self.requesters.max(1)).map(requester_credential).collect();
+        let mut v: Vec<Credential> = (0..self.requesters.max(1))
+            .map(requester_credential)
+            .collect();
         v.extend(self.credentials.iter().cloned());
         v
     }
@@ -132,7 +135,11 @@ pub struct LatencyModel {
 impl LatencyModel {
     /// A fixed latency.
     pub fn fixed(d: Duration) -> Self {
-        LatencyModel { median: HumanDuration(d), p99: HumanDuration(d), per_mib: HumanDuration::default() }
+        LatencyModel {
+            median: HumanDuration(d),
+            p99: HumanDuration(d),
+            per_mib: HumanDuration::default(),
+        }
     }
 
     /// True when it adds no time.
@@ -143,7 +150,10 @@ impl LatencyModel {
     /// Checks median ≤ p99.
     pub fn validate(&self) -> Result<(), String> {
         if self.p99.0 < self.median.0 && !self.p99.0.is_zero() {
-            return Err(format!("p99 ({}) is below the median ({})", self.p99, self.median));
+            return Err(format!(
+                "p99 ({}) is below the median ({})",
+                self.p99, self.median
+            ));
         }
         Ok(())
     }
@@ -190,7 +200,9 @@ impl Faults {
             ("stall_probability", self.stall_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("faults.{name}: expected a probability between 0 and 1, got {p}"));
+                return Err(format!(
+                    "faults.{name}: expected a probability between 0 and 1, got {p}"
+                ));
             }
         }
         Ok(())

@@ -29,7 +29,13 @@ pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rng().fill_bytes(&mut nonce);
     let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         // Encryption only fails for inputs beyond GCM's 64 GiB limit, which S3 objects never reach here.
         .unwrap_or_default();
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());

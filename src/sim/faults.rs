@@ -79,7 +79,10 @@ impl FaultModel {
         }
         let mut rng = self.rng.lock();
         let mut d = self.s3.sample(&mut rng, body_bytes);
-        if stall_now || (self.faults.stall_probability > 0.0 && rng.random::<f64>() < self.faults.stall_probability) {
+        if stall_now
+            || (self.faults.stall_probability > 0.0
+                && rng.random::<f64>() < self.faults.stall_probability)
+        {
             d += self.faults.stall.0;
         }
         d
@@ -134,7 +137,9 @@ mod tests {
     #[test]
     fn lognormal_hits_configured_percentiles() {
         let m = FaultModel::new(7, model(8, 40), LatencyModel::default(), Faults::default());
-        let mut v: Vec<f64> = (0..200_000).map(|_| m.s3_delay(0, 0).as_secs_f64() * 1e3).collect();
+        let mut v: Vec<f64> = (0..200_000)
+            .map(|_| m.s3_delay(0, 0).as_secs_f64() * 1e3)
+            .collect();
         v.sort_by(f64::total_cmp);
         let p50 = v[v.len() / 2];
         let p99 = v[v.len() * 99 / 100];
@@ -154,9 +159,17 @@ mod tests {
 
     #[test]
     fn seeded_faults_are_reproducible_and_near_the_rate() {
-        let faults = Faults { s3_5xx: 0.1, ..Faults::default() };
+        let faults = Faults {
+            s3_5xx: 0.1,
+            ..Faults::default()
+        };
         let run = || {
-            let m = FaultModel::new(3, LatencyModel::default(), LatencyModel::default(), faults.clone());
+            let m = FaultModel::new(
+                3,
+                LatencyModel::default(),
+                LatencyModel::default(),
+                faults.clone(),
+            );
             (0..10_000).map(|_| m.s3_fault().1).collect::<Vec<_>>()
         };
         let a = run();
@@ -167,7 +180,10 @@ mod tests {
 
     #[test]
     fn stall_at_request_hits_only_that_request() {
-        let faults = Faults { stall_at_request: Some(3), ..Faults::default() };
+        let faults = Faults {
+            stall_at_request: Some(3),
+            ..Faults::default()
+        };
         let m = FaultModel::new(1, LatencyModel::default(), LatencyModel::default(), faults);
         assert_eq!(m.s3_delay(0, 2), Duration::ZERO);
         assert_eq!(m.s3_delay(0, 3), Duration::from_secs(1));

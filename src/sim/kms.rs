@@ -31,10 +31,14 @@ pub enum KmsError {
     #[error("The ciphertext is invalid or the encryption context does not match.")]
     InvalidCiphertext,
     /// Decrypt named a key other than the one in the ciphertext.
-    #[error("The key ID in the request does not identify a KMS key that can perform this operation.")]
+    #[error(
+        "The key ID in the request does not identify a KMS key that can perform this operation."
+    )]
     IncorrectKey,
     /// Over the request quota.
-    #[error("You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.")]
+    #[error(
+        "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
+    )]
     Throttling,
     /// Bad request parameters.
     #[error("{0}")]
@@ -134,7 +138,13 @@ pub fn context_aad(ctx: &EncryptionContext) -> Vec<u8> {
 
 impl Kms {
     /// An empty KMS.
-    pub fn new(region: &str, account: &str, quota: u64, acct: Arc<Accounting>, clock: Clock) -> Self {
+    pub fn new(
+        region: &str,
+        account: &str,
+        quota: u64,
+        acct: Arc<Accounting>,
+        clock: Clock,
+    ) -> Self {
         Kms {
             region: region.into(),
             account: account.into(),
@@ -153,7 +163,8 @@ impl Kms {
     /// Creates a customer-managed key.
     pub fn create_key(&self, description: &str, caller: &Caller) -> KeyMetadata {
         let meta = self.insert_key(description, "CUSTOMER");
-        self.acct.kms_call("CreateKey", &meta.arn, caller, false, false);
+        self.acct
+            .kms_call("CreateKey", &meta.arn, caller, false, false);
         meta
     }
 
@@ -171,7 +182,13 @@ impl Kms {
             key_spec: "SYMMETRIC_DEFAULT".into(),
             creation_date: time::OffsetDateTime::now_utc().unix_timestamp() as f64,
         };
-        self.keys.write().insert(id, KeyRecord { meta: meta.clone(), material: crypto::random_key() });
+        self.keys.write().insert(
+            id,
+            KeyRecord {
+                meta: meta.clone(),
+                material: crypto::random_key(),
+            },
+        );
         meta
     }
 
@@ -184,7 +201,10 @@ impl Kms {
         if let Some(id) = aliases.get(S3_MANAGED_ALIAS) {
             return self.key_arn(id);
         }
-        let meta = self.insert_key("Default key that protects my S3 objects when no other key is defined", "AWS");
+        let meta = self.insert_key(
+            "Default key that protects my S3 objects when no other key is defined",
+            "AWS",
+        );
         aliases.insert(S3_MANAGED_ALIAS.into(), meta.key_id.clone());
         meta.arn
     }
@@ -203,11 +223,19 @@ impl Kms {
             if rest == S3_MANAGED_ALIAS {
                 self.s3_managed_key();
             }
-            self.aliases.read().get(rest).cloned().ok_or_else(not_found)?
+            self.aliases
+                .read()
+                .get(rest)
+                .cloned()
+                .ok_or_else(not_found)?
         } else {
             rest.to_owned()
         };
-        if self.keys.read().contains_key(&id) { Ok(id) } else { Err(not_found()) }
+        if self.keys.read().contains_key(&id) {
+            Ok(id)
+        } else {
+            Err(not_found())
+        }
     }
 
     /// Resolves any key reference to the key ARN.
@@ -218,15 +246,26 @@ impl Kms {
     /// DescribeKey.
     pub fn describe_key(&self, key: &str, caller: &Caller) -> Result<KeyMetadata, KmsError> {
         let id = self.resolve(key)?;
-        let meta = self.keys.read().get(&id).map(|k| k.meta.clone()).ok_or(KmsError::Internal)?;
-        self.acct.kms_call("DescribeKey", &meta.arn, caller, false, false);
+        let meta = self
+            .keys
+            .read()
+            .get(&id)
+            .map(|k| k.meta.clone())
+            .ok_or(KmsError::Internal)?;
+        self.acct
+            .kms_call("DescribeKey", &meta.arn, caller, false, false);
         Ok(meta)
     }
 
     /// ListKeys: (id, arn) pairs.
     pub fn list_keys(&self, caller: &Caller) -> Vec<(String, String)> {
         self.acct.kms_call("ListKeys", "", caller, false, false);
-        let mut v: Vec<_> = self.keys.read().values().map(|k| (k.meta.key_id.clone(), k.meta.arn.clone())).collect();
+        let mut v: Vec<_> = self
+            .keys
+            .read()
+            .values()
+            .map(|k| (k.meta.key_id.clone(), k.meta.arn.clone()))
+            .collect();
         v.sort();
         v
     }
@@ -241,10 +280,13 @@ impl Kms {
         let id = self.resolve(target)?;
         let mut aliases = self.aliases.write();
         if aliases.contains_key(alias) {
-            return Err(KmsError::AlreadyExists(format!("An alias with the name {alias} already exists")));
+            return Err(KmsError::AlreadyExists(format!(
+                "An alias with the name {alias} already exists"
+            )));
         }
         aliases.insert(alias.into(), id.clone());
-        self.acct.kms_call("CreateAlias", &self.key_arn(&id), caller, false, false);
+        self.acct
+            .kms_call("CreateAlias", &self.key_arn(&id), caller, false, false);
         Ok(())
     }
 
@@ -254,7 +296,13 @@ impl Kms {
         self.aliases
             .read()
             .iter()
-            .map(|(a, id)| (a.clone(), format!("arn:aws:kms:{}:{}:{}", self.region, self.account, a), id.clone()))
+            .map(|(a, id)| {
+                (
+                    a.clone(),
+                    format!("arn:aws:kms:{}:{}:{}", self.region, self.account, a),
+                    id.clone(),
+                )
+            })
             .collect()
     }
 
@@ -267,15 +315,30 @@ impl Kms {
         rec.meta.key_state = if enabled { "Enabled" } else { "Disabled" }.into();
         let arn = rec.meta.arn.clone();
         drop(keys);
-        self.acct.kms_call(if enabled { "EnableKey" } else { "DisableKey" }, &arn, caller, false, false);
+        self.acct.kms_call(
+            if enabled { "EnableKey" } else { "DisableKey" },
+            &arn,
+            caller,
+            false,
+            false,
+        );
         Ok(())
     }
 
     /// Checks the quota and records the call; the common gate of every cryptographic API.
-    fn crypto_gate(&self, api: &'static str, key_arn: &str, caller: &Caller) -> Result<(), KmsError> {
+    fn crypto_gate(
+        &self,
+        api: &'static str,
+        key_arn: &str,
+        caller: &Caller,
+    ) -> Result<(), KmsError> {
         let ok = self.quota.try_acquire(self.clock.now().as_secs());
         self.acct.kms_call(api, key_arn, caller, true, !ok);
-        if ok { Ok(()) } else { Err(KmsError::Throttling) }
+        if ok {
+            Ok(())
+        } else {
+            Err(KmsError::Throttling)
+        }
     }
 
     fn usable_key(&self, key: &str) -> Result<(String, [u8; 32]), KmsError> {
@@ -288,7 +351,13 @@ impl Kms {
         Ok((id, rec.material))
     }
 
-    fn wrap(&self, id: &str, material: &[u8; 32], ctx: &EncryptionContext, plaintext: &[u8]) -> Vec<u8> {
+    fn wrap(
+        &self,
+        id: &str,
+        material: &[u8; 32],
+        ctx: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Vec<u8> {
         let sealed = crypto::seal(material, &context_aad(ctx), plaintext);
         let mut blob = Vec::with_capacity(4 + KEY_ID_LEN + sealed.len());
         blob.extend_from_slice(BLOB_MAGIC);
@@ -306,24 +375,48 @@ impl Kms {
         caller: &Caller,
         plaintext_wanted: bool,
     ) -> Result<DataKey, KmsError> {
-        let api = if plaintext_wanted { "GenerateDataKey" } else { "GenerateDataKeyWithoutPlaintext" };
+        let api = if plaintext_wanted {
+            "GenerateDataKey"
+        } else {
+            "GenerateDataKeyWithoutPlaintext"
+        };
         let arn = self.resolve_arn(key)?;
         self.crypto_gate(api, &arn, caller)?;
         let (id, material) = self.usable_key(key)?;
         let plaintext = crypto::random_bytes(bytes);
         let ciphertext_blob = self.wrap(&id, &material, ctx, &plaintext);
-        Ok(DataKey { plaintext: if plaintext_wanted { plaintext } else { Vec::new() }, ciphertext_blob, key_arn: arn })
+        Ok(DataKey {
+            plaintext: if plaintext_wanted {
+                plaintext
+            } else {
+                Vec::new()
+            },
+            ciphertext_blob,
+            key_arn: arn,
+        })
     }
 
     /// Encrypt.
-    pub fn encrypt(&self, key: &str, plaintext: &[u8], ctx: &EncryptionContext, caller: &Caller) -> Result<DataKey, KmsError> {
+    pub fn encrypt(
+        &self,
+        key: &str,
+        plaintext: &[u8],
+        ctx: &EncryptionContext,
+        caller: &Caller,
+    ) -> Result<DataKey, KmsError> {
         if plaintext.is_empty() || plaintext.len() > 4096 {
-            return Err(KmsError::Validation("Plaintext must be between 1 and 4096 bytes".into()));
+            return Err(KmsError::Validation(
+                "Plaintext must be between 1 and 4096 bytes".into(),
+            ));
         }
         let arn = self.resolve_arn(key)?;
         self.crypto_gate("Encrypt", &arn, caller)?;
         let (id, material) = self.usable_key(key)?;
-        Ok(DataKey { plaintext: Vec::new(), ciphertext_blob: self.wrap(&id, &material, ctx, plaintext), key_arn: arn })
+        Ok(DataKey {
+            plaintext: Vec::new(),
+            ciphertext_blob: self.wrap(&id, &material, ctx, plaintext),
+            key_arn: arn,
+        })
     }
 
     fn blob_key_id(blob: &[u8]) -> Result<&str, KmsError> {
@@ -369,15 +462,21 @@ impl Kms {
             KmsError::NotFound(_) => KmsError::InvalidCiphertext,
             e => e,
         })?;
-        let pt = crypto::open(&material, &context_aad(ctx), &blob[4 + KEY_ID_LEN..]).map_err(|_| KmsError::InvalidCiphertext)?;
+        let pt = crypto::open(&material, &context_aad(ctx), &blob[4 + KEY_ID_LEN..])
+            .map_err(|_| KmsError::InvalidCiphertext)?;
         Ok((pt, arn))
     }
 
     /// Decrypts without the quota or accounting: S3's internal use where AWS makes no KMS call.
-    pub fn decrypt_unmetered(&self, blob: &[u8], ctx: &EncryptionContext) -> Result<Vec<u8>, KmsError> {
+    pub fn decrypt_unmetered(
+        &self,
+        blob: &[u8],
+        ctx: &EncryptionContext,
+    ) -> Result<Vec<u8>, KmsError> {
         let id = Self::blob_key_id(blob)?.to_owned();
         let (_, material) = self.usable_key(&id)?;
-        crypto::open(&material, &context_aad(ctx), &blob[4 + KEY_ID_LEN..]).map_err(|_| KmsError::InvalidCiphertext)
+        crypto::open(&material, &context_aad(ctx), &blob[4 + KEY_ID_LEN..])
+            .map_err(|_| KmsError::InvalidCiphertext)
     }
 
     /// ReEncrypt: decrypts under the source context and encrypts under the destination key.
@@ -391,7 +490,11 @@ impl Kms {
     ) -> Result<(Vec<u8>, String, String), KmsError> {
         let (pt, source_arn) = self.decrypt_as("ReEncrypt", blob, source_ctx, None, caller)?;
         let (id, material) = self.usable_key(dest_key)?;
-        Ok((self.wrap(&id, &material, dest_ctx, &pt), source_arn, self.key_arn(&id)))
+        Ok((
+            self.wrap(&id, &material, dest_ctx, &pt),
+            source_arn,
+            self.key_arn(&id),
+        ))
     }
 }
 
@@ -402,7 +505,10 @@ mod tests {
     fn kms() -> (Kms, Caller) {
         let clock = Clock::manual();
         let acct = Arc::new(Accounting::new(clock.clone()));
-        (Kms::new("eu-central-1", "111122223333", 0, acct, clock), Caller::direct("A"))
+        (
+            Kms::new("eu-central-1", "111122223333", 0, acct, clock),
+            Caller::direct("A"),
+        )
     }
 
     #[test]
@@ -410,11 +516,22 @@ mod tests {
         let (k, c) = kms();
         let meta = k.create_key("t", &c);
         k.create_alias("alias/x", &meta.key_id, &c).unwrap();
-        for r in [meta.key_id.as_str(), meta.arn.as_str(), "alias/x", "arn:aws:kms:eu-central-1:111122223333:alias/x"] {
+        for r in [
+            meta.key_id.as_str(),
+            meta.arn.as_str(),
+            "alias/x",
+            "arn:aws:kms:eu-central-1:111122223333:alias/x",
+        ] {
             assert_eq!(k.resolve_arn(r).unwrap(), meta.arn, "{r}");
         }
-        assert!(matches!(k.resolve("alias/nope"), Err(KmsError::NotFound(_))));
-        assert!(matches!(k.resolve("arn:aws:kms:us-east-1:1:key/x"), Err(KmsError::NotFound(_))));
+        assert!(matches!(
+            k.resolve("alias/nope"),
+            Err(KmsError::NotFound(_))
+        ));
+        assert!(matches!(
+            k.resolve("arn:aws:kms:us-east-1:1:key/x"),
+            Err(KmsError::NotFound(_))
+        ));
         assert!(k.create_alias("alias/x", &meta.key_id, &c).is_err());
     }
 
@@ -423,17 +540,31 @@ mod tests {
         let (k, c) = kms();
         let meta = k.create_key("t", &c);
         let ctx: EncryptionContext = [("a".to_string(), "1".to_string())].into();
-        let dk = k.generate_data_key(&meta.key_id, &ctx, 32, &c, true).unwrap();
+        let dk = k
+            .generate_data_key(&meta.key_id, &ctx, 32, &c, true)
+            .unwrap();
         assert_eq!(dk.plaintext.len(), 32);
         let (pt, arn) = k.decrypt(&dk.ciphertext_blob, &ctx, None, &c).unwrap();
         assert_eq!(pt, dk.plaintext);
         assert_eq!(arn, meta.arn);
-        assert_eq!(k.decrypt(&dk.ciphertext_blob, &EncryptionContext::new(), None, &c), Err(KmsError::InvalidCiphertext));
+        assert_eq!(
+            k.decrypt(&dk.ciphertext_blob, &EncryptionContext::new(), None, &c),
+            Err(KmsError::InvalidCiphertext)
+        );
         let other = k.create_key("o", &c);
-        assert_eq!(k.decrypt(&dk.ciphertext_blob, &ctx, Some(&other.key_id), &c), Err(KmsError::IncorrectKey));
+        assert_eq!(
+            k.decrypt(&dk.ciphertext_blob, &ctx, Some(&other.key_id), &c),
+            Err(KmsError::IncorrectKey)
+        );
         k.set_enabled(&meta.key_id, false, &c).unwrap();
-        assert!(matches!(k.decrypt(&dk.ciphertext_blob, &ctx, None, &c), Err(KmsError::Disabled(_))));
-        assert!(matches!(k.generate_data_key(&meta.key_id, &ctx, 32, &c, true), Err(KmsError::Disabled(_))));
+        assert!(matches!(
+            k.decrypt(&dk.ciphertext_blob, &ctx, None, &c),
+            Err(KmsError::Disabled(_))
+        ));
+        assert!(matches!(
+            k.generate_data_key(&meta.key_id, &ctx, 32, &c, true),
+            Err(KmsError::Disabled(_))
+        ));
     }
 
     #[test]
@@ -442,7 +573,12 @@ mod tests {
         k.quota.set_limit(3);
         let meta = k.create_key("t", &c);
         let ctx = EncryptionContext::new();
-        let results: Vec<_> = (0..5).map(|_| k.generate_data_key(&meta.key_id, &ctx, 32, &c, false).is_ok()).collect();
+        let results: Vec<_> = (0..5)
+            .map(|_| {
+                k.generate_data_key(&meta.key_id, &ctx, 32, &c, false)
+                    .is_ok()
+            })
+            .collect();
         assert_eq!(results, [true, true, true, false, false]);
         assert!(k.describe_key(&meta.key_id, &c).is_ok());
         let s = k.acct.snapshot();

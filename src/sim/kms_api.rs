@@ -30,18 +30,25 @@ fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, KmsError> 
 }
 
 fn blob(v: &Option<String>, name: &str) -> Result<Vec<u8>, KmsError> {
-    B64.decode(required(v, name)?).map_err(|_| KmsError::Validation(format!("{name} is not valid base64")))
+    B64.decode(required(v, name)?)
+        .map_err(|_| KmsError::Validation(format!("{name} is not valid base64")))
 }
 
 fn data_key_len(r: &Req) -> Result<usize, KmsError> {
     match (&r.key_spec, r.number_of_bytes) {
-        (Some(_), Some(_)) => Err(KmsError::Validation("Specify either KeySpec or NumberOfBytes, not both".into())),
+        (Some(_), Some(_)) => Err(KmsError::Validation(
+            "Specify either KeySpec or NumberOfBytes, not both".into(),
+        )),
         (Some(s), None) if s == "AES_256" => Ok(32),
         (Some(s), None) if s == "AES_128" => Ok(16),
         (Some(s), None) => Err(KmsError::Validation(format!("Invalid KeySpec {s}"))),
         (None, Some(n)) if (1..=1024).contains(&n) => Ok(n as usize),
-        (None, Some(n)) => Err(KmsError::Validation(format!("NumberOfBytes must be between 1 and 1024, got {n}"))),
-        (None, None) => Err(KmsError::Validation("Please specify either number of bytes or key spec.".into())),
+        (None, Some(n)) => Err(KmsError::Validation(format!(
+            "NumberOfBytes must be between 1 and 1024, got {n}"
+        ))),
+        (None, None) => Err(KmsError::Validation(
+            "Please specify either number of bytes or key spec.".into(),
+        )),
     }
 }
 
@@ -50,19 +57,31 @@ pub fn dispatch(kms: &Kms, op: &str, body: &[u8], caller: &Caller) -> Result<Val
     let r: Req = if body.is_empty() {
         Req::default()
     } else {
-        serde_json::from_slice(body).map_err(|e| KmsError::Validation(format!("malformed request body: {e}")))?
+        serde_json::from_slice(body)
+            .map_err(|e| KmsError::Validation(format!("malformed request body: {e}")))?
     };
     let ctx = |c: &Option<EncryptionContext>| c.clone().unwrap_or_default();
     Ok(match op {
-        "CreateKey" => json!({ "KeyMetadata": kms.create_key(r.description.as_deref().unwrap_or(""), caller) }),
-        "DescribeKey" => json!({ "KeyMetadata": kms.describe_key(required(&r.key_id, "keyId")?, caller)? }),
+        "CreateKey" => {
+            json!({ "KeyMetadata": kms.create_key(r.description.as_deref().unwrap_or(""), caller) })
+        }
+        "DescribeKey" => {
+            json!({ "KeyMetadata": kms.describe_key(required(&r.key_id, "keyId")?, caller)? })
+        }
         "ListKeys" => {
-            let keys: Vec<Value> =
-                kms.list_keys(caller).into_iter().map(|(id, arn)| json!({"KeyId": id, "KeyArn": arn})).collect();
+            let keys: Vec<Value> = kms
+                .list_keys(caller)
+                .into_iter()
+                .map(|(id, arn)| json!({"KeyId": id, "KeyArn": arn}))
+                .collect();
             json!({ "Keys": keys, "Truncated": false })
         }
         "CreateAlias" => {
-            kms.create_alias(required(&r.alias_name, "aliasName")?, required(&r.target_key_id, "targetKeyId")?, caller)?;
+            kms.create_alias(
+                required(&r.alias_name, "aliasName")?,
+                required(&r.target_key_id, "targetKeyId")?,
+                caller,
+            )?;
             json!({})
         }
         "ListAliases" => {
@@ -81,8 +100,15 @@ pub fn dispatch(kms: &Kms, op: &str, body: &[u8], caller: &Caller) -> Result<Val
         }
         "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
             let with_pt = op == "GenerateDataKey";
-            let dk = kms.generate_data_key(required(&r.key_id, "keyId")?, &ctx(&r.encryption_context), data_key_len(&r)?, caller, with_pt)?;
-            let mut v = json!({ "CiphertextBlob": B64.encode(&dk.ciphertext_blob), "KeyId": dk.key_arn });
+            let dk = kms.generate_data_key(
+                required(&r.key_id, "keyId")?,
+                &ctx(&r.encryption_context),
+                data_key_len(&r)?,
+                caller,
+                with_pt,
+            )?;
+            let mut v =
+                json!({ "CiphertextBlob": B64.encode(&dk.ciphertext_blob), "KeyId": dk.key_arn });
             if with_pt {
                 v["Plaintext"] = json!(B64.encode(&dk.plaintext));
             }
@@ -90,12 +116,18 @@ pub fn dispatch(kms: &Kms, op: &str, body: &[u8], caller: &Caller) -> Result<Val
         }
         "Encrypt" => {
             let pt = blob(&r.plaintext, "plaintext")?;
-            let out = kms.encrypt(required(&r.key_id, "keyId")?, &pt, &ctx(&r.encryption_context), caller)?;
+            let out = kms.encrypt(
+                required(&r.key_id, "keyId")?,
+                &pt,
+                &ctx(&r.encryption_context),
+                caller,
+            )?;
             json!({ "CiphertextBlob": B64.encode(&out.ciphertext_blob), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
         "Decrypt" => {
             let b = blob(&r.ciphertext_blob, "ciphertextBlob")?;
-            let (pt, arn) = kms.decrypt(&b, &ctx(&r.encryption_context), r.key_id.as_deref(), caller)?;
+            let (pt, arn) =
+                kms.decrypt(&b, &ctx(&r.encryption_context), r.key_id.as_deref(), caller)?;
             json!({ "Plaintext": B64.encode(&pt), "KeyId": arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
         "ReEncrypt" => {
@@ -110,6 +142,10 @@ pub fn dispatch(kms: &Kms, op: &str, body: &[u8], caller: &Caller) -> Result<Val
             json!({ "CiphertextBlob": B64.encode(&ct), "SourceKeyId": src, "KeyId": dst,
                     "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT", "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
-        other => return Err(KmsError::Validation(format!("operation {other} is not supported by the sse-bench simulator"))),
+        other => {
+            return Err(KmsError::Validation(format!(
+                "operation {other} is not supported by the sse-bench simulator"
+            )));
+        }
     })
 }

@@ -75,10 +75,21 @@ impl Simulator {
     }
 
     /// Starts on the given addresses and clock.
-    pub async fn start_on(config: SimConfig, clock: Clock, s3: SocketAddr, kms: SocketAddr) -> Result<Self, SimError> {
+    pub async fn start_on(
+        config: SimConfig,
+        clock: Clock,
+        s3: SocketAddr,
+        kms: SocketAddr,
+    ) -> Result<Self, SimError> {
         config.faults.validate().map_err(SimError::Config)?;
-        config.s3_latency.validate().map_err(|e| SimError::Config(format!("s3_latency: {e}")))?;
-        config.kms_latency.validate().map_err(|e| SimError::Config(format!("kms_latency: {e}")))?;
+        config
+            .s3_latency
+            .validate()
+            .map_err(|e| SimError::Config(format!("s3_latency: {e}")))?;
+        config
+            .kms_latency
+            .validate()
+            .map_err(|e| SimError::Config(format!("kms_latency: {e}")))?;
         let accounting = Arc::new(accounting::Accounting::new(clock.clone()));
         let kms_svc = Arc::new(kms::Kms::new(
             &config.region,
@@ -87,14 +98,22 @@ impl Simulator {
             accounting.clone(),
             clock.clone(),
         ));
-        let faults = Arc::new(faults::FaultModel::new(config.seed, config.s3_latency, config.kms_latency, config.faults.clone()));
+        let faults = Arc::new(faults::FaultModel::new(
+            config.seed,
+            config.s3_latency,
+            config.kms_latency,
+            config.faults.clone(),
+        ));
         let envelope = sse::Envelope::new(
             kms_svc.clone(),
             bucket_key::BucketKeys::new(config.bucket_key_lifetime.0, clock.clone()),
             faults.clone(),
         );
-        let secrets =
-            config.all_credentials().into_iter().map(|c| (c.access_key_id, c.secret_access_key)).collect();
+        let secrets = config
+            .all_credentials()
+            .into_iter()
+            .map(|c| (c.access_key_id, c.secret_access_key))
+            .collect();
         let state = Arc::new(SimState {
             store: store::Store::new(config.data_dir.clone())?,
             config,
@@ -113,7 +132,12 @@ impl Simulator {
             tokio::spawn(server::serve_s3(s3_listener, state.clone())),
             tokio::spawn(server::serve_kms(kms_listener, state.clone())),
         ];
-        Ok(Simulator { state, s3_addr, kms_addr, tasks })
+        Ok(Simulator {
+            state,
+            s3_addr,
+            kms_addr,
+            tasks,
+        })
     }
 
     /// `http://` URL of the S3 endpoint.

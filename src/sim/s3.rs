@@ -22,7 +22,9 @@ pub struct SimS3 {
 }
 
 fn requester<T>(req: &S3Request<T>) -> String {
-    req.credentials.as_ref().map_or_else(|| "anonymous".to_owned(), |c| c.access_key.clone())
+    req.credentials
+        .as_ref()
+        .map_or_else(|| "anonymous".to_owned(), |c| c.access_key.clone())
 }
 
 fn invalid_argument(msg: impl Into<String>) -> S3Error {
@@ -49,7 +51,9 @@ pub fn kms_to_s3(e: KmsError) -> S3Error {
         KmsError::Internal => ("KMS.KMSInternalException", 500),
     };
     let mut err = S3Error::with_message(S3ErrorCode::Custom(code.into()), e.to_string());
-    err.set_status_code(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST));
+    err.set_status_code(
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST),
+    );
     err
 }
 
@@ -57,7 +61,9 @@ pub fn kms_to_s3(e: KmsError) -> S3Error {
 fn reject_sse_headers(headers: &http::HeaderMap) -> S3Result<()> {
     for name in headers.keys() {
         let n = name.as_str();
-        if n.starts_with("x-amz-server-side-encryption") && !n.starts_with("x-amz-server-side-encryption-customer-") {
+        if n.starts_with("x-amz-server-side-encryption")
+            && !n.starts_with("x-amz-server-side-encryption-customer-")
+        {
             return Err(invalid_argument(format!(
                 "The {n} header is only allowed on write requests of SSE-KMS or SSE-S3 objects"
             )));
@@ -91,7 +97,9 @@ async fn read_body(
     mut want: ChecksumRequest,
     trailers: Option<s3s::TrailingHeaders>,
 ) -> S3Result<(Bytes, Checksum)> {
-    let Some(body) = body else { return Err(s3_error!(IncompleteBody)) };
+    let Some(body) = body else {
+        return Err(s3_error!(IncompleteBody));
+    };
     let mut hasher = s3s::checksum::ChecksumHasher::default();
     let g = &want.given;
     if g.checksum_crc32.is_some() {
@@ -116,13 +124,20 @@ async fn read_body(
             ChecksumAlgorithm::SHA1 => hasher.sha1 = Some(Default::default()),
             ChecksumAlgorithm::SHA256 => hasher.sha256 = Some(Default::default()),
             ChecksumAlgorithm::CRC64NVME => hasher.crc64nvme = Some(Default::default()),
-            other => return Err(invalid_argument(format!("Unsupported checksum algorithm {other}"))),
+            other => {
+                return Err(invalid_argument(format!(
+                    "Unsupported checksum algorithm {other}"
+                )));
+            }
         }
     }
     let mut buf = BytesMut::with_capacity(len_hint.unwrap_or(0).clamp(0, 64 << 20) as usize);
     let mut stream = body;
     while let Some(chunk) = stream.try_next().await.map_err(|e| {
-        S3Error::with_message(S3ErrorCode::IncompleteBody, format!("reading the request body failed: {e}"))
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            format!("reading the request body failed: {e}"),
+        )
     })? {
         hasher.update(&chunk);
         buf.extend_from_slice(&chunk);
@@ -143,7 +158,11 @@ async fn read_body(
         ("CRC32C", &g.checksum_crc32c, &computed.checksum_crc32c),
         ("SHA1", &g.checksum_sha1, &computed.checksum_sha1),
         ("SHA256", &g.checksum_sha256, &computed.checksum_sha256),
-        ("CRC64NVME", &g.checksum_crc64nvme, &computed.checksum_crc64nvme),
+        (
+            "CRC64NVME",
+            &g.checksum_crc64nvme,
+            &computed.checksum_crc64nvme,
+        ),
     ] {
         if let Some(given) = given
             && Some(given) != got.as_ref()
@@ -158,9 +177,17 @@ async fn read_body(
         use base64::Engine as _;
         let expected = base64::engine::general_purpose::STANDARD
             .decode(md5)
-            .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+            .map_err(|_| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidDigest,
+                    "The Content-MD5 you specified was invalid.",
+                )
+            })?;
         if expected != Md5::digest(&buf).as_slice() {
-            return Err(S3Error::with_message(S3ErrorCode::BadDigest, "The Content-MD5 you specified did not match what we received."));
+            return Err(S3Error::with_message(
+                S3ErrorCode::BadDigest,
+                "The Content-MD5 you specified did not match what we received.",
+            ));
         }
     }
     Ok((buf.freeze(), want.given))
@@ -181,25 +208,52 @@ impl SimS3 {
     }
 
     fn bucket(&self, name: &str) -> S3Result<Arc<Bucket>> {
-        self.state.store.bucket(name).ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
+        self.state
+            .store
+            .bucket(name)
+            .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
     }
 
     fn object(&self, bucket: &Bucket, key: &str) -> S3Result<Arc<Object>> {
-        bucket.objects.read().get(key).cloned().ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
+        bucket
+            .objects
+            .read()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
     }
 
     /// Chooses and resolves the encryption of a write.
     fn sse_for_write(&self, bucket: &Bucket, req: &SseRequest<'_>) -> S3Result<SseInfo> {
         let default = bucket.encryption.read().clone();
-        let Chosen { algorithm, key, bucket_key, context } =
-            sse::choose(req, &default).map_err(|e| invalid_argument(e.0))?;
-        let chosen = Chosen { algorithm, key, bucket_key, context: None };
-        let key_arn = self.state.envelope.resolve_key(&chosen).map_err(kms_to_s3)?;
+        let Chosen {
+            algorithm,
+            key,
+            bucket_key,
+            context,
+        } = sse::choose(req, &default).map_err(|e| invalid_argument(e.0))?;
+        let chosen = Chosen {
+            algorithm,
+            key,
+            bucket_key,
+            context: None,
+        };
+        let key_arn = self
+            .state
+            .envelope
+            .resolve_key(&chosen)
+            .map_err(kms_to_s3)?;
         let (context_b64, user_context) = match context {
             Some((raw, ctx)) => (Some(raw), ctx),
             None => (None, Default::default()),
         };
-        Ok(SseInfo { algorithm, key_arn, bucket_key, context_b64, user_context })
+        Ok(SseInfo {
+            algorithm,
+            key_arn,
+            bucket_key,
+            context_b64,
+            user_context,
+        })
     }
 
     /// Encrypts a plaintext into a new single-part object.
@@ -207,17 +261,29 @@ impl SimS3 {
         &self,
         bucket: &Bucket,
         key: &str,
-        sse: SseInfo,
-        plaintext: &[u8],
-        checksum: Checksum,
-        content_type: Option<String>,
-        metadata: Option<Metadata>,
-        requester: &str,
+        w: NewObject<'_>,
     ) -> S3Result<Arc<Object>> {
-        let (protection, keys) =
-            self.state.envelope.new_keys(&bucket.name, key, &sse, requester).await.map_err(kms_to_s3)?;
+        let NewObject {
+            sse,
+            plaintext,
+            checksum,
+            content_type,
+            metadata,
+            requester,
+        } = w;
+        let (protection, keys) = self
+            .state
+            .envelope
+            .new_keys(&bucket.name, key, &sse, requester)
+            .await
+            .map_err(kms_to_s3)?;
         let ct = keys.seal(&part_aad(&bucket.name, key, 0), plaintext);
-        let blob = self.state.store.make_blob(ct).await.map_err(|e| s3_error!(e, InternalError))?;
+        let blob = self
+            .state
+            .store
+            .make_blob(ct)
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
         let etag = etag_of(sse.algorithm, plaintext);
         let obj = Arc::new(Object {
             size: plaintext.len() as u64,
@@ -228,7 +294,12 @@ impl SimS3 {
             checksum,
             sse,
             protection,
-            parts: vec![Part { plain_len: plaintext.len() as u64, blob, etag, checksum: Checksum::default() }],
+            parts: vec![Part {
+                plain_len: plaintext.len() as u64,
+                blob,
+                etag,
+                checksum: Checksum::default(),
+            }],
             corrupt: AtomicBool::new(false),
         });
         bucket.objects.write().insert(key.to_owned(), obj.clone());
@@ -252,10 +323,17 @@ impl SimS3 {
             if end <= range.start || start >= range.end {
                 continue;
             }
-            let ct = part.blob.read().await.map_err(|e| s3_error!(e, InternalError))?;
-            let pt = keys
-                .open(&part_aad(bucket, key, i), &ct)
-                .map_err(|_| S3Error::with_message(S3ErrorCode::InternalError, "stored object failed authentication"))?;
+            let ct = part
+                .blob
+                .read()
+                .await
+                .map_err(|e| s3_error!(e, InternalError))?;
+            let pt = keys.open(&part_aad(bucket, key, i), &ct).map_err(|_| {
+                S3Error::with_message(
+                    S3ErrorCode::InternalError,
+                    "stored object failed authentication",
+                )
+            })?;
             let lo = range.start.max(start) - start;
             let hi = range.end.min(end) - start;
             out.extend_from_slice(&pt[lo as usize..hi as usize]);
@@ -267,9 +345,21 @@ impl SimS3 {
     }
 
     fn with_stored_checksums(obj: &Object, mode: &Option<ChecksumMode>) -> Option<Checksum> {
-        let enabled = mode.as_ref().is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let enabled = mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
         (enabled && !obj.corrupt.load(Ordering::Relaxed)).then(|| obj.checksum.clone())
     }
+}
+
+/// What a single-part write stores.
+struct NewObject<'a> {
+    sse: SseInfo,
+    plaintext: &'a [u8],
+    checksum: Checksum,
+    content_type: Option<String>,
+    metadata: Option<Metadata>,
+    requester: &'a str,
 }
 
 fn timestamp(t: OffsetDateTime) -> Timestamp {
@@ -282,12 +372,18 @@ fn quoted(etag: &str) -> ETag {
 
 #[async_trait::async_trait]
 impl S3 for SimS3 {
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         self.op("CreateBucket");
         let name = req.input.bucket;
         let mut buckets = self.state.store.buckets.write();
         if buckets.contains_key(&name) {
-            return Err(s3_error!(BucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it."));
+            return Err(s3_error!(
+                BucketAlreadyOwnedByYou,
+                "Your previous request to create the named bucket succeeded and you already own it."
+            ));
         }
         buckets.insert(
             name.clone(),
@@ -301,27 +397,44 @@ impl S3 for SimS3 {
                 uploads: Default::default(),
             }),
         );
-        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{name}")) }))
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{name}")),
+        }))
     }
 
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         self.op("HeadBucket");
         self.bucket(&req.input.bucket)?;
-        Ok(S3Response::new(HeadBucketOutput { bucket_region: Some(self.state.config.region.clone()), ..Default::default() }))
+        Ok(S3Response::new(HeadBucketOutput {
+            bucket_region: Some(self.state.config.region.clone()),
+            ..Default::default()
+        }))
     }
 
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         self.op("DeleteBucket");
         let b = self.bucket(&req.input.bucket)?;
         let mut buckets = self.state.store.buckets.write();
         if !b.objects.read().is_empty() {
-            return Err(s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"));
+            return Err(s3_error!(
+                BucketNotEmpty,
+                "The bucket you tried to delete is not empty"
+            ));
         }
         buckets.remove(&req.input.bucket);
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
 
-    async fn list_buckets(&self, _req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        _req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         self.op("ListBuckets");
         let buckets = self
             .state
@@ -335,7 +448,10 @@ impl S3 for SimS3 {
                 bucket_region: Some(self.state.config.region.clone()),
             })
             .collect();
-        Ok(S3Response::new(ListBucketsOutput { buckets: Some(buckets), ..Default::default() }))
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(buckets),
+            ..Default::default()
+        }))
     }
 
     async fn put_bucket_encryption(
@@ -353,11 +469,22 @@ impl S3 for SimS3 {
             .ok_or_else(|| s3_error!(MalformedXML, "The XML you provided was not well-formed"))?;
         let by_default = rule
             .apply_server_side_encryption_by_default
-            .ok_or_else(|| s3_error!(MalformedXML, "ApplyServerSideEncryptionByDefault is required"))?;
-        let alg = Algorithm::parse(by_default.sse_algorithm.as_str())
-            .ok_or_else(|| invalid_argument(format!("The encryption method specified is not supported: {}", by_default.sse_algorithm.as_str())))?;
+            .ok_or_else(|| {
+                s3_error!(
+                    MalformedXML,
+                    "ApplyServerSideEncryptionByDefault is required"
+                )
+            })?;
+        let alg = Algorithm::parse(by_default.sse_algorithm.as_str()).ok_or_else(|| {
+            invalid_argument(format!(
+                "The encryption method specified is not supported: {}",
+                by_default.sse_algorithm.as_str()
+            ))
+        })?;
         if alg == Algorithm::Aes256 && by_default.kms_master_key_id.is_some() {
-            return Err(invalid_argument("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse"));
+            return Err(invalid_argument(
+                "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse",
+            ));
         }
         *b.encryption.write() = BucketEncryption {
             algorithm: alg.as_str().into(),
@@ -379,10 +506,11 @@ impl S3 for SimS3 {
                 sse_algorithm: ServerSideEncryption::from(enc.algorithm),
             }),
             bucket_key_enabled: Some(enc.bucket_key),
-            ..Default::default()
         };
         Ok(S3Response::new(GetBucketEncryptionOutput {
-            server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration { rules: vec![rule] }),
+            server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+                rules: vec![rule],
+            }),
         }))
     }
 
@@ -395,7 +523,10 @@ impl S3 for SimS3 {
         Ok(S3Response::new(DeleteBucketEncryptionOutput {}))
     }
 
-    async fn put_bucket_tagging(&self, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
         self.op("PutBucketTagging");
         let b = self.bucket(&req.input.bucket)?;
         let tags = req
@@ -409,11 +540,24 @@ impl S3 for SimS3 {
         Ok(S3Response::new(PutBucketTaggingOutput {}))
     }
 
-    async fn get_bucket_tagging(&self, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
         self.op("GetBucketTagging");
         let b = self.bucket(&req.input.bucket)?;
-        let tags = b.tags.read().clone().ok_or_else(|| s3_error!(NoSuchTagSet, "The TagSet does not exist"))?;
-        let tag_set = tags.into_iter().map(|(k, v)| Tag { key: Some(k), value: Some(v) }).collect();
+        let tags = b
+            .tags
+            .read()
+            .clone()
+            .ok_or_else(|| s3_error!(NoSuchTagSet, "The TagSet does not exist"))?;
+        let tag_set = tags
+            .into_iter()
+            .map(|(k, v)| Tag {
+                key: Some(k),
+                value: Some(v),
+            })
+            .collect();
         Ok(S3Response::new(GetBucketTaggingOutput { tag_set }))
     }
 
@@ -433,7 +577,9 @@ impl S3 for SimS3 {
         self.op("PutBucketLifecycleConfiguration");
         let b = self.bucket(&req.input.bucket)?;
         *b.lifecycle.write() = req.input.lifecycle_configuration;
-        Ok(S3Response::new(PutBucketLifecycleConfigurationOutput::default()))
+        Ok(S3Response::new(
+            PutBucketLifecycleConfigurationOutput::default(),
+        ))
     }
 
     async fn get_bucket_lifecycle_configuration(
@@ -442,15 +588,22 @@ impl S3 for SimS3 {
     ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
         self.op("GetBucketLifecycleConfiguration");
         let b = self.bucket(&req.input.bucket)?;
-        let lc = b
-            .lifecycle
-            .read()
-            .clone()
-            .ok_or_else(|| s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"))?;
-        Ok(S3Response::new(GetBucketLifecycleConfigurationOutput { rules: Some(lc.rules), ..Default::default() }))
+        let lc = b.lifecycle.read().clone().ok_or_else(|| {
+            s3_error!(
+                NoSuchLifecycleConfiguration,
+                "The lifecycle configuration does not exist"
+            )
+        })?;
+        Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+            rules: Some(lc.rules),
+            ..Default::default()
+        }))
     }
 
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         self.op("PutObject");
         let who = requester(&req);
         let input = req.input;
@@ -476,9 +629,21 @@ impl S3 for SimS3 {
             algorithm: input.checksum_algorithm,
             content_md5: input.content_md5,
         };
-        let (data, checksum) = read_body(input.body, input.content_length, want, req.trailing_headers).await?;
+        let (data, checksum) =
+            read_body(input.body, input.content_length, want, req.trailing_headers).await?;
         let obj = self
-            .store_object(&b, &input.key, sse, &data, checksum.clone(), input.content_type, input.metadata, &who)
+            .store_object(
+                &b,
+                &input.key,
+                NewObject {
+                    sse,
+                    plaintext: &data,
+                    checksum: checksum.clone(),
+                    content_type: input.content_type,
+                    metadata: input.metadata,
+                    requester: &who,
+                },
+            )
             .await?;
         let (alg, key_arn, bk) = sse_fields(&obj.sse);
         Ok(S3Response::new(PutObjectOutput {
@@ -497,7 +662,10 @@ impl S3 for SimS3 {
         }))
     }
 
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         self.op("GetObject");
         reject_sse_headers(&req.headers)?;
         let who = requester(&req);
@@ -505,15 +673,21 @@ impl S3 for SimS3 {
         let b = self.bucket(&input.bucket)?;
         let obj = self.object(&b, &input.key)?;
         let (range, content_range, parts_count) = if let Some(pn) = input.part_number {
-            let idx = usize::try_from(pn - 1).ok().filter(|i| *i < obj.parts.len()).ok_or_else(|| {
-                s3_error!(InvalidPart, "The requested partnumber is not satisfiable")
-            })?;
+            let idx = usize::try_from(pn - 1)
+                .ok()
+                .filter(|i| *i < obj.parts.len())
+                .ok_or_else(|| {
+                    s3_error!(InvalidPart, "The requested partnumber is not satisfiable")
+                })?;
             let start: u64 = obj.parts[..idx].iter().map(|p| p.plain_len).sum();
             let end = start + obj.parts[idx].plain_len;
-            let cr = (obj.parts.len() > 1).then(|| format!("bytes {start}-{}/{}", end.saturating_sub(1), obj.size));
+            let cr = (obj.parts.len() > 1)
+                .then(|| format!("bytes {start}-{}/{}", end.saturating_sub(1), obj.size));
             (start..end, cr, Some(obj.parts.len() as i32))
         } else if let Some(r) = &input.range {
-            let r = r.check(obj.size).map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+            let r = r
+                .check(obj.size)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
             let cr = format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), obj.size);
             (r, Some(cr), None)
         } else {
@@ -526,8 +700,15 @@ impl S3 for SimS3 {
             .await
             .map_err(kms_to_s3)?;
         let full = content_range.is_none();
-        let data = self.read_plain(&input.bucket, &input.key, &obj, &keys, range).await?;
-        let checksum = if full { Self::with_stored_checksums(&obj, &input.checksum_mode) } else { None }.unwrap_or_default();
+        let data = self
+            .read_plain(&input.bucket, &input.key, &obj, &keys, range)
+            .await?;
+        let checksum = if full {
+            Self::with_stored_checksums(&obj, &input.checksum_mode)
+        } else {
+            None
+        }
+        .unwrap_or_default();
         let (alg, key_arn, bk) = sse_fields(&obj.sse);
         Ok(S3Response::new(GetObjectOutput {
             content_length: Some(data.len() as i64),
@@ -552,7 +733,10 @@ impl S3 for SimS3 {
         }))
     }
 
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         self.op("HeadObject");
         reject_sse_headers(&req.headers)?;
         let who = requester(&req);
@@ -562,7 +746,10 @@ impl S3 for SimS3 {
         let checksum = Self::with_stored_checksums(&obj, &input.checksum_mode);
         let stored = checksum.as_ref().is_some_and(|c| *c != Checksum::default());
         // Checksums of KMS objects are kept encrypted: reading them needs the data key (inferred).
-        if stored && obj.sse.algorithm != Algorithm::Aes256 && self.state.config.head_checksum_decrypt {
+        if stored
+            && obj.sse.algorithm != Algorithm::Aes256
+            && self.state.config.head_checksum_decrypt
+        {
             self.state
                 .envelope
                 .open_keys(&input.bucket, &input.key, &obj.protection, &who)
@@ -591,14 +778,20 @@ impl S3 for SimS3 {
         }))
     }
 
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         self.op("DeleteObject");
         let b = self.bucket(&req.input.bucket)?;
         b.objects.write().remove(&req.input.key);
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         self.op("DeleteObjects");
         let b = self.bucket(&req.input.bucket)?;
         let quiet = req.input.delete.quiet.unwrap_or(false);
@@ -608,26 +801,43 @@ impl S3 for SimS3 {
             for o in req.input.delete.objects {
                 objects.remove(&o.key);
                 if !quiet {
-                    deleted.push(DeletedObject { key: Some(o.key), ..Default::default() });
+                    deleted.push(DeletedObject {
+                        key: Some(o.key),
+                        ..Default::default()
+                    });
                 }
             }
         }
-        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), ..Default::default() }))
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            ..Default::default()
+        }))
     }
 
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         self.op("ListObjectsV2");
         let input = req.input;
         let b = self.bucket(&input.bucket)?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
-        let after = input.continuation_token.clone().or(input.start_after.clone()).unwrap_or_default();
+        let after = input
+            .continuation_token
+            .clone()
+            .or(input.start_after.clone())
+            .unwrap_or_default();
         let mut contents = Vec::new();
         let mut prefixes: Vec<String> = Vec::new();
         let mut truncated = false;
         let mut last = None;
         let objects = b.objects.read();
-        let start = if after.is_empty() { prefix.clone() } else { after.clone() };
+        let start = if after.is_empty() {
+            prefix.clone()
+        } else {
+            after.clone()
+        };
         for (k, o) in objects.range(start..) {
             if !k.starts_with(&prefix) {
                 if k.as_str() > prefix.as_str() {
@@ -661,7 +871,9 @@ impl S3 for SimS3 {
                 size: Some(o.size as i64),
                 e_tag: Some(quoted(&o.etag)),
                 last_modified: Some(timestamp(o.last_modified)),
-                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                storage_class: Some(ObjectStorageClass::from_static(
+                    ObjectStorageClass::STANDARD,
+                )),
                 ..Default::default()
             });
             last = Some(k.clone());
@@ -678,17 +890,33 @@ impl S3 for SimS3 {
             next_continuation_token: if truncated { last } else { None },
             start_after: input.start_after,
             contents: Some(contents),
-            common_prefixes: Some(prefixes.into_iter().map(|p| CommonPrefix { prefix: Some(p) }).collect()),
+            common_prefixes: Some(
+                prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect(),
+            ),
             ..Default::default()
         }))
     }
 
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         self.op("CopyObject");
         let who = requester(&req);
         let input = req.input;
-        let CopySource::Bucket { bucket: src_bucket, key: src_key, .. } = &input.copy_source else {
-            return Err(s3_error!(NotImplemented, "Access point copy sources are not supported"));
+        let CopySource::Bucket {
+            bucket: src_bucket,
+            key: src_key,
+            ..
+        } = &input.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Access point copy sources are not supported"
+            ));
         };
         let sb = self.bucket(src_bucket)?;
         let src = self.object(&sb, src_key)?;
@@ -702,13 +930,43 @@ impl S3 for SimS3 {
                 bucket_key: input.bucket_key_enabled,
             },
         )?;
-        let keys = self.state.envelope.open_keys(src_bucket, src_key, &src.protection, &who).await.map_err(kms_to_s3)?;
-        let data = self.read_plain(src_bucket, src_key, &src, &keys, 0..src.size).await?;
-        let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        let (content_type, metadata) =
-            if replace { (input.content_type, input.metadata) } else { (src.content_type.clone(), src.metadata.clone()) };
-        let checksum = if src.parts.len() == 1 { src.checksum.clone() } else { Checksum::default() };
-        let obj = self.store_object(&db, &input.key, sse, &data, checksum, content_type, metadata, &who).await?;
+        let keys = self
+            .state
+            .envelope
+            .open_keys(src_bucket, src_key, &src.protection, &who)
+            .await
+            .map_err(kms_to_s3)?;
+        let data = self
+            .read_plain(src_bucket, src_key, &src, &keys, 0..src.size)
+            .await?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let (content_type, metadata) = if replace {
+            (input.content_type, input.metadata)
+        } else {
+            (src.content_type.clone(), src.metadata.clone())
+        };
+        let checksum = if src.parts.len() == 1 {
+            src.checksum.clone()
+        } else {
+            Checksum::default()
+        };
+        let obj = self
+            .store_object(
+                &db,
+                &input.key,
+                NewObject {
+                    sse,
+                    plaintext: &data,
+                    checksum,
+                    content_type,
+                    metadata,
+                    requester: &who,
+                },
+            )
+            .await?;
         let (alg, key_arn, bk) = sse_fields(&obj.sse);
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
@@ -741,7 +999,12 @@ impl S3 for SimS3 {
                 bucket_key: input.bucket_key_enabled,
             },
         )?;
-        let (protection, _keys) = self.state.envelope.new_keys(&b.name, &input.key, &sse, &who).await.map_err(kms_to_s3)?;
+        let (protection, _keys) = self
+            .state
+            .envelope
+            .new_keys(&b.name, &input.key, &sse, &who)
+            .await
+            .map_err(kms_to_s3)?;
         let upload_id = uuid::Uuid::new_v4().simple().to_string();
         let (alg, key_arn, bk) = sse_fields(&sse);
         let context = sse.context_b64.clone();
@@ -769,13 +1032,18 @@ impl S3 for SimS3 {
         }))
     }
 
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
         self.op("UploadPart");
         let who = requester(&req);
         let input = req.input;
         let b = self.bucket(&input.bucket)?;
         if !(1..=10_000).contains(&input.part_number) {
-            return Err(invalid_argument("Part number must be an integer between 1 and 10000, inclusive"));
+            return Err(invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+            ));
         }
         let (protection, sse) = {
             let uploads = b.uploads.lock();
@@ -797,22 +1065,45 @@ impl S3 for SimS3 {
             algorithm: input.checksum_algorithm,
             content_md5: input.content_md5,
         };
-        let (data, checksum) = read_body(input.body, input.content_length, want, req.trailing_headers).await?;
+        let (data, checksum) =
+            read_body(input.body, input.content_length, want, req.trailing_headers).await?;
         // Each part needs the object's data key: for KMS objects S3 decrypts it (kms:Decrypt on UploadPart).
         let keys = if self.state.config.upload_part_decrypt || sse.algorithm == Algorithm::Aes256 {
-            self.state.envelope.open_keys(&b.name, &input.key, &protection, &who).await.map_err(kms_to_s3)?
+            self.state
+                .envelope
+                .open_keys(&b.name, &input.key, &protection, &who)
+                .await
+                .map_err(kms_to_s3)?
         } else {
-            self.state.envelope.open_keys_uncounted(&b.name, &input.key, &protection).map_err(kms_to_s3)?
+            self.state
+                .envelope
+                .open_keys_uncounted(&b.name, &input.key, &protection)
+                .map_err(kms_to_s3)?
         };
         let etag = etag_of(sse.algorithm, &data);
         // Parts are re-keyed by position at completion; seal under the part number until then.
-        let ct = keys.seal(&part_aad(&b.name, &input.key, input.part_number as usize + 100_000), &data);
-        let blob = self.state.store.make_blob(ct).await.map_err(|e| s3_error!(e, InternalError))?;
+        let ct = keys.seal(
+            &part_aad(&b.name, &input.key, input.part_number as usize + 100_000),
+            &data,
+        );
+        let blob = self
+            .state
+            .store
+            .make_blob(ct)
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
         let mut uploads = b.uploads.lock();
-        let u = uploads.get_mut(&input.upload_id).ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
+        let u = uploads
+            .get_mut(&input.upload_id)
+            .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
         u.parts.insert(
             input.part_number,
-            Part { plain_len: data.len() as u64, blob, etag: etag.clone(), checksum: checksum.clone() },
+            Part {
+                plain_len: data.len() as u64,
+                blob,
+                etag: etag.clone(),
+                checksum: checksum.clone(),
+            },
         );
         let (alg, key_arn, bk) = sse_fields(&sse);
         Ok(S3Response::new(UploadPartOutput {
@@ -841,39 +1132,70 @@ impl S3 for SimS3 {
             let mut uploads = b.uploads.lock();
             match uploads.get(&input.upload_id) {
                 Some(u) if u.key == input.key => {}
-                _ => return Err(s3_error!(NoSuchUpload, "The specified upload does not exist.")),
+                _ => {
+                    return Err(s3_error!(
+                        NoSuchUpload,
+                        "The specified upload does not exist."
+                    ));
+                }
             }
-            uploads.remove(&input.upload_id).ok_or_else(|| s3_error!(NoSuchUpload))?
+            uploads
+                .remove(&input.upload_id)
+                .ok_or_else(|| s3_error!(NoSuchUpload))?
         };
-        let listed = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let listed = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default();
         let mut chosen = Vec::with_capacity(listed.len());
         let mut prev = 0;
         for p in &listed {
             let n = p.part_number.unwrap_or(0);
             if n <= prev {
                 b.uploads.lock().insert(input.upload_id.clone(), upload);
-                return Err(s3_error!(InvalidPartOrder, "The list of parts was not in ascending order."));
+                return Err(s3_error!(
+                    InvalidPartOrder,
+                    "The list of parts was not in ascending order."
+                ));
             }
             prev = n;
-            let ok = upload.parts.get(&n).is_some_and(|stored| {
-                p.e_tag.as_ref().is_none_or(|e| e.value() == stored.etag)
-            });
+            let ok = upload
+                .parts
+                .get(&n)
+                .is_some_and(|stored| p.e_tag.as_ref().is_none_or(|e| e.value() == stored.etag));
             if !ok {
                 b.uploads.lock().insert(input.upload_id.clone(), upload);
-                return Err(s3_error!(InvalidPart, "One or more of the specified parts could not be found."));
+                return Err(s3_error!(
+                    InvalidPart,
+                    "One or more of the specified parts could not be found."
+                ));
             }
             chosen.push(n);
         }
         if chosen.is_empty() {
             b.uploads.lock().insert(input.upload_id.clone(), upload);
-            return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+            return Err(s3_error!(
+                MalformedXML,
+                "You must specify at least one part"
+            ));
         }
-        let with_checksums = upload.parts.values().any(|p| p.checksum != Checksum::default());
+        let with_checksums = upload
+            .parts
+            .values()
+            .any(|p| p.checksum != Checksum::default());
         // Additional checksums of KMS objects are re-encrypted at completion (inferred: one Decrypt).
-        let keys = if with_checksums && upload.sse.algorithm != Algorithm::Aes256 && self.state.config.complete_checksum_decrypt {
-            self.state.envelope.open_keys(&b.name, &input.key, &upload.protection, &who).await
+        let keys = if with_checksums
+            && upload.sse.algorithm != Algorithm::Aes256
+            && self.state.config.complete_checksum_decrypt
+        {
+            self.state
+                .envelope
+                .open_keys(&b.name, &input.key, &upload.protection, &who)
+                .await
         } else {
-            self.state.envelope.open_keys_uncounted(&b.name, &input.key, &upload.protection)
+            self.state
+                .envelope
+                .open_keys_uncounted(&b.name, &input.key, &upload.protection)
         };
         let keys = match keys {
             Ok(k) => k,
@@ -885,15 +1207,31 @@ impl S3 for SimS3 {
         let mut parts = Vec::with_capacity(chosen.len());
         let mut md5_of_etags = Md5::new();
         for (i, n) in chosen.iter().enumerate() {
-            let Some(p) = upload.parts.remove(n) else { return Err(s3_error!(InternalError)) };
+            let Some(p) = upload.parts.remove(n) else {
+                return Err(s3_error!(InternalError));
+            };
             md5_of_etags.update(p.etag.as_bytes());
             // Re-seal under the part's position so ranged reads address parts by index.
-            let ct = p.blob.read().await.map_err(|e| s3_error!(e, InternalError))?;
+            let ct = p
+                .blob
+                .read()
+                .await
+                .map_err(|e| s3_error!(e, InternalError))?;
             let pt = keys
                 .open(&part_aad(&b.name, &input.key, *n as usize + 100_000), &ct)
                 .map_err(|_| s3_error!(InternalError, "stored part failed authentication"))?;
-            let blob = self.state.store.make_blob(keys.seal(&part_aad(&b.name, &input.key, i), &pt)).await.map_err(|e| s3_error!(e, InternalError))?;
-            parts.push(Part { plain_len: p.plain_len, blob, etag: p.etag, checksum: p.checksum });
+            let blob = self
+                .state
+                .store
+                .make_blob(keys.seal(&part_aad(&b.name, &input.key, i), &pt))
+                .await
+                .map_err(|e| s3_error!(e, InternalError))?;
+            parts.push(Part {
+                plain_len: p.plain_len,
+                blob,
+                etag: p.etag,
+                checksum: p.checksum,
+            });
         }
         let etag = format!("{}-{}", hex::encode(md5_of_etags.finalize()), parts.len());
         let obj = Arc::new(Object {

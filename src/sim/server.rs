@@ -6,16 +6,14 @@ use super::accounting::Caller;
 use super::faults::S3Fault;
 use super::kms::KmsError;
 use super::sigv4::{self, AuthFailure};
-use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Result, s3_error};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -26,13 +24,18 @@ impl S3Auth for Auth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         match self.0.get(access_key) {
             Some(s) => Ok(SecretKey::from(s.clone())),
-            None => Err(s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")),
+            None => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )),
         }
     }
 }
 
 fn build_s3(state: &Arc<SimState>) -> S3Service {
-    let mut b = S3ServiceBuilder::new(super::s3::SimS3 { state: state.clone() });
+    let mut b = S3ServiceBuilder::new(super::s3::SimS3 {
+        state: state.clone(),
+    });
     b.set_auth(Auth(state.secrets.clone()));
     b.build()
 }
@@ -43,11 +46,13 @@ where
     Fut: std::future::Future<Output = Result<Response<s3s::Body>, std::io::Error>> + Send + 'static,
 {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let handle = handle.clone();
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(req));
+            let svc = hyper::service::service_fn(&handle);
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc)
@@ -74,7 +79,10 @@ fn xml_error(status: StatusCode, code: &str, message: &str) -> Response<s3s::Bod
     );
     let mut r = Response::new(s3s::Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
     r
 }
 
@@ -92,7 +100,11 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
                 S3Fault::Reset => return Err(std::io::Error::other("injected connection reset")),
                 S3Fault::InternalError => {
                     state.accounting.s3_error("InternalError");
-                    return Ok(xml_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error. Please try again."));
+                    return Ok(xml_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        "We encountered an internal error. Please try again.",
+                    ));
                 }
                 S3Fault::None => {}
             }
@@ -101,11 +113,17 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
                 Ok(r) => r,
                 Err(e) => {
                     state.accounting.s3_error("InternalError");
-                    return Ok(xml_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &format!("{e:?}")));
+                    return Ok(xml_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        &format!("{e:?}"),
+                    ));
                 }
             };
             if resp.status().as_u16() >= 400 {
-                state.accounting.s3_error(&format!("HTTP {}", resp.status().as_u16()));
+                state
+                    .accounting
+                    .s3_error(&format!("HTTP {}", resp.status().as_u16()));
             }
             let resp_bytes = content_length(resp.headers(), Some(resp.body()));
             // Counted from arrival, so the handler's own time is part of the injected latency.
@@ -123,13 +141,20 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
 fn json_response(status: u16, body: Vec<u8>, content_type: &'static str) -> Response<s3s::Body> {
     let mut r = Response::new(s3s::Body::from(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
     r
 }
 
 fn kms_error(status: u16, type_name: &str, message: &str) -> Response<s3s::Body> {
     let body = serde_json::json!({ "__type": type_name, "message": message });
-    json_response(status, body.to_string().into_bytes(), "application/x-amz-json-1.1")
+    json_response(
+        status,
+        body.to_string().into_bytes(),
+        "application/x-amz-json-1.1",
+    )
 }
 
 /// Serves KMS and the admin endpoint until the task is aborted.
@@ -145,19 +170,51 @@ async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, 1 << 20).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return kms_error(400, "ValidationException", "request body too large or unreadable"),
+        Err(_) => {
+            return kms_error(
+                400,
+                "ValidationException",
+                "request body too large or unreadable",
+            );
+        }
     };
     if let Some(admin) = parts.uri.path().strip_prefix("/_sim/") {
-        return handle_admin(admin, parts.method.as_str(), parts.uri.query().unwrap_or(""), state);
+        return handle_admin(
+            admin,
+            parts.method.as_str(),
+            parts.uri.query().unwrap_or(""),
+            state,
+        );
     }
-    let caller = match sigv4::verify(parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &body, &state.secrets) {
+    let caller = match sigv4::verify(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        &body,
+        &state.secrets,
+    ) {
         Ok(ak) => Caller::direct(&ak),
-        Err(AuthFailure::Missing) => return kms_error(400, "MissingAuthenticationTokenException", "Missing Authentication Token"),
+        Err(AuthFailure::Missing) => {
+            return kms_error(
+                400,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            );
+        }
         Err(AuthFailure::UnknownAccessKey) => {
-            return kms_error(400, "UnrecognizedClientException", "The security token included in the request is invalid.");
+            return kms_error(
+                400,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            );
         }
         Err(AuthFailure::BadSignature) => {
-            return kms_error(400, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.");
+            return kms_error(
+                400,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided.",
+            );
         }
     };
     let Some(op) = parts
@@ -167,7 +224,11 @@ async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s
         .and_then(|t| t.strip_prefix("TrentService."))
         .map(str::to_owned)
     else {
-        return kms_error(400, "UnknownOperationException", "missing or unknown X-Amz-Target");
+        return kms_error(
+            400,
+            "UnknownOperationException",
+            "missing or unknown X-Amz-Target",
+        );
     };
     let delay = state.faults.kms_delay();
     if !delay.is_zero() {
@@ -178,12 +239,16 @@ async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s
         return kms_error(e.status(), e.type_name(), &e.to_string());
     }
     match super::kms_api::dispatch(&state.kms, &op, &body, &caller) {
-        Ok(v) => json_response(200, v.to_string().into_bytes(), "application/x-amz-json-1.1"),
+        Ok(v) => json_response(
+            200,
+            v.to_string().into_bytes(),
+            "application/x-amz-json-1.1",
+        ),
         Err(e) => kms_error(e.status(), e.type_name(), &e.to_string()),
     }
 }
 
-fn query_param<'a>(query: &'a str, name: &str) -> Option<String> {
+fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
         (k == name).then(|| percent_decode(v))
@@ -196,16 +261,14 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -214,8 +277,14 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn handle_admin(path: &str, method: &str, query: &str, state: &Arc<SimState>) -> Response<s3s::Body> {
-    let ok = |v: serde_json::Value| json_response(200, v.to_string().into_bytes(), "application/json");
+fn handle_admin(
+    path: &str,
+    method: &str,
+    query: &str,
+    state: &Arc<SimState>,
+) -> Response<s3s::Body> {
+    let ok =
+        |v: serde_json::Value| json_response(200, v.to_string().into_bytes(), "application/json");
     match (method, path) {
         ("GET", "stats") => {
             let s = state.accounting.snapshot();
@@ -251,12 +320,4 @@ fn handle_admin(path: &str, method: &str, query: &str, state: &Arc<SimState>) ->
         },
         _ => json_response(404, b"{\"error\":\"unknown admin path; try GET /_sim/stats, /_sim/metrics, /_sim/config, POST /_sim/reset, /_sim/quota?rps=N, /_sim/corrupt?bucket=B&key=K\"}".to_vec(), "application/json"),
     }
-}
-
-#[allow(dead_code)]
-fn _assert_infallible(_: Infallible) {}
-
-#[allow(dead_code)]
-fn _full(b: Bytes) -> Full<Bytes> {
-    Full::new(b)
 }

@@ -59,7 +59,15 @@ fn parse(auth: &str) -> Option<Parsed<'_>> {
     if it.next()? != "aws4_request" {
         return None;
     }
-    Some(Parsed { access_key, scope, date, region, service, signed_headers: sh?, signature: sig? })
+    Some(Parsed {
+        access_key,
+        scope,
+        date,
+        region,
+        service,
+        signed_headers: sh?,
+        signature: sig?,
+    })
 }
 
 /// Verifies a signed request; returns the access key id of the signer.
@@ -71,24 +79,41 @@ pub fn verify(
     body: &[u8],
     secrets: &HashMap<String, String>,
 ) -> Result<String, AuthFailure> {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or(AuthFailure::Missing)?;
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AuthFailure::Missing)?;
     let p = parse(auth).ok_or(AuthFailure::Missing)?;
-    let secret = secrets.get(p.access_key).ok_or(AuthFailure::UnknownAccessKey)?;
-    let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or(AuthFailure::Missing)?;
+    let secret = secrets
+        .get(p.access_key)
+        .ok_or(AuthFailure::UnknownAccessKey)?;
+    let amz_date = headers
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AuthFailure::Missing)?;
 
     let mut canonical_headers = String::new();
     for name in p.signed_headers.split(';') {
         let values: Vec<String> = headers
             .get_all(name)
             .iter()
-            .map(|v| v.to_str().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|v| {
+                v.to_str()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
         canonical_headers.push_str(name);
         canonical_headers.push(':');
         canonical_headers.push_str(&values.join(","));
         canonical_headers.push('\n');
     }
-    let payload_hash = match headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+    let payload_hash = match headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(h) => h.to_owned(),
         None => hex::encode(Sha256::digest(body)),
     };
@@ -111,7 +136,13 @@ pub fn verify(
     let expected = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
     // Constant-time comparison through the HMAC crate's verifier is overkill for a loopback
     // simulator, but comparing full strings costs nothing extra.
-    if expected.len() == p.signature.len() && expected.bytes().zip(p.signature.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 {
+    if expected.len() == p.signature.len()
+        && expected
+            .bytes()
+            .zip(p.signature.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0
+    {
         Ok(p.access_key.to_owned())
     } else {
         Err(AuthFailure::BadSignature)
@@ -135,14 +166,33 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let secrets: HashMap<String, String> =
-            [("AKIDEXAMPLE".to_string(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string())].into();
-        assert_eq!(verify("GET", "/", "", &h, b"", &secrets), Ok("AKIDEXAMPLE".into()));
-        assert_eq!(verify("POST", "/", "", &h, b"", &secrets), Err(AuthFailure::BadSignature));
-        let other: HashMap<String, String> = [("AKIDEXAMPLE".to_string(), "wrong".to_string())].into();
-        assert_eq!(verify("GET", "/", "", &h, b"", &other), Err(AuthFailure::BadSignature));
-        assert_eq!(verify("GET", "/", "", &h, b"", &HashMap::new()), Err(AuthFailure::UnknownAccessKey));
+        let secrets: HashMap<String, String> = [(
+            "AKIDEXAMPLE".to_string(),
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string(),
+        )]
+        .into();
+        assert_eq!(
+            verify("GET", "/", "", &h, b"", &secrets),
+            Ok("AKIDEXAMPLE".into())
+        );
+        assert_eq!(
+            verify("POST", "/", "", &h, b"", &secrets),
+            Err(AuthFailure::BadSignature)
+        );
+        let other: HashMap<String, String> =
+            [("AKIDEXAMPLE".to_string(), "wrong".to_string())].into();
+        assert_eq!(
+            verify("GET", "/", "", &h, b"", &other),
+            Err(AuthFailure::BadSignature)
+        );
+        assert_eq!(
+            verify("GET", "/", "", &h, b"", &HashMap::new()),
+            Err(AuthFailure::UnknownAccessKey)
+        );
         h.remove("authorization");
-        assert_eq!(verify("GET", "/", "", &h, b"", &secrets), Err(AuthFailure::Missing));
+        assert_eq!(
+            verify("GET", "/", "", &h, b"", &secrets),
+            Err(AuthFailure::Missing)
+        );
     }
 }

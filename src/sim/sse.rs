@@ -2,11 +2,11 @@
 //! bucket default), the checks S3 applies to SSE headers (AWS-FACTS.md §9), and
 //! the envelope: data keys from KMS, Bucket Keys or the simulator's master key.
 
+use super::accounting::Caller;
 use super::bucket_key::BucketKeys;
 use super::crypto;
 use super::faults::FaultModel;
 use super::kms::{EncryptionContext, Kms, KmsError};
-use super::accounting::Caller;
 use super::store::BucketEncryption;
 use base64::Engine as _;
 use std::sync::Arc;
@@ -134,11 +134,14 @@ pub fn choose(req: &SseRequest<'_>, default: &BucketEncryption) -> Result<Chosen
     let requested = match req.algorithm {
         None => None,
         Some(a) => Some(Algorithm::parse(a).ok_or_else(|| {
-            InvalidSse(format!("The encryption method specified is not supported: {a}"))
+            InvalidSse(format!(
+                "The encryption method specified is not supported: {a}"
+            ))
         })?),
     };
     let kms_requested = matches!(requested, Some(Algorithm::Kms | Algorithm::Dsse));
-    if !kms_requested && (req.key_id.is_some() || req.context.is_some() || req.bucket_key.is_some()) {
+    if !kms_requested && (req.key_id.is_some() || req.context.is_some() || req.bucket_key.is_some())
+    {
         return Err(InvalidSse(
             "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms or aws:kms:dsse"
                 .into(),
@@ -152,32 +155,46 @@ pub fn choose(req: &SseRequest<'_>, default: &BucketEncryption) -> Result<Chosen
         Some(algorithm) => Chosen {
             algorithm,
             key: req.key_id.map(str::to_owned),
-            bucket_key: req.bucket_key.unwrap_or(default.bucket_key && algorithm == Algorithm::Kms),
+            bucket_key: req
+                .bucket_key
+                .unwrap_or(default.bucket_key && algorithm == Algorithm::Kms),
             context,
         },
         None => {
             let algorithm = Algorithm::parse(&default.algorithm).unwrap_or(Algorithm::Aes256);
             Chosen {
                 algorithm,
-                key: if algorithm == Algorithm::Aes256 { None } else { default.kms_key.clone() },
+                key: if algorithm == Algorithm::Aes256 {
+                    None
+                } else {
+                    default.kms_key.clone()
+                },
                 bucket_key: default.bucket_key && algorithm == Algorithm::Kms,
                 context: None,
             }
         }
     };
     if chosen.algorithm == Algorithm::Dsse && req.bucket_key == Some(true) {
-        return Err(InvalidSse("S3 Bucket Keys are not supported with DSSE-KMS".into()));
+        return Err(InvalidSse(
+            "S3 Bucket Keys are not supported with DSSE-KMS".into(),
+        ));
     }
     Ok(chosen)
 }
 
 /// Parses `x-amz-server-side-encryption-context`: base64 of a JSON object of strings.
 pub fn parse_context(raw: &str) -> Result<EncryptionContext, InvalidSse> {
-    let bad = || InvalidSse("The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map".into());
-    let bytes = base64::engine::general_purpose::STANDARD.decode(raw.trim()).map_err(|_| bad())?;
+    let bad = || {
+        InvalidSse("The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map".into())
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| bad())?;
     let ctx: EncryptionContext = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if ctx.keys().any(|k| k.starts_with("aws:")) {
-        return Err(InvalidSse("The encryption context may not use keys beginning with 'aws:'".into()));
+        return Err(InvalidSse(
+            "The encryption context may not use keys beginning with 'aws:'".into(),
+        ));
     }
     Ok(ctx)
 }
@@ -203,11 +220,19 @@ pub struct Envelope {
 impl Envelope {
     /// New envelope state with a fresh master key.
     pub fn new(kms: Arc<Kms>, bucket_keys: BucketKeys, faults: Arc<FaultModel>) -> Self {
-        Envelope { kms, bucket_keys, faults, master: crypto::random_key() }
+        Envelope {
+            kms,
+            bucket_keys,
+            faults,
+            master: crypto::random_key(),
+        }
     }
 
     /// One KMS call made by S3, after the simulated S3→KMS latency.
-    async fn kms_call<T>(&self, f: impl FnOnce(&Kms) -> Result<T, KmsError>) -> Result<T, KmsError> {
+    async fn kms_call<T>(
+        &self,
+        f: impl FnOnce(&Kms) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
         let d = self.faults.kms_delay();
         if !d.is_zero() {
             tokio::time::sleep(d).await;
@@ -239,7 +264,13 @@ impl Envelope {
             (Algorithm::Aes256, _) | (_, None) => {
                 let dk = crypto::random_key();
                 let wrapped = crypto::seal(&self.master, s3_arn(bucket, Some(key)).as_bytes(), &dk);
-                Ok((Protection::SseS3 { wrapped }, DataKeys { inner: dk, outer: None }))
+                Ok((
+                    Protection::SseS3 { wrapped },
+                    DataKeys {
+                        inner: dk,
+                        outer: None,
+                    },
+                ))
             }
             (Algorithm::Kms, Some(arn)) if sse.bucket_key => {
                 let mut context = sse.user_context.clone();
@@ -249,33 +280,68 @@ impl Envelope {
                     .bucket_keys
                     .generate
                     .get_or_fetch(cache_key, || async {
-                        let dk = self.kms_call(|k| k.generate_data_key(arn, &context, 32, &caller, true)).await?;
+                        let dk = self
+                            .kms_call(|k| k.generate_data_key(arn, &context, 32, &caller, true))
+                            .await?;
                         Ok::<_, KmsError>((to_key(&dk.plaintext)?, dk.ciphertext_blob))
                     })
                     .await?;
                 let mut salt = [0u8; 16];
                 salt.copy_from_slice(&crypto::random_bytes(16));
-                let inner = crypto::derive_key(&bk.plaintext, &salt, s3_arn(bucket, Some(key)).as_bytes());
-                Ok((Protection::BucketKey { bucket_key_blob: bk.blob, salt, context }, DataKeys { inner, outer: None }))
+                let inner =
+                    crypto::derive_key(&bk.plaintext, &salt, s3_arn(bucket, Some(key)).as_bytes());
+                Ok((
+                    Protection::BucketKey {
+                        bucket_key_blob: bk.blob,
+                        salt,
+                        context,
+                    },
+                    DataKeys { inner, outer: None },
+                ))
             }
             (alg, Some(arn)) => {
                 let mut context = sse.user_context.clone();
                 context.insert("aws:s3:arn".into(), s3_arn(bucket, Some(key)));
-                let dk = self.kms_call(|k| k.generate_data_key(arn, &context, 32, &caller, true)).await?;
+                let dk = self
+                    .kms_call(|k| k.generate_data_key(arn, &context, 32, &caller, true))
+                    .await?;
                 let inner = to_key(&dk.plaintext)?;
                 if alg == Algorithm::Dsse {
                     let outer = crypto::random_key();
-                    let wrapped = crypto::seal(&self.master, s3_arn(bucket, Some(key)).as_bytes(), &outer);
-                    Ok((Protection::Dsse { blob: dk.ciphertext_blob, context, wrapped }, DataKeys { inner, outer: Some(outer) }))
+                    let wrapped =
+                        crypto::seal(&self.master, s3_arn(bucket, Some(key)).as_bytes(), &outer);
+                    Ok((
+                        Protection::Dsse {
+                            blob: dk.ciphertext_blob,
+                            context,
+                            wrapped,
+                        },
+                        DataKeys {
+                            inner,
+                            outer: Some(outer),
+                        },
+                    ))
                 } else {
-                    Ok((Protection::Kms { blob: dk.ciphertext_blob, context }, DataKeys { inner, outer: None }))
+                    Ok((
+                        Protection::Kms {
+                            blob: dk.ciphertext_blob,
+                            context,
+                        },
+                        DataKeys { inner, outer: None },
+                    ))
                 }
             }
         }
     }
 
     /// Recovers an object's data keys: a KMS Decrypt, a cached Bucket Key, or local.
-    pub async fn open_keys(&self, bucket: &str, key: &str, p: &Protection, requester: &str) -> Result<DataKeys, KmsError> {
+    pub async fn open_keys(
+        &self,
+        bucket: &str,
+        key: &str,
+        p: &Protection,
+        requester: &str,
+    ) -> Result<DataKeys, KmsError> {
         let caller = Caller::via_s3(requester, bucket);
         let local = |wrapped: &[u8]| {
             crypto::open(&self.master, s3_arn(bucket, Some(key)).as_bytes(), wrapped)
@@ -283,48 +349,98 @@ impl Envelope {
                 .and_then(|k| to_key(&k))
         };
         match p {
-            Protection::SseS3 { wrapped } => Ok(DataKeys { inner: local(wrapped)?, outer: None }),
+            Protection::SseS3 { wrapped } => Ok(DataKeys {
+                inner: local(wrapped)?,
+                outer: None,
+            }),
             Protection::Kms { blob, context } => {
-                let (pt, _) = self.kms_call(|k| k.decrypt(blob, context, None, &caller)).await?;
-                Ok(DataKeys { inner: to_key(&pt)?, outer: None })
+                let (pt, _) = self
+                    .kms_call(|k| k.decrypt(blob, context, None, &caller))
+                    .await?;
+                Ok(DataKeys {
+                    inner: to_key(&pt)?,
+                    outer: None,
+                })
             }
-            Protection::Dsse { blob, context, wrapped } => {
-                let (pt, _) = self.kms_call(|k| k.decrypt(blob, context, None, &caller)).await?;
-                Ok(DataKeys { inner: to_key(&pt)?, outer: Some(local(wrapped)?) })
+            Protection::Dsse {
+                blob,
+                context,
+                wrapped,
+            } => {
+                let (pt, _) = self
+                    .kms_call(|k| k.decrypt(blob, context, None, &caller))
+                    .await?;
+                Ok(DataKeys {
+                    inner: to_key(&pt)?,
+                    outer: Some(local(wrapped)?),
+                })
             }
-            Protection::BucketKey { bucket_key_blob, salt, context } => {
+            Protection::BucketKey {
+                bucket_key_blob,
+                salt,
+                context,
+            } => {
                 let bk = self
                     .bucket_keys
                     .decrypt
                     .get_or_fetch((requester.to_owned(), bucket_key_blob.clone()), || async {
-                        let (pt, _) = self.kms_call(|k| k.decrypt(bucket_key_blob, context, None, &caller)).await?;
+                        let (pt, _) = self
+                            .kms_call(|k| k.decrypt(bucket_key_blob, context, None, &caller))
+                            .await?;
                         Ok::<_, KmsError>((to_key(&pt)?, bucket_key_blob.to_vec()))
                     })
                     .await?;
-                Ok(DataKeys { inner: crypto::derive_key(&bk.plaintext, salt, s3_arn(bucket, Some(key)).as_bytes()), outer: None })
+                Ok(DataKeys {
+                    inner: crypto::derive_key(
+                        &bk.plaintext,
+                        salt,
+                        s3_arn(bucket, Some(key)).as_bytes(),
+                    ),
+                    outer: None,
+                })
             }
         }
     }
 
     /// Recovers an object's data keys without any metered KMS call (for steps where AWS makes none).
-    pub fn open_keys_uncounted(&self, bucket: &str, key: &str, p: &Protection) -> Result<DataKeys, KmsError> {
+    pub fn open_keys_uncounted(
+        &self,
+        bucket: &str,
+        key: &str,
+        p: &Protection,
+    ) -> Result<DataKeys, KmsError> {
         let local = |wrapped: &[u8]| {
             crypto::open(&self.master, s3_arn(bucket, Some(key)).as_bytes(), wrapped)
                 .map_err(|_| KmsError::InvalidCiphertext)
                 .and_then(|k| to_key(&k))
         };
         match p {
-            Protection::SseS3 { wrapped } => Ok(DataKeys { inner: local(wrapped)?, outer: None }),
-            Protection::Kms { blob, context } => {
-                Ok(DataKeys { inner: to_key(&self.kms.decrypt_unmetered(blob, context)?)?, outer: None })
-            }
-            Protection::Dsse { blob, context, wrapped } => Ok(DataKeys {
+            Protection::SseS3 { wrapped } => Ok(DataKeys {
+                inner: local(wrapped)?,
+                outer: None,
+            }),
+            Protection::Kms { blob, context } => Ok(DataKeys {
+                inner: to_key(&self.kms.decrypt_unmetered(blob, context)?)?,
+                outer: None,
+            }),
+            Protection::Dsse {
+                blob,
+                context,
+                wrapped,
+            } => Ok(DataKeys {
                 inner: to_key(&self.kms.decrypt_unmetered(blob, context)?)?,
                 outer: Some(local(wrapped)?),
             }),
-            Protection::BucketKey { bucket_key_blob, salt, context } => {
+            Protection::BucketKey {
+                bucket_key_blob,
+                salt,
+                context,
+            } => {
                 let bk = to_key(&self.kms.decrypt_unmetered(bucket_key_blob, context)?)?;
-                Ok(DataKeys { inner: crypto::derive_key(&bk, salt, s3_arn(bucket, Some(key)).as_bytes()), outer: None })
+                Ok(DataKeys {
+                    inner: crypto::derive_key(&bk, salt, s3_arn(bucket, Some(key)).as_bytes()),
+                    outer: None,
+                })
             }
         }
     }
@@ -358,7 +474,11 @@ mod tests {
     use super::*;
 
     fn req<'a>(alg: Option<&'a str>, key: Option<&'a str>) -> SseRequest<'a> {
-        SseRequest { algorithm: alg, key_id: key, ..Default::default() }
+        SseRequest {
+            algorithm: alg,
+            key_id: key,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -367,20 +487,41 @@ mod tests {
         assert!(choose(&req(Some("aes:kms"), None), &d).is_err());
         assert!(choose(&req(Some("AES256"), Some("k")), &d).is_err());
         assert!(choose(&req(None, Some("k")), &d).is_err());
-        let bk_only = SseRequest { bucket_key: Some(true), ..Default::default() };
+        let bk_only = SseRequest {
+            bucket_key: Some(true),
+            ..Default::default()
+        };
         assert!(choose(&bk_only, &d).is_err());
         let c = choose(&req(Some("aws:kms"), None), &d).unwrap();
-        assert_eq!((c.algorithm, c.key.as_deref(), c.bucket_key), (Algorithm::Kms, None, false));
-        let dsse_bk = SseRequest { algorithm: Some("aws:kms:dsse"), bucket_key: Some(true), ..Default::default() };
+        assert_eq!(
+            (c.algorithm, c.key.as_deref(), c.bucket_key),
+            (Algorithm::Kms, None, false)
+        );
+        let dsse_bk = SseRequest {
+            algorithm: Some("aws:kms:dsse"),
+            bucket_key: Some(true),
+            ..Default::default()
+        };
         assert!(choose(&dsse_bk, &d).is_err());
     }
 
     #[test]
     fn bucket_default_applies_and_header_overrides_bucket_key() {
-        let d = BucketEncryption { algorithm: "aws:kms".into(), kms_key: Some("alias/k".into()), bucket_key: true };
+        let d = BucketEncryption {
+            algorithm: "aws:kms".into(),
+            kms_key: Some("alias/k".into()),
+            bucket_key: true,
+        };
         let c = choose(&SseRequest::default(), &d).unwrap();
-        assert_eq!((c.algorithm, c.key.as_deref(), c.bucket_key), (Algorithm::Kms, Some("alias/k"), true));
-        let off = SseRequest { algorithm: Some("aws:kms"), bucket_key: Some(false), ..Default::default() };
+        assert_eq!(
+            (c.algorithm, c.key.as_deref(), c.bucket_key),
+            (Algorithm::Kms, Some("alias/k"), true)
+        );
+        let off = SseRequest {
+            algorithm: Some("aws:kms"),
+            bucket_key: Some(false),
+            ..Default::default()
+        };
         assert!(!choose(&off, &d).unwrap().bucket_key);
         let inherit = req(Some("aws:kms"), Some("alias/other"));
         assert!(choose(&inherit, &d).unwrap().bucket_key);

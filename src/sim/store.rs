@@ -105,7 +105,11 @@ pub struct BucketEncryption {
 impl Default for BucketEncryption {
     /// Every bucket encrypts with SSE-S3 by default (since January 2023).
     fn default() -> Self {
-        BucketEncryption { algorithm: "AES256".into(), kms_key: None, bucket_key: false }
+        BucketEncryption {
+            algorithm: "AES256".into(),
+            kms_key: None,
+            bucket_key: false,
+        }
     }
 }
 
@@ -141,7 +145,11 @@ impl Store {
         if let Some(d) = &data_dir {
             std::fs::create_dir_all(d)?;
         }
-        Ok(Store { buckets: RwLock::new(BTreeMap::new()), data_dir, next_file: AtomicU64::new(0) })
+        Ok(Store {
+            buckets: RwLock::new(BTreeMap::new()),
+            data_dir,
+            next_file: AtomicU64::new(0),
+        })
     }
 
     /// A bucket by name.
@@ -164,7 +172,10 @@ impl Store {
 
     /// Marks an object so GETs return corrupted bytes (test switch); false if absent.
     pub fn corrupt(&self, bucket: &str, key: &str) -> bool {
-        match self.bucket(bucket).and_then(|b| b.objects.read().get(key).cloned()) {
+        match self
+            .bucket(bucket)
+            .and_then(|b| b.objects.read().get(key).cloned())
+        {
             Some(o) => {
                 o.corrupt.store(true, Ordering::Relaxed);
                 true

@@ -48,7 +48,10 @@ impl std::fmt::Debug for StaticCredentials {
 
 impl From<&crate::sim::Credential> for StaticCredentials {
     fn from(c: &crate::sim::Credential) -> Self {
-        StaticCredentials { access_key_id: c.access_key_id.clone(), secret_access_key: c.secret_access_key.clone() }
+        StaticCredentials {
+            access_key_id: c.access_key_id.clone(),
+            secret_access_key: c.secret_access_key.clone(),
+        }
     }
 }
 
@@ -98,7 +101,13 @@ pub fn s3_client(o: &ClientOptions) -> aws_sdk_s3::Client {
         b = b.endpoint_url(e).force_path_style(true);
     }
     if let Some(c) = &o.credentials {
-        b = b.credentials_provider(Credentials::new(&c.access_key_id, &c.secret_access_key, None, None, "sse-bench"));
+        b = b.credentials_provider(Credentials::new(
+            &c.access_key_id,
+            &c.secret_access_key,
+            None,
+            None,
+            "sse-bench",
+        ));
     }
     aws_sdk_s3::Client::from_conf(b.build())
 }
@@ -114,7 +123,13 @@ pub fn kms_client(o: &ClientOptions) -> aws_sdk_kms::Client {
         b = b.endpoint_url(e);
     }
     if let Some(c) = &o.credentials {
-        b = b.credentials_provider(Credentials::new(&c.access_key_id, &c.secret_access_key, None, None, "sse-bench"));
+        b = b.credentials_provider(Credentials::new(
+            &c.access_key_id,
+            &c.secret_access_key,
+            None,
+            None,
+            "sse-bench",
+        ));
     }
     aws_sdk_kms::Client::from_conf(b.build())
 }

@@ -9,8 +9,8 @@ use crate::scenario::{LoadedScenario, Mode, TargetKind};
 use crate::sim::{Clock, SimConfig, Simulator};
 use anyhow::Context as _;
 use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, Tag, Tagging,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -54,8 +54,12 @@ impl TargetSpec {
         match flag {
             Some("embedded") => Ok(TargetSpec::Embedded),
             Some("aws") => Ok(TargetSpec::Aws),
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(TargetSpec::Endpoint(u.to_owned())),
-            Some(other) => Err(format!("--target: expected embedded, aws or an http(s):// URL, got {other:?}")),
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Ok(TargetSpec::Endpoint(u.to_owned()))
+            }
+            Some(other) => Err(format!(
+                "--target: expected embedded, aws or an http(s):// URL, got {other:?}"
+            )),
             None => match ls.scenario.target.kind {
                 TargetKind::Embedded => Ok(TargetSpec::Embedded),
                 TargetKind::Aws => Ok(TargetSpec::Aws),
@@ -65,7 +69,9 @@ impl TargetSpec {
                     .endpoint
                     .clone()
                     .map(TargetSpec::Endpoint)
-                    .ok_or_else(|| "target.endpoint is required for kind = \"endpoint\"".to_owned()),
+                    .ok_or_else(|| {
+                        "target.endpoint is required for kind = \"endpoint\"".to_owned()
+                    }),
             },
         }
     }
@@ -104,30 +110,61 @@ pub fn sim_config(ls: &LoadedScenario, seed: u64, principals: usize) -> SimConfi
 
 impl Target {
     /// Connects: starts the simulator (embedded) or builds endpoint clients.
-    pub async fn connect(spec: TargetSpec, ls: &LoadedScenario, seed: u64, principals: Vec<String>) -> anyhow::Result<Target> {
+    pub async fn connect(
+        spec: TargetSpec,
+        ls: &LoadedScenario,
+        seed: u64,
+        principals: Vec<String>,
+    ) -> anyhow::Result<Target> {
         let t = &ls.scenario.target;
         let attempts = AttemptCounter::default();
         let with_counter = |mut o: ClientOptions| {
             o.retry = t.retries;
             o.timeout = t.timeout.0;
             let c = s3_client(&o);
-            let conf = c.config().to_builder().interceptor(attempts.clone()).build();
+            let conf = c
+                .config()
+                .to_builder()
+                .interceptor(attempts.clone())
+                .build();
             aws_sdk_s3::Client::from_conf(conf)
         };
         match &spec {
             TargetSpec::Embedded => {
                 let config = sim_config(ls, seed, principals.len());
                 let lo = SocketAddr::from(([127, 0, 0, 1], 0));
-                let sim = Simulator::start_on(config, Clock::real(), lo, lo).await.context("starting the embedded simulator")?;
+                let sim = Simulator::start_on(config, Clock::real(), lo, lo)
+                    .await
+                    .context("starting the embedded simulator")?;
                 let region = sim.config().region.clone();
                 let creds = sim.credentials();
                 let clients = (0..principals.len())
-                    .map(|i| with_counter(ClientOptions::endpoint(&sim.s3_endpoint(), &region, StaticCredentials::from(&creds[i]))))
+                    .map(|i| {
+                        with_counter(ClientOptions::endpoint(
+                            &sim.s3_endpoint(),
+                            &region,
+                            StaticCredentials::from(&creds[i]),
+                        ))
+                    })
                     .collect();
-                let kms = kms_client(&ClientOptions::endpoint(&sim.kms_endpoint(), &region, StaticCredentials::from(&creds[0])));
-                let key = kms.create_key().description("sse-bench run key").send().await.context("creating the KMS key")?;
+                let kms = kms_client(&ClientOptions::endpoint(
+                    &sim.kms_endpoint(),
+                    &region,
+                    StaticCredentials::from(&creds[0]),
+                ));
+                let key = kms
+                    .create_key()
+                    .description("sse-bench run key")
+                    .send()
+                    .await
+                    .context("creating the KMS key")?;
                 let meta = key.key_metadata.context("CreateKey returned no metadata")?;
-                kms.create_alias().alias_name(&t.kms_key).target_key_id(meta.key_id()).send().await.context("creating the key alias")?;
+                kms.create_alias()
+                    .alias_name(&t.kms_key)
+                    .target_key_id(meta.key_id())
+                    .send()
+                    .await
+                    .context("creating the key alias")?;
                 sim.reset_stats();
                 Ok(Target {
                     spec,
@@ -142,13 +179,22 @@ impl Target {
             }
             TargetSpec::Endpoint(url) => {
                 let region = t.region.clone().unwrap_or_else(|| "us-east-1".into());
-                let creds = match (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY")) {
-                    (Ok(a), Ok(s)) => StaticCredentials { access_key_id: a, secret_access_key: s },
+                let creds = match (
+                    std::env::var("AWS_ACCESS_KEY_ID"),
+                    std::env::var("AWS_SECRET_ACCESS_KEY"),
+                ) {
+                    (Ok(a), Ok(s)) => StaticCredentials {
+                        access_key_id: a,
+                        secret_access_key: s,
+                    },
                     _ => anyhow::bail!(
                         "endpoint target {url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint"
                     ),
                 };
-                let clients = principals.iter().map(|_| with_counter(ClientOptions::endpoint(url, &region, creds.clone()))).collect();
+                let clients = principals
+                    .iter()
+                    .map(|_| with_counter(ClientOptions::endpoint(url, &region, creds.clone())))
+                    .collect();
                 Ok(Target {
                     spec,
                     region,
@@ -167,14 +213,24 @@ impl Target {
     }
 
     /// Creates and configures one bucket per (mode, role), tagged with the run id.
-    pub async fn provision(&mut self, modes: &[Mode], roles: &[String], prefix: &str, run_id: &str) -> anyhow::Result<()> {
+    pub async fn provision(
+        &mut self,
+        modes: &[Mode],
+        roles: &[String],
+        prefix: &str,
+        run_id: &str,
+    ) -> anyhow::Result<()> {
         let s3 = self.clients.first().context("no client")?.clone();
         for &mode in modes {
             for role in roles {
                 let name = bucket_name(prefix, run_id, mode, role);
-                s3.create_bucket().bucket(&name).send().await.with_context(|| format!("creating bucket {name}"))?;
-                let mut by_default =
-                    ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::from(mode.algorithm()));
+                s3.create_bucket()
+                    .bucket(&name)
+                    .send()
+                    .await
+                    .with_context(|| format!("creating bucket {name}"))?;
+                let mut by_default = ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::from(mode.algorithm()));
                 if mode.uses_kms() {
                     by_default = by_default.set_kms_master_key_id(self.kms_key_arn.clone());
                 }
@@ -184,12 +240,23 @@ impl Target {
                     .build();
                 s3.put_bucket_encryption()
                     .bucket(&name)
-                    .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build()?)
+                    .server_side_encryption_configuration(
+                        ServerSideEncryptionConfiguration::builder()
+                            .rules(rule)
+                            .build()?,
+                    )
                     .send()
                     .await
                     .with_context(|| format!("setting default encryption of {name}"))?;
-                let tags = Tagging::builder().tag_set(Tag::builder().key("sse-bench:run").value(run_id).build()?).build()?;
-                s3.put_bucket_tagging().bucket(&name).tagging(tags).send().await.with_context(|| format!("tagging {name}"))?;
+                let tags = Tagging::builder()
+                    .tag_set(Tag::builder().key("sse-bench:run").value(run_id).build()?)
+                    .build()?;
+                s3.put_bucket_tagging()
+                    .bucket(&name)
+                    .tagging(tags)
+                    .send()
+                    .await
+                    .with_context(|| format!("tagging {name}"))?;
                 self.buckets.insert((mode, role.clone()), name);
             }
         }
@@ -219,9 +286,18 @@ impl Target {
 /// A valid S3 bucket name from its parts (lower case, at most 63 characters).
 pub fn bucket_name(prefix: &str, run_id: &str, mode: Mode, role: &str) -> String {
     let clean = |s: &str| {
-        s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>()
+        s.to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
     };
-    let mut name = format!("{}-{}-{}-{}", clean(prefix), clean(run_id), clean(mode.as_str()), clean(role));
+    let mut name = format!(
+        "{}-{}-{}-{}",
+        clean(prefix),
+        clean(run_id),
+        clean(mode.as_str()),
+        clean(role)
+    );
     name.truncate(63);
     name.trim_end_matches('-').to_owned()
 }

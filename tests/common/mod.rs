@@ -18,7 +18,9 @@ pub async fn start(config: SimConfig) -> Sim {
 
 pub async fn start_with_clock(config: SimConfig, clock: Clock) -> Sim {
     let lo = SocketAddr::from(([127, 0, 0, 1], 0));
-    let sim = Simulator::start_on(config, clock, lo, lo).await.expect("simulator starts");
+    let sim = Simulator::start_on(config, clock, lo, lo)
+        .await
+        .expect("simulator starts");
     let s3 = s3_for(&sim, 0);
     let kms = kms_for(&sim, 0);
     Sim { sim, s3, kms }
@@ -38,9 +40,19 @@ pub fn kms_for(sim: &Simulator, requester: usize) -> aws_sdk_kms::Client {
 }
 
 /// Creates a bucket with the given default encryption ("AES256", "aws:kms", "aws:kms:dsse").
-pub async fn bucket(s3: &aws_sdk_s3::Client, name: &str, alg: &str, key: Option<&str>, bucket_key: bool) {
+pub async fn bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    alg: &str,
+    key: Option<&str>,
+    bucket_key: bool,
+) {
     use aws_sdk_s3::types::*;
-    s3.create_bucket().bucket(name).send().await.expect("create bucket");
+    s3.create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .expect("create bucket");
     let by_default = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::from(alg))
         .set_kms_master_key_id(key.map(str::to_owned))
@@ -50,40 +62,89 @@ pub async fn bucket(s3: &aws_sdk_s3::Client, name: &str, alg: &str, key: Option<
         .apply_server_side_encryption_by_default(by_default)
         .bucket_key_enabled(bucket_key)
         .build();
-    let conf = ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
-    s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(conf).send().await.expect("put encryption");
+    let conf = ServerSideEncryptionConfiguration::builder()
+        .rules(rule)
+        .build()
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(conf)
+        .send()
+        .await
+        .expect("put encryption");
 }
 
 /// Creates a KMS key with an alias; returns the key ARN.
 pub async fn key(kms: &aws_sdk_kms::Client, alias: &str) -> String {
-    let meta = kms.create_key().description("test").send().await.expect("create key").key_metadata.unwrap();
-    kms.create_alias().alias_name(alias).target_key_id(meta.key_id()).send().await.expect("create alias");
+    let meta = kms
+        .create_key()
+        .description("test")
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata
+        .unwrap();
+    kms.create_alias()
+        .alias_name(alias)
+        .target_key_id(meta.key_id())
+        .send()
+        .await
+        .expect("create alias");
     meta.arn.unwrap()
 }
 
-pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
-    s3.put_object().bucket(bucket).key(key).body(body.into()).send().await.expect("put")
+pub async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .expect("put")
 }
 
 pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    let out = s3.get_object().bucket(bucket).key(key).send().await.expect("get");
-    out.body.collect().await.expect("body").into_bytes().to_vec()
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("get");
+    out.body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec()
 }
 
 /// The error code and HTTP status of a failed SDK call (0 when no response came).
-pub fn s3_code<E>(err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> (String, u16)
+pub fn s3_code<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> (String, u16)
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
 {
     use aws_sdk_s3::error::SdkError;
     match err {
-        SdkError::ServiceError(s) => (s.err().code().unwrap_or("").to_owned(), s.raw().status().as_u16()),
+        SdkError::ServiceError(s) => (
+            s.err().code().unwrap_or("").to_owned(),
+            s.raw().status().as_u16(),
+        ),
         other => (format!("{other:?}"), 0),
     }
 }
 
 /// The message of a failed SDK call.
-pub fn s3_message<E>(err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
+pub fn s3_message<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata,
 {
@@ -99,12 +160,17 @@ pub async fn http(method: &str, url: &str) -> (u16, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    let req = format!("{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    let req = format!(
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
