@@ -91,6 +91,36 @@ struct ChecksumRequest {
     content_md5: Option<String>,
 }
 
+/// The SSE headers of a write (PutObject, CopyObject, CreateMultipartUpload).
+macro_rules! sse_request {
+    ($input:expr) => {
+        SseRequest {
+            algorithm: $input.server_side_encryption.as_ref().map(|s| s.as_str()),
+            key_id: $input.ssekms_key_id.as_deref(),
+            context: $input.ssekms_encryption_context.as_deref(),
+            bucket_key: $input.bucket_key_enabled,
+        }
+    };
+}
+
+/// The checksums a write (PutObject, UploadPart) asked to be verified.
+macro_rules! checksum_request {
+    ($input:expr) => {
+        ChecksumRequest {
+            given: Checksum {
+                checksum_crc32: $input.checksum_crc32,
+                checksum_crc32c: $input.checksum_crc32c,
+                checksum_sha1: $input.checksum_sha1,
+                checksum_sha256: $input.checksum_sha256,
+                checksum_crc64nvme: $input.checksum_crc64nvme,
+                checksum_type: None,
+            },
+            algorithm: $input.checksum_algorithm,
+            content_md5: $input.content_md5,
+        }
+    };
+}
+
 async fn read_body(
     body: Option<StreamingBlob>,
     len_hint: Option<i64>,
@@ -608,27 +638,8 @@ impl S3 for SimS3 {
         let who = requester(&req);
         let input = req.input;
         let b = self.bucket(&input.bucket)?;
-        let sse = self.sse_for_write(
-            &b,
-            &SseRequest {
-                algorithm: input.server_side_encryption.as_ref().map(|s| s.as_str()),
-                key_id: input.ssekms_key_id.as_deref(),
-                context: input.ssekms_encryption_context.as_deref(),
-                bucket_key: input.bucket_key_enabled,
-            },
-        )?;
-        let want = ChecksumRequest {
-            given: Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                checksum_type: None,
-            },
-            algorithm: input.checksum_algorithm,
-            content_md5: input.content_md5,
-        };
+        let sse = self.sse_for_write(&b, &sse_request!(input))?;
+        let want = checksum_request!(input);
         let (data, checksum) =
             read_body(input.body, input.content_length, want, req.trailing_headers).await?;
         let obj = self
@@ -921,15 +932,7 @@ impl S3 for SimS3 {
         let sb = self.bucket(src_bucket)?;
         let src = self.object(&sb, src_key)?;
         let db = self.bucket(&input.bucket)?;
-        let sse = self.sse_for_write(
-            &db,
-            &SseRequest {
-                algorithm: input.server_side_encryption.as_ref().map(|s| s.as_str()),
-                key_id: input.ssekms_key_id.as_deref(),
-                context: input.ssekms_encryption_context.as_deref(),
-                bucket_key: input.bucket_key_enabled,
-            },
-        )?;
+        let sse = self.sse_for_write(&db, &sse_request!(input))?;
         let keys = self
             .state
             .envelope
@@ -990,15 +993,7 @@ impl S3 for SimS3 {
         let who = requester(&req);
         let input = req.input;
         let b = self.bucket(&input.bucket)?;
-        let sse = self.sse_for_write(
-            &b,
-            &SseRequest {
-                algorithm: input.server_side_encryption.as_ref().map(|s| s.as_str()),
-                key_id: input.ssekms_key_id.as_deref(),
-                context: input.ssekms_encryption_context.as_deref(),
-                bucket_key: input.bucket_key_enabled,
-            },
-        )?;
+        let sse = self.sse_for_write(&b, &sse_request!(input))?;
         let (protection, _keys) = self
             .state
             .envelope
@@ -1053,18 +1048,7 @@ impl S3 for SimS3 {
                 .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
             (u.protection.clone(), u.sse.clone())
         };
-        let want = ChecksumRequest {
-            given: Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                checksum_type: None,
-            },
-            algorithm: input.checksum_algorithm,
-            content_md5: input.content_md5,
-        };
+        let want = checksum_request!(input);
         let (data, checksum) =
             read_body(input.body, input.content_length, want, req.trailing_headers).await?;
         // Each part needs the object's data key: for KMS objects S3 decrypts it (kms:Decrypt on UploadPart).

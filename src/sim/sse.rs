@@ -334,6 +334,13 @@ impl Envelope {
         }
     }
 
+    /// Opens a data key sealed under the simulator's master key.
+    fn unseal_local(&self, bucket: &str, key: &str, wrapped: &[u8]) -> Result<[u8; 32], KmsError> {
+        crypto::open(&self.master, s3_arn(bucket, Some(key)).as_bytes(), wrapped)
+            .map_err(|_| KmsError::InvalidCiphertext)
+            .and_then(|k| to_key(&k))
+    }
+
     /// Recovers an object's data keys: a KMS Decrypt, a cached Bucket Key, or local.
     pub async fn open_keys(
         &self,
@@ -343,11 +350,7 @@ impl Envelope {
         requester: &str,
     ) -> Result<DataKeys, KmsError> {
         let caller = Caller::via_s3(requester, bucket);
-        let local = |wrapped: &[u8]| {
-            crypto::open(&self.master, s3_arn(bucket, Some(key)).as_bytes(), wrapped)
-                .map_err(|_| KmsError::InvalidCiphertext)
-                .and_then(|k| to_key(&k))
-        };
+        let local = |wrapped: &[u8]| self.unseal_local(bucket, key, wrapped);
         match p {
             Protection::SseS3 { wrapped } => Ok(DataKeys {
                 inner: local(wrapped)?,
@@ -409,11 +412,7 @@ impl Envelope {
         key: &str,
         p: &Protection,
     ) -> Result<DataKeys, KmsError> {
-        let local = |wrapped: &[u8]| {
-            crypto::open(&self.master, s3_arn(bucket, Some(key)).as_bytes(), wrapped)
-                .map_err(|_| KmsError::InvalidCiphertext)
-                .and_then(|k| to_key(&k))
-        };
+        let local = |wrapped: &[u8]| self.unseal_local(bucket, key, wrapped);
         match p {
             Protection::SseS3 { wrapped } => Ok(DataKeys {
                 inner: local(wrapped)?,

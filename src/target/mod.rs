@@ -195,13 +195,22 @@ impl Target {
                     .iter()
                     .map(|_| with_counter(ClientOptions::endpoint(url, &region, creds.clone())))
                     .collect();
+                // With a KMS endpoint (e.g. `sse-bench serve`), make sure the key exists there.
+                let kms_key_arn = match &t.kms_endpoint {
+                    Some(kms_url) => {
+                        let kms =
+                            kms_client(&ClientOptions::endpoint(kms_url, &region, creds.clone()));
+                        Some(ensure_key(&kms, &t.kms_key).await?)
+                    }
+                    None => Some(t.kms_key.clone()),
+                };
                 Ok(Target {
                     spec,
                     region,
                     sim: None,
                     principals,
                     clients,
-                    kms_key_arn: Some(t.kms_key.clone()),
+                    kms_key_arn,
                     buckets: BTreeMap::new(),
                     attempts,
                 })
@@ -281,6 +290,30 @@ impl Target {
             TargetSpec::Aws => "aws".into(),
         }
     }
+}
+
+/// The ARN of `alias`, creating a key under it when the alias does not exist yet.
+async fn ensure_key(kms: &aws_sdk_kms::Client, alias: &str) -> anyhow::Result<String> {
+    if let Ok(d) = kms.describe_key().key_id(alias).send().await
+        && let Some(arn) = d.key_metadata.and_then(|m| m.arn)
+    {
+        return Ok(arn);
+    }
+    let meta = kms
+        .create_key()
+        .description("sse-bench run key")
+        .send()
+        .await
+        .context("creating the KMS key")?
+        .key_metadata
+        .context("CreateKey returned no metadata")?;
+    kms.create_alias()
+        .alias_name(alias)
+        .target_key_id(meta.key_id())
+        .send()
+        .await
+        .context("creating the key alias")?;
+    meta.arn.context("CreateKey returned no ARN")
 }
 
 /// A valid S3 bucket name from its parts (lower case, at most 63 characters).
