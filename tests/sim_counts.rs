@@ -320,3 +320,22 @@ async fn injected_faults_and_latency() {
         "the injected latency is a lower bound"
     );
 }
+
+#[tokio::test]
+async fn kms_round_trips_add_to_s3_latency() {
+    let ms = Duration::from_millis;
+    let t = start(SimConfig {
+        s3_latency: sse_bench::sim::LatencyModel::fixed(ms(30)),
+        kms_latency: sse_bench::sim::LatencyModel::fixed(ms(30)),
+        ..SimConfig::default()
+    })
+    .await;
+    key(&t.kms, "alias/k").await;
+    bucket(&t.s3, "lat-kms", "aws:kms", Some("alias/k"), false).await;
+    let started = std::time::Instant::now();
+    put(&t.s3, "lat-kms", "k", b"v".to_vec()).await;
+    assert!(started.elapsed() >= ms(60), "S3 latency plus one KMS round trip: {:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    get(&t.s3, "lat-kms", "k").await;
+    assert!(started.elapsed() >= ms(60), "GET decrypts through KMS: {:?}", started.elapsed());
+}

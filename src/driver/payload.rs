@@ -7,7 +7,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const MAGIC: &[u8; 4] = b"SSEB";
-/// Bytes of header in front of payloads large enough to carry one.
+/// Bytes of header in front of payloads longer than it.
 pub const HEADER: usize = 24;
 
 fn body_rng(seed: u64, stream: u32, key: u64, version: u64) -> ChaCha8Rng {
@@ -22,7 +22,8 @@ fn body_rng(seed: u64, stream: u32, key: u64, version: u64) -> ChaCha8Rng {
 /// The payload of `key` at `version` with `size` bytes.
 pub fn generate(seed: u64, stream: u32, key: u64, version: u64, size: usize) -> Bytes {
     let mut buf = BytesMut::with_capacity(size);
-    if size < HEADER {
+    // A payload with no room for body bytes after the header could not detect a changed version.
+    if size <= HEADER {
         buf.resize(size, 0);
         body_rng(seed, stream, key, 0).fill_bytes(&mut buf);
         return buf.freeze();
@@ -49,7 +50,7 @@ pub enum IntegrityError {
 
 /// Checks that `data` is exactly what was written for `key`.
 pub fn verify(seed: u64, stream: u32, key: u64, data: &[u8]) -> Result<(), IntegrityError> {
-    if data.len() < HEADER {
+    if data.len() <= HEADER {
         return if generate(seed, stream, key, 0, data.len()) == data {
             Ok(())
         } else {

@@ -109,7 +109,14 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
                 S3Fault::None => {}
             }
             let req_bytes = content_length::<Incoming>(req.headers(), None);
-            let resp = match svc.call(req.map(s3s::Body::from)).await {
+            let kms_wait = std::cell::Cell::new(std::time::Duration::ZERO);
+            let (resp, kms_wait) = super::sse::KMS_WAIT
+                .scope(kms_wait, async {
+                    let r = svc.call(req.map(s3s::Body::from)).await;
+                    (r, super::sse::KMS_WAIT.with(|w| w.get()))
+                })
+                .await;
+            let resp = match resp {
                 Ok(r) => r,
                 Err(e) => {
                     state.accounting.s3_error("InternalError");
@@ -126,10 +133,11 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
                     .s3_error(&format!("HTTP {}", resp.status().as_u16()));
             }
             let resp_bytes = content_length(resp.headers(), Some(resp.body()));
-            // Counted from arrival, so the handler's own time is part of the injected latency.
+            // Counted from arrival, so the handler's own work is part of the injected latency;
+            // S3's round trips to KMS come on top, as they do on AWS.
             let delay = state.faults.s3_delay(req_bytes + resp_bytes, n);
             if !delay.is_zero() {
-                tokio::time::sleep_until(arrived + delay).await;
+                tokio::time::sleep_until(arrived + kms_wait + delay).await;
             }
             state.accounting.s3_served(arrived.elapsed());
             Ok(resp)

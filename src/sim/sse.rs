@@ -11,6 +11,11 @@ use super::store::BucketEncryption;
 use base64::Engine as _;
 use std::sync::Arc;
 
+tokio::task_local! {
+    /// Time one S3 request spent waiting on simulated KMS calls.
+    pub static KMS_WAIT: std::cell::Cell<std::time::Duration>;
+}
+
 /// The encryption mode of an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
@@ -236,6 +241,8 @@ impl Envelope {
         let d = self.faults.kms_delay();
         if !d.is_zero() {
             tokio::time::sleep(d).await;
+            // The S3 front end adds its own latency on top of the KMS round trips S3 made.
+            let _ = KMS_WAIT.try_with(|w| w.set(w.get() + d));
         }
         f(&self.kms)
     }
