@@ -334,8 +334,16 @@ async fn kms_round_trips_add_to_s3_latency() {
     bucket(&t.s3, "lat-kms", "aws:kms", Some("alias/k"), false).await;
     let started = std::time::Instant::now();
     put(&t.s3, "lat-kms", "k", b"v".to_vec()).await;
-    assert!(started.elapsed() >= ms(60), "S3 latency plus one KMS round trip: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= ms(60),
+        "S3 latency plus one KMS round trip: {:?}",
+        started.elapsed()
+    );
     let started = std::time::Instant::now();
     get(&t.s3, "lat-kms", "k").await;
-    assert!(started.elapsed() >= ms(60), "GET decrypts through KMS: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= ms(60),
+        "GET decrypts through KMS: {:?}",
+        started.elapsed()
+    );
 }

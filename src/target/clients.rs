@@ -96,7 +96,10 @@ pub fn s3_client(o: &ClientOptions) -> aws_sdk_s3::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(o.region.clone()))
         .retry_config(o.retry.to_sdk())
-        .timeout_config(o.timeouts());
+        .timeout_config(o.timeouts())
+        // The per-attempt timeout bounds every request; the SDK's stalled-stream monitor would
+        // add a timer to every body poll and turn slow-but-progressing bodies into errors.
+        .stalled_stream_protection(aws_sdk_s3::config::StalledStreamProtectionConfig::disabled());
     if let Some(e) = &o.endpoint {
         b = b.endpoint_url(e).force_path_style(true);
     }
