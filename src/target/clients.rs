@@ -46,6 +46,19 @@ impl std::fmt::Debug for StaticCredentials {
     }
 }
 
+impl StaticCredentials {
+    /// The SDK credentials provider for this key pair.
+    pub fn provider(&self) -> Credentials {
+        Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            None,
+            None,
+            "sse-bench",
+        )
+    }
+}
+
 impl From<&crate::sim::Credential> for StaticCredentials {
     fn from(c: &crate::sim::Credential) -> Self {
         StaticCredentials {
@@ -104,13 +117,7 @@ pub fn s3_client(o: &ClientOptions) -> aws_sdk_s3::Client {
         b = b.endpoint_url(e).force_path_style(true);
     }
     if let Some(c) = &o.credentials {
-        b = b.credentials_provider(Credentials::new(
-            &c.access_key_id,
-            &c.secret_access_key,
-            None,
-            None,
-            "sse-bench",
-        ));
+        b = b.credentials_provider(c.provider());
     }
     aws_sdk_s3::Client::from_conf(b.build())
 }
@@ -126,13 +133,7 @@ pub fn kms_client(o: &ClientOptions) -> aws_sdk_kms::Client {
         b = b.endpoint_url(e);
     }
     if let Some(c) = &o.credentials {
-        b = b.credentials_provider(Credentials::new(
-            &c.access_key_id,
-            &c.secret_access_key,
-            None,
-            None,
-            "sse-bench",
-        ));
+        b = b.credentials_provider(c.provider());
     }
     aws_sdk_kms::Client::from_conf(b.build())
 }
