@@ -388,3 +388,36 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     assert!(intervals >= 1);
     assert!(total > 0 && total <= result(s, Mode::SseKms, Op::Get).count);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_puts_follow_the_kms_rules() {
+    let text = r#"
+version = 1
+name = "multipart"
+modes = ["sse-kms"]
+[workload]
+keys = 3
+size = "12MiB"
+mix = { put = 1, get = 1 }
+multipart = { threshold = "6MiB", part = "5MiB" }
+[[phases]]
+name = "m"
+operations = 12
+concurrency = 2
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(text, dir.path()).await;
+    let s = &o.summary;
+    let (put, get) = (
+        result(s, Mode::SseKms, Op::Put),
+        result(s, Mode::SseKms, Op::Get),
+    );
+    assert_eq!(put.count + get.count, 12);
+    assert_eq!(put.ok, put.count, "{:?}", put.errors);
+    assert_eq!(get.ok, get.count, "{:?}", get.errors);
+    let kms = &s.kms[0];
+    // Each 12 MiB PUT: CreateMultipartUpload (GenerateDataKey), 3 UploadParts (Decrypt each), Complete with checksums (Decrypt).
+    assert_eq!(kms.calls_by_api["GenerateDataKey"], put.ok);
+    assert_eq!(kms.calls_by_api["Decrypt"], 4 * put.ok + get.ok);
+    assert!(put.mib_per_s > 0.0 && get.mib_per_s > 0.0);
+}
