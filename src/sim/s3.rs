@@ -715,7 +715,7 @@ impl S3 for SimS3 {
         let keys = self
             .state
             .envelope
-            .open_keys(&input.bucket, &input.key, &obj.protection, &who)
+            .open_keys(&input.bucket, &input.key, &obj.protection, Some(&who))
             .await
             .map_err(kms_to_s3)?;
         let full = content_range.is_none();
@@ -771,7 +771,7 @@ impl S3 for SimS3 {
         {
             self.state
                 .envelope
-                .open_keys(&input.bucket, &input.key, &obj.protection, &who)
+                .open_keys(&input.bucket, &input.key, &obj.protection, Some(&who))
                 .await
                 .map_err(kms_to_s3)?;
         }
@@ -944,7 +944,7 @@ impl S3 for SimS3 {
         let keys = self
             .state
             .envelope
-            .open_keys(src_bucket, src_key, &src.protection, &who)
+            .open_keys(src_bucket, src_key, &src.protection, Some(&who))
             .await
             .map_err(kms_to_s3)?;
         let data = self
@@ -1060,18 +1060,18 @@ impl S3 for SimS3 {
         let (data, checksum) =
             read_body(input.body, input.content_length, want, req.trailing_headers).await?;
         // Each part needs the object's data key: for KMS objects S3 decrypts it (kms:Decrypt on UploadPart).
-        let keys = if self.state.config.upload_part_decrypt || sse.algorithm == Algorithm::Aes256 {
-            self.state
-                .envelope
-                .open_keys(&b.name, &input.key, &protection, &who)
-                .await
-                .map_err(kms_to_s3)?
-        } else {
-            self.state
-                .envelope
-                .open_keys_uncounted(&b.name, &input.key, &protection)
-                .map_err(kms_to_s3)?
-        };
+        let metered = self.state.config.upload_part_decrypt;
+        let keys = self
+            .state
+            .envelope
+            .open_keys(
+                &b.name,
+                &input.key,
+                &protection,
+                metered.then_some(who.as_str()),
+            )
+            .await
+            .map_err(kms_to_s3)?;
         let etag = etag_of(sse.algorithm, &data);
         // Parts are re-keyed by position at completion; seal under the part number until then.
         let ct = keys.seal(
@@ -1176,19 +1176,19 @@ impl S3 for SimS3 {
             .values()
             .any(|p| p.checksum != Checksum::default());
         // Additional checksums of KMS objects are re-encrypted at completion (inferred: one Decrypt).
-        let keys = if with_checksums
+        let metered = with_checksums
             && upload.sse.algorithm != Algorithm::Aes256
-            && self.state.config.complete_checksum_decrypt
-        {
-            self.state
-                .envelope
-                .open_keys(&b.name, &input.key, &upload.protection, &who)
-                .await
-        } else {
-            self.state
-                .envelope
-                .open_keys_uncounted(&b.name, &input.key, &upload.protection)
-        };
+            && self.state.config.complete_checksum_decrypt;
+        let keys = self
+            .state
+            .envelope
+            .open_keys(
+                &b.name,
+                &input.key,
+                &upload.protection,
+                metered.then_some(who.as_str()),
+            )
+            .await;
         let keys = match keys {
             Ok(k) => k,
             Err(e) => {

@@ -348,77 +348,34 @@ impl Envelope {
             .and_then(|k| to_key(&k))
     }
 
+    /// Decrypts a KMS-wrapped key: as S3's metered call for `caller`, or unmetered without one.
+    async fn kms_unwrap(
+        &self,
+        blob: &[u8],
+        context: &EncryptionContext,
+        caller: Option<&Caller>,
+    ) -> Result<[u8; 32], KmsError> {
+        match caller {
+            Some(c) => {
+                let (pt, _) = self.kms_call(|k| k.decrypt(blob, context, None, c)).await?;
+                to_key(&pt)
+            }
+            None => to_key(&self.kms.decrypt_unmetered(blob, context)?),
+        }
+    }
+
     /// Recovers an object's data keys: a KMS Decrypt, a cached Bucket Key, or local.
+    /// With `requester`, KMS work is S3's metered call on that requester's behalf; without
+    /// one (steps where AWS makes no KMS call) nothing is counted, delayed or cached.
     pub async fn open_keys(
         &self,
         bucket: &str,
         key: &str,
         p: &Protection,
-        requester: &str,
+        requester: Option<&str>,
     ) -> Result<DataKeys, KmsError> {
-        let caller = Caller::via_s3(requester, bucket);
-        let local = |wrapped: &[u8]| self.unseal_local(bucket, key, wrapped);
-        match p {
-            Protection::SseS3 { wrapped } => Ok(DataKeys {
-                inner: local(wrapped)?,
-                outer: None,
-            }),
-            Protection::Kms { blob, context } => {
-                let (pt, _) = self
-                    .kms_call(|k| k.decrypt(blob, context, None, &caller))
-                    .await?;
-                Ok(DataKeys {
-                    inner: to_key(&pt)?,
-                    outer: None,
-                })
-            }
-            Protection::Dsse {
-                blob,
-                context,
-                wrapped,
-            } => {
-                let (pt, _) = self
-                    .kms_call(|k| k.decrypt(blob, context, None, &caller))
-                    .await?;
-                Ok(DataKeys {
-                    inner: to_key(&pt)?,
-                    outer: Some(local(wrapped)?),
-                })
-            }
-            Protection::BucketKey {
-                bucket_key_blob,
-                salt,
-                context,
-            } => {
-                let bk = self
-                    .bucket_keys
-                    .decrypt
-                    .get_or_fetch((requester.to_owned(), bucket_key_blob.clone()), || async {
-                        let (pt, _) = self
-                            .kms_call(|k| k.decrypt(bucket_key_blob, context, None, &caller))
-                            .await?;
-                        Ok::<_, KmsError>((to_key(&pt)?, bucket_key_blob.to_vec()))
-                    })
-                    .await?;
-                Ok(DataKeys {
-                    inner: crypto::derive_key(
-                        &bk.plaintext,
-                        salt,
-                        s3_arn(bucket, Some(key)).as_bytes(),
-                    ),
-                    outer: None,
-                })
-            }
-        }
-    }
-
-    /// Recovers an object's data keys without any metered KMS call (for steps where AWS makes none).
-    pub fn open_keys_uncounted(
-        &self,
-        bucket: &str,
-        key: &str,
-        p: &Protection,
-    ) -> Result<DataKeys, KmsError> {
+        let caller = requester.map(|r| Caller::via_s3(r, bucket));
+        let caller = caller.as_ref();
         let local = |wrapped: &[u8]| self.unseal_local(bucket, key, wrapped);
         match p {
             Protection::SseS3 { wrapped } => Ok(DataKeys {
@@ -426,7 +383,7 @@ impl Envelope {
                 outer: None,
             }),
             Protection::Kms { blob, context } => Ok(DataKeys {
-                inner: to_key(&self.kms.decrypt_unmetered(blob, context)?)?,
+                inner: self.kms_unwrap(blob, context, caller).await?,
                 outer: None,
             }),
             Protection::Dsse {
@@ -434,7 +391,7 @@ impl Envelope {
                 context,
                 wrapped,
             } => Ok(DataKeys {
-                inner: to_key(&self.kms.decrypt_unmetered(blob, context)?)?,
+                inner: self.kms_unwrap(blob, context, caller).await?,
                 outer: Some(local(wrapped)?),
             }),
             Protection::BucketKey {
@@ -442,9 +399,25 @@ impl Envelope {
                 salt,
                 context,
             } => {
-                let bk = to_key(&self.kms.decrypt_unmetered(bucket_key_blob, context)?)?;
+                let bucket_key = match requester {
+                    Some(r) => {
+                        self.bucket_keys
+                            .decrypt
+                            .get_or_fetch((r.to_owned(), bucket_key_blob.clone()), || async {
+                                let k = self.kms_unwrap(bucket_key_blob, context, caller).await?;
+                                Ok::<_, KmsError>((k, bucket_key_blob.to_vec()))
+                            })
+                            .await?
+                            .plaintext
+                    }
+                    None => self.kms_unwrap(bucket_key_blob, context, None).await?,
+                };
                 Ok(DataKeys {
-                    inner: crypto::derive_key(&bk, salt, s3_arn(bucket, Some(key)).as_bytes()),
+                    inner: crypto::derive_key(
+                        &bucket_key,
+                        salt,
+                        s3_arn(bucket, Some(key)).as_bytes(),
+                    ),
                     outer: None,
                 })
             }
