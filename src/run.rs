@@ -165,10 +165,7 @@ pub async fn run_loaded(
             iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 iv.tick().await;
-                let totals = counter.as_ref().map(|c| {
-                    let k = c.snapshot().kms;
-                    (k.total, k.throttled)
-                });
+                let totals = counter.as_ref().map(|c| c.kms_totals());
                 if let Err(e) = recorder.tick(totals) {
                     tracing::error!("writing the time series failed: {e}");
                     break;

@@ -55,6 +55,8 @@ struct Inner {
     s3_errors: BTreeMap<String, u64>,
     s3_requests: u64,
     served: Option<hdrhistogram::Histogram<u64>>,
+    kms_served: u64,
+    kms_throttled_total: u64,
 }
 
 /// The counters.
@@ -244,8 +246,10 @@ impl Accounting {
         let mut g = self.inner.lock();
         if throttled {
             *g.kms_throttled.entry(key).or_default() += 1;
+            g.kms_throttled_total += 1;
         } else {
             *g.kms.entry(key).or_default() += 1;
+            g.kms_served += 1;
         }
         if crypto {
             let e = g.per_second.entry(sec).or_default();
@@ -255,6 +259,12 @@ impl Accounting {
                 e.0 += 1;
             }
         }
+    }
+
+    /// Cumulative (served, throttled) KMS calls, without building a snapshot.
+    pub fn kms_totals(&self) -> (u64, u64) {
+        let g = self.inner.lock();
+        (g.kms_served, g.kms_throttled_total)
     }
 
     /// Records an S3 HTTP request (any outcome).
@@ -474,8 +484,10 @@ mod tests {
                 throttled: 1
             }
         );
+        assert_eq!(a.kms_totals(), (s.kms.total, s.kms.throttled));
         assert!(s.to_prometheus().contains("api=\"Decrypt\""));
         a.reset();
         assert_eq!(a.snapshot(), SimStats::default());
+        assert_eq!(a.kms_totals(), (0, 0));
     }
 }
