@@ -1,46 +1,14 @@
 //! The same run against an endpoint: `sse-bench serve` as a separate process,
 //! reached through `--target URL` with credentials from the environment.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
 
 #[test]
 fn run_against_sse_bench_serve_as_an_endpoint() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = Server(child);
-    let (mut s3, mut kms, mut creds) = (None, None, None);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let value = |l: &str| l.split_whitespace().nth(2).map(str::to_owned);
-        if line.contains("S3 endpoint:") {
-            s3 = value(&line);
-        } else if line.contains("KMS endpoint:") {
-            kms = value(&line);
-        } else if line.contains("AWS_ACCESS_KEY_ID=") && creds.is_none() {
-            let v: Vec<String> = line
-                .split_whitespace()
-                .filter_map(|p| p.split_once('=').map(|x| x.1.to_owned()))
-                .collect();
-            creds = Some((v[0].clone(), v[1].clone()));
-        } else if line.starts_with("Press Ctrl-C") {
-            break;
-        }
-    }
-    let (s3, kms, (ak, sk)) = (s3.unwrap(), kms.unwrap(), creds.unwrap());
+    let serve = common::spawn_serve();
+    let (s3, kms, ak, sk) = (&serve.s3, &serve.kms, &serve.access_key, &serve.secret_key);
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("ep.toml");
     std::fs::write(
@@ -56,8 +24,8 @@ fn run_against_sse_bench_serve_as_an_endpoint() {
         .arg(&scenario)
         .arg("--out")
         .arg(&out)
-        .env("AWS_ACCESS_KEY_ID", &ak)
-        .env("AWS_SECRET_ACCESS_KEY", &sk)
+        .env("AWS_ACCESS_KEY_ID", ak)
+        .env("AWS_SECRET_ACCESS_KEY", sk)
         .output()
         .unwrap();
     assert!(
@@ -79,7 +47,7 @@ fn run_against_sse_bench_serve_as_an_endpoint() {
         .sum();
     assert_eq!(total, 200, "100 operations per mode");
     assert!(
-        !String::from_utf8_lossy(&run.stdout).contains(&sk),
+        !String::from_utf8_lossy(&run.stdout).contains(sk.as_str()),
         "no secret in the output"
     );
 }

@@ -174,3 +174,61 @@ pub async fn http(method: &str, url: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// `sse-bench serve` on an ephemeral port as a separate process; killed on drop.
+pub struct ServeProcess {
+    child: std::process::Child,
+    pub s3: String,
+    pub kms: String,
+    /// Admin base URL (`.../_sim`).
+    pub admin: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `sse-bench serve --listen 127.0.0.1:0` and reads the endpoints and first credential from its banner.
+pub fn spawn_serve() -> ServeProcess {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start sse-bench serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (mut s3, mut kms, mut admin, mut creds) = (None, None, None, None);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("banner");
+        let value = |l: &str| l.split_whitespace().nth(2).map(str::to_owned);
+        if line.contains("S3 endpoint:") {
+            s3 = value(&line);
+        } else if line.contains("KMS endpoint:") {
+            kms = value(&line);
+        } else if line.contains("admin endpoint:") {
+            admin = value(&line).map(|u| u.trim_end_matches("/stats").to_owned());
+        } else if line.contains("AWS_ACCESS_KEY_ID=") && creds.is_none() {
+            let kv: Vec<String> = line
+                .split_whitespace()
+                .filter_map(|p| p.split_once('=').map(|x| x.1.to_owned()))
+                .collect();
+            creds = Some((kv[0].clone(), kv[1].clone()));
+        } else if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let (access_key, secret_key) = creds.expect("credentials in the banner");
+    ServeProcess {
+        child,
+        s3: s3.expect("S3 endpoint in the banner"),
+        kms: kms.expect("KMS endpoint in the banner"),
+        admin: admin.expect("admin endpoint in the banner"),
+        access_key,
+        secret_key,
+    }
+}
