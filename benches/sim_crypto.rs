@@ -1,9 +1,10 @@
 //! Criterion benches of the simulator's hot paths: envelope encryption per mode
 //! and object size, and an in-process PUT+GET round trip per mode through aws-sdk-s3.
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sse_bench::sim::{SimConfig, Simulator, crypto};
-use sse_bench::target::{ClientOptions, StaticCredentials, s3_client};
+use sse_bench::sim::crypto;
 
 fn envelope(c: &mut Criterion) {
     let mut g = c.benchmark_group("envelope_seal_open");
@@ -33,59 +34,13 @@ fn envelope(c: &mut Criterion) {
 
 fn round_trip(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (sim, s3) = rt.block_on(async {
-        let sim = Simulator::start(SimConfig::default()).await.unwrap();
-        let creds = StaticCredentials::from(&sim.credentials()[0]);
-        let s3 = s3_client(&ClientOptions::endpoint(
-            &sim.s3_endpoint(),
-            "us-east-1",
-            creds.clone(),
-        ));
-        let kms = sse_bench::target::kms_client(&ClientOptions::endpoint(
-            &sim.kms_endpoint(),
-            "us-east-1",
-            creds,
-        ));
-        let key = kms
-            .create_key()
-            .send()
-            .await
-            .unwrap()
-            .key_metadata
-            .unwrap()
-            .arn
-            .unwrap();
-        for (name, alg, bk) in [
-            ("sse-s3", "AES256", false),
-            ("sse-kms", "aws:kms", false),
-            ("sse-kms-bk", "aws:kms", true),
-            ("dsse-kms", "aws:kms:dsse", false),
-        ] {
-            use aws_sdk_s3::types::*;
-            s3.create_bucket().bucket(name).send().await.unwrap();
-            let mut d = ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::from(alg));
-            if alg != "AES256" {
-                d = d.kms_master_key_id(&key);
-            }
-            let rule = ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(d.build().unwrap())
-                .bucket_key_enabled(bk)
-                .build();
-            s3.put_bucket_encryption()
-                .bucket(name)
-                .server_side_encryption_configuration(
-                    ServerSideEncryptionConfiguration::builder()
-                        .rules(rule)
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-        (sim, s3)
-    });
+    let bench = rt.block_on(common::start(&[
+        ("sse-s3", "AES256", false),
+        ("sse-kms", "aws:kms", false),
+        ("sse-kms-bk", "aws:kms", true),
+        ("dsse-kms", "aws:kms:dsse", false),
+    ]));
+    let s3 = &bench.s3;
     let mut g = c.benchmark_group("put_get_round_trip_1KiB");
     let body = bytes::Bytes::from(vec![1u8; 1024]);
     for mode in ["sse-s3", "sse-kms", "sse-kms-bk", "dsse-kms"] {
@@ -112,7 +67,7 @@ fn round_trip(c: &mut Criterion) {
         });
     }
     g.finish();
-    drop(sim);
+    drop(bench);
 }
 
 criterion_group!(benches, envelope, round_trip);

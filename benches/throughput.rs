@@ -4,11 +4,10 @@
 //!
 //! `cargo bench --bench throughput -- [--seconds N] [--soak SECS]`
 
-use aws_sdk_s3::types::*;
+mod common;
+
 use sse_bench::driver::Cancel;
-use sse_bench::run::{RunOptions, run_loaded};
-use sse_bench::sim::{SimConfig, Simulator};
-use sse_bench::target::{ClientOptions, StaticCredentials, kms_client, s3_client};
+use sse_bench::run::{RunOptions, RunOutcome, run_loaded};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -36,49 +35,64 @@ fn rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn setup() -> (Simulator, aws_sdk_s3::Client, aws_sdk_kms::Client, String) {
-    let sim = Simulator::start(SimConfig::default()).await.unwrap();
-    let creds = StaticCredentials::from(&sim.credentials()[0]);
-    let s3 = s3_client(&ClientOptions::endpoint(
-        &sim.s3_endpoint(),
-        "us-east-1",
-        creds.clone(),
-    ));
-    let kms = kms_client(&ClientOptions::endpoint(
-        &sim.kms_endpoint(),
-        "us-east-1",
-        creds,
-    ));
-    let key = kms
-        .create_key()
+const BUCKET: &str = "bench-kms";
+
+async fn setup() -> common::BenchSim {
+    common::start(&[(BUCKET, "aws:kms", false)]).await
+}
+
+/// One PutObject; true when it succeeded.
+async fn put_ok(c: aws_sdk_s3::Client, key: String, body: bytes::Bytes) -> bool {
+    c.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(body.into())
         .send()
         .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .arn
-        .unwrap();
-    s3.create_bucket().bucket("bench-kms").send().await.unwrap();
-    let d = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(ServerSideEncryption::AwsKms)
-        .kms_master_key_id(&key)
-        .build()
-        .unwrap();
-    let rule = ServerSideEncryptionRule::builder()
-        .apply_server_side_encryption_by_default(d)
-        .build();
-    s3.put_bucket_encryption()
-        .bucket("bench-kms")
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(rule)
-                .build()
-                .unwrap(),
-        )
-        .send()
+        .is_ok()
+}
+
+/// One GetObject with its body read; true when it succeeded.
+async fn get_ok(c: aws_sdk_s3::Client, key: String) -> bool {
+    match c.get_object().bucket(BUCKET).key(key).send().await {
+        Ok(o) => o.body.collect().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// PUT/s then GET/s of `body` over `keys` keys named `<prefix><n>`, at c = 64.
+async fn put_get_rates(
+    s3: &aws_sdk_s3::Client,
+    prefix: &'static str,
+    keys: u64,
+    body: bytes::Bytes,
+    secs: f64,
+) -> (f64, f64) {
+    let c = s3.clone();
+    let put = bare_loop(64, secs, move |i| {
+        put_ok(c.clone(), format!("{prefix}{}", i % keys), body.clone())
+    })
+    .await;
+    let c = s3.clone();
+    let get = bare_loop(64, secs, move |i| {
+        get_ok(c.clone(), format!("{prefix}{}", i % keys))
+    })
+    .await;
+    (put, get)
+}
+
+/// Runs a scenario text through the library, quietly, into a temporary directory.
+async fn run_scenario(text: &str) -> RunOutcome {
+    let ls = sse_bench::scenario::parse(std::path::Path::new("bench.toml"), text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        out: Some(dir.path().join("r")),
+        quiet: true,
+        ..Default::default()
+    };
+    run_loaded(&ls, opts, Arc::new(Cancel::default()), None)
         .await
-        .unwrap();
-    (sim, s3, kms, key)
+        .unwrap()
 }
 
 /// Runs `f` from `concurrency` tasks for `secs`; returns completed calls per second.
@@ -130,50 +144,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() {
     let secs = arg("--seconds").unwrap_or(5.0);
-    let (sim, s3, kms, key) = setup().await;
+    let bench = setup().await;
+    let (s3, kms, key) = (&bench.s3, &bench.kms, &bench.key);
     println!(
         "simulator throughput, latency models off, aws-sdk-s3 in the same process, {secs}s per figure"
     );
 
     let body1k = bytes::Bytes::from(vec![1u8; 1024]);
-    let (c, b) = (s3.clone(), body1k.clone());
-    let put = bare_loop(64, secs, move |i| {
-        let (c, b) = (c.clone(), b.clone());
-        async move {
-            c.put_object()
-                .bucket("bench-kms")
-                .key(format!("k{}", i % 1000))
-                .body(b.into())
-                .send()
-                .await
-                .is_ok()
-        }
-    })
-    .await;
-    let c = s3.clone();
-    let get = bare_loop(64, secs, move |i| {
-        let c = c.clone();
-        async move {
-            match c
-                .get_object()
-                .bucket("bench-kms")
-                .key(format!("k{}", i % 1000))
-                .send()
-                .await
-            {
-                Ok(o) => o.body.collect().await.is_ok(),
-                Err(_) => false,
-            }
-        }
-    })
-    .await;
+    let (put, get) = put_get_rates(s3, "k", 1000, body1k.clone(), secs).await;
     println!("  1 KiB SSE-KMS, c=64: {put:.0} PUT/s, {get:.0} GET/s");
     let c = s3.clone();
     let head = bare_loop(64, secs, move |i| {
         let c = c.clone();
         async move {
             c.head_object()
-                .bucket("bench-kms")
+                .bucket(BUCKET)
                 .key(format!("k{}", i % 1000))
                 .send()
                 .await
@@ -185,38 +170,8 @@ async fn main() {
         "  floor of the HTTP + SigV4 + SDK path, HEAD (no body, no crypto), c=64: {head:.0} HEAD/s"
     );
 
-    let body1m = bytes::Bytes::from(vec![2u8; 1 << 20]);
-    let (c, b) = (s3.clone(), body1m.clone());
-    let put_mib = bare_loop(64, secs, move |i| {
-        let (c, b) = (c.clone(), b.clone());
-        async move {
-            c.put_object()
-                .bucket("bench-kms")
-                .key(format!("m{}", i % 64))
-                .body(b.into())
-                .send()
-                .await
-                .is_ok()
-        }
-    })
-    .await;
-    let c = s3.clone();
-    let get_mib = bare_loop(64, secs, move |i| {
-        let c = c.clone();
-        async move {
-            match c
-                .get_object()
-                .bucket("bench-kms")
-                .key(format!("m{}", i % 64))
-                .send()
-                .await
-            {
-                Ok(o) => o.body.collect().await.is_ok(),
-                Err(_) => false,
-            }
-        }
-    })
-    .await;
+    let (put_mib, get_mib) =
+        put_get_rates(s3, "m", 64, bytes::Bytes::from(vec![2u8; 1 << 20]), secs).await;
     println!("  1 MiB SSE-KMS, c=64: {put_mib:.0} MiB/s PUT, {get_mib:.0} MiB/s GET");
 
     let (k, key2) = (kms.clone(), key.clone());
@@ -236,7 +191,7 @@ async fn main() {
     println!(
         "  SSE-KMS PUTs above make one KMS call each: S3-driven KMS saturates near {put:.0} req/s"
     );
-    drop(sim);
+    drop(bench);
 
     println!(
         "\nharness vs bare loop: 1 KiB SSE-KMS, 50% PUT / 50% GET, closed loop c=64, alternated twice"
@@ -245,63 +200,31 @@ async fn main() {
     let mut bare = Vec::new();
     let mut cpu_per_op = Vec::new();
     for _ in 0..2 {
-        let (sim, s3, _, _) = setup().await;
+        let bench = setup().await;
         for i in 0..1000 {
-            s3.put_object()
-                .bucket("bench-kms")
-                .key(format!("main/{i:010}"))
-                .body(body1k.clone().into())
-                .send()
-                .await
-                .unwrap();
+            assert!(put_ok(bench.s3.clone(), format!("main/{i:010}"), body1k.clone()).await);
         }
-        let (c, b) = (s3.clone(), body1k.clone());
+        let (c, b) = (bench.s3.clone(), body1k.clone());
         let cpu0 = cpu_seconds();
         let t0 = Instant::now();
         let rate = bare_loop(64, secs, move |i| {
+            let key = format!("main/{:010}", (i * 7919) % 1000);
             let (c, b) = (c.clone(), b.clone());
             async move {
-                let key = format!("main/{:010}", (i * 7919) % 1000);
                 if i % 2 == 0 {
-                    c.put_object()
-                        .bucket("bench-kms")
-                        .key(key)
-                        .body(b.into())
-                        .send()
-                        .await
-                        .is_ok()
+                    put_ok(c, key, b).await
                 } else {
-                    match c.get_object().bucket("bench-kms").key(key).send().await {
-                        Ok(o) => o.body.collect().await.is_ok(),
-                        Err(_) => false,
-                    }
+                    get_ok(c, key).await
                 }
             }
         })
         .await;
         let bare_cpu = (cpu_seconds() - cpu0) / (rate * t0.elapsed().as_secs_f64());
         bare.push(rate);
-        drop(sim);
+        drop(bench);
 
-        let ls = sse_bench::scenario::parse(
-            std::path::Path::new("bench.toml"),
-            &harness_scenario(secs, "concurrency = 64"),
-        )
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
         let cpu0 = cpu_seconds();
-        let out = run_loaded(
-            &ls,
-            RunOptions {
-                out: Some(dir.path().join("r")),
-                quiet: true,
-                ..Default::default()
-            },
-            Arc::new(Cancel::default()),
-            None,
-        )
-        .await
-        .unwrap();
+        let out = run_scenario(&harness_scenario(secs, "concurrency = 64")).await;
         let cpu = cpu_seconds() - cpu0;
         let ops: u64 = out.summary.results.iter().map(|r| r.count).sum();
         let secs_measured: f64 = out
@@ -331,12 +254,6 @@ async fn main() {
 
     if let Some(soak) = arg("--soak") {
         println!("\nsoak: open loop 2000 ops/s, 1 KiB SSE-KMS, {soak}s");
-        let ls = sse_bench::scenario::parse(
-            std::path::Path::new("soak.toml"),
-            &harness_scenario(soak, "rate = 2000\nmax_in_flight = 256"),
-        )
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
         let rss_before = rss_mib();
         let samples = Arc::new(parking_lot::Mutex::new(Vec::new()));
         let sampler = {
@@ -349,18 +266,7 @@ async fn main() {
                 }
             })
         };
-        let out = run_loaded(
-            &ls,
-            RunOptions {
-                out: Some(dir.path().join("soak")),
-                quiet: true,
-                ..Default::default()
-            },
-            Arc::new(Cancel::default()),
-            None,
-        )
-        .await
-        .unwrap();
+        let out = run_scenario(&harness_scenario(soak, "rate = 2000\nmax_in_flight = 256")).await;
         sampler.abort();
         let ops: u64 = out.summary.results.iter().map(|r| r.count).sum();
         println!(
