@@ -15,6 +15,7 @@ fn record(c: &mut Criterion) {
         bytes: 1024,
         ttfb: Some(Duration::from_micros(900)),
         error: None,
+        parts: 0,
     };
     let mut i = 0u64;
     c.bench_function("recorder_record_one_operation", |b| {

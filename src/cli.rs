@@ -26,6 +26,10 @@ pub enum Format {
     Text,
     /// JSON on stdout.
     Json,
+    /// CSV on stdout (`cost`; `run` prints ops.csv).
+    Csv,
+    /// Markdown tables on stdout.
+    Markdown,
 }
 
 /// What S3 server-side encryption with KMS does to latency, KMS request volume and cost.
@@ -59,6 +63,9 @@ pub enum Command {
     },
     /// Run the embedded S3 + KMS simulator as a standalone server.
     Serve(ServeArgs),
+    /// KMS quota and cost estimate without running load: from a traffic profile,
+    /// a scenario file or a results directory.
+    Cost(CostArgs),
 }
 
 /// Arguments of `run`.
@@ -75,6 +82,65 @@ pub struct RunArgs {
     /// Seed for key choice, sizes, payloads and the simulator (overrides the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Price file (TOML) merged over the built-in price table.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+}
+
+/// Arguments of `cost`.
+#[derive(Args, Debug, Default)]
+pub struct CostArgs {
+    /// Take rates, mix, sizes and requesters from a scenario file.
+    #[arg(long, conflicts_with = "results")]
+    pub scenario: Option<PathBuf>,
+    /// Take measured KMS calls per operation and the rate from a results directory.
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+    /// Region (default: the scenario's or the results', else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Modes to estimate, comma-separated (default: all four, or the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub modes: Vec<String>,
+    /// PutObject requests per second.
+    #[arg(long)]
+    pub puts_per_s: Option<f64>,
+    /// GetObject requests per second.
+    #[arg(long)]
+    pub gets_per_s: Option<f64>,
+    /// HeadObject requests per second.
+    #[arg(long)]
+    pub heads_per_s: Option<f64>,
+    /// CopyObject requests per second.
+    #[arg(long)]
+    pub copies_per_s: Option<f64>,
+    /// DeleteObject requests per second.
+    #[arg(long)]
+    pub deletes_per_s: Option<f64>,
+    /// Total S3 operations per second (with --scenario or --results: replaces their rate).
+    #[arg(long)]
+    pub ops_per_s: Option<f64>,
+    /// Object size (e.g. 64KiB).
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Multipart part size: larger objects are uploaded in parts of this size.
+    #[arg(long)]
+    pub part_size: Option<String>,
+    /// Distinct requester principals (Bucket Keys are fetched per requester).
+    #[arg(long)]
+    pub requesters: Option<u32>,
+    /// Bucket Key lifetime (not documented by AWS; default 5m).
+    #[arg(long)]
+    pub bucket_key_lifetime: Option<String>,
+    /// How long the data being read took to write (Bucket Keys it spans); default one lifetime.
+    #[arg(long)]
+    pub data_age: Option<String>,
+    /// Customer-managed KMS keys charged (0 when the AWS-managed aws/s3 key is used).
+    #[arg(long, default_value_t = 1)]
+    pub keys: u32,
+    /// Price file (TOML) merged over the built-in price table.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
 }
 
 /// Arguments of `serve`.

@@ -6,7 +6,9 @@
 //! it only over HTTP.
 
 pub mod cli;
+pub mod cost;
 pub mod driver;
+pub mod kms;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
@@ -49,6 +51,16 @@ pub async fn main(cli: Cli) -> i32 {
             }
         },
         Command::Validate { scenarios } => validate(&scenarios, cli.quiet),
+        Command::Cost(args) => match cost::estimate::command(&args, cli.format) {
+            Ok(out) => {
+                print!("{out}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::USAGE
+            }
+        },
         Command::Run(args) => {
             let cancel = std::sync::Arc::new(driver::Cancel::default());
             run::cancel_on_signals(cancel.clone());
@@ -56,6 +68,7 @@ pub async fn main(cli: Cli) -> i32 {
                 target: args.target,
                 out: args.out,
                 seed: args.seed,
+                prices: args.prices,
                 format: cli.format,
                 quiet: cli.quiet,
             };
@@ -66,6 +79,13 @@ pub async fn main(cli: Cli) -> i32 {
                             Ok(j) => println!("{j}"),
                             Err(e) => eprintln!("error: {e}"),
                         },
+                        cli::Format::Csv => match results::ops_csv(&outcome.summary) {
+                            Ok(b) => print!("{}", String::from_utf8_lossy(&b)),
+                            Err(e) => eprintln!("error: {e}"),
+                        },
+                        cli::Format::Markdown => {
+                            print!("{}", results::table::render_markdown(&outcome.summary))
+                        }
                         cli::Format::Text => {
                             print!("{}", results::table::render(&outcome.summary));
                             println!(

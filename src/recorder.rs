@@ -61,6 +61,10 @@ pub struct OpStats {
     pub bytes: u64,
     /// Failures by class.
     pub errors: BTreeMap<String, u64>,
+    /// Successful multipart uploads among the operations.
+    pub multipart: u64,
+    /// Parts of those uploads.
+    pub parts: u64,
 }
 
 impl Default for OpStats {
@@ -73,6 +77,8 @@ impl Default for OpStats {
             ok: 0,
             bytes: 0,
             errors: BTreeMap::new(),
+            multipart: 0,
+            parts: 0,
         }
     }
 }
@@ -86,6 +92,8 @@ impl OpStats {
         self.count += o.count;
         self.ok += o.ok;
         self.bytes += o.bytes;
+        self.multipart += o.multipart;
+        self.parts += o.parts;
         for (k, v) in &o.errors {
             *self.errors.entry(k.clone()).or_default() += v;
         }
@@ -110,6 +118,8 @@ pub struct Outcome {
     pub ttfb: Option<Duration>,
     /// Error class, if it failed.
     pub error: Option<String>,
+    /// Parts, when the operation was a multipart upload (0 otherwise).
+    pub parts: u32,
 }
 
 #[derive(Default)]
@@ -131,6 +141,19 @@ struct Active {
     interval: BTreeMap<Op, Interval>,
     late: u64,
     started: Instant,
+    arrivals: BTreeMap<i64, (u64, u64)>,
+}
+
+/// Operations by the wall-clock second of their intended start (open loop: the
+/// offered load), with how many of them KMS throttled.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct OfferedSecond {
+    /// Unix second.
+    pub unix_second: i64,
+    /// Operations whose intended start fell in it.
+    pub arrivals: u64,
+    /// Of those, KMS-throttled.
+    pub throttled: u64,
 }
 
 /// Totals for one step.
@@ -148,6 +171,12 @@ pub struct StepTotals {
     pub seconds: f64,
     /// Open-loop arrivals that waited for the in-flight cap.
     pub late: u64,
+    /// Seconds from the run's start to the step's start.
+    #[serde(default)]
+    pub start_s: f64,
+    /// Operations per wall-clock second of intended start (measured steps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<OfferedSecond>,
 }
 
 struct Sink {
@@ -251,6 +280,7 @@ impl Recorder {
             interval: BTreeMap::new(),
             late: 0,
             started: Instant::now(),
+            arrivals: BTreeMap::new(),
         });
     }
 
@@ -265,9 +295,18 @@ impl Recorder {
         if throttled {
             g.live_throttled += 1;
         }
+        let g = &mut *g;
         let Some(a) = g.active.as_mut().filter(|a| a.record) else {
             return;
         };
+        // The intended start on the wall clock: now minus the corrected latency.
+        let intended =
+            g.sink.start_unix + g.sink.run_start.elapsed().as_secs_f64() - corrected.as_secs_f64();
+        let slot = a.arrivals.entry(intended.floor() as i64).or_default();
+        slot.0 += 1;
+        if throttled {
+            slot.1 += 1;
+        }
         let c = corrected.as_micros().max(1) as u64;
         let u = uncorrected.as_micros().max(1) as u64;
         let s = a.stats.entry((o.stream, o.op)).or_default();
@@ -281,6 +320,10 @@ impl Recorder {
             None => {
                 s.ok += 1;
                 s.bytes += o.bytes;
+                if o.parts > 0 {
+                    s.multipart += 1;
+                    s.parts += o.parts as u64;
+                }
             }
             Some(e) => *s.errors.entry(e.clone()).or_default() += 1,
         }
@@ -417,6 +460,19 @@ impl Recorder {
             record: a.record,
             seconds: a.started.elapsed().as_secs_f64(),
             late: a.late,
+            start_s: a
+                .started
+                .saturating_duration_since(g.sink.run_start)
+                .as_secs_f64(),
+            offered: a
+                .arrivals
+                .iter()
+                .map(|(&unix_second, &(arrivals, throttled))| OfferedSecond {
+                    unix_second,
+                    arrivals,
+                    throttled,
+                })
+                .collect(),
         };
         if a.record {
             for ((stream, op), s) in a.stats {

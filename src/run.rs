@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub format: Format,
     /// No progress output.
     pub quiet: bool,
+    /// A price file merged over the built-in table (`--prices`).
+    pub prices: Option<PathBuf>,
 }
 
 /// Test hook, called once per mode after its buckets are prefilled.
@@ -124,6 +126,9 @@ pub async fn run_loaded(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Prices are checked before anything starts: a broken price file is a usage error.
+    let price_table = crate::cost::PriceTable::load(opts.prices.as_deref())
+        .map_err(|e| RunError::Usage(e.to_string()))?;
     let dir = opts.out.clone().unwrap_or_else(|| default_out(&s.name));
     let run_id = format!("{:08x}", rand::random::<u32>());
 
@@ -133,10 +138,16 @@ pub async fn run_loaded(
     let mut target = Target::connect(spec, ls, seed, principals.clone())
         .await
         .map_err(fail)?;
-    target
-        .provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id)
-        .await
-        .map_err(fail)?;
+    let kms_scenario = s.kind == scenario::ScenarioKind::Kms;
+    let kms_env = if kms_scenario {
+        Some(Arc::new(kms_env(&target, &streams).await.map_err(fail)?))
+    } else {
+        target
+            .provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id)
+            .await
+            .map_err(fail)?;
+        None
+    };
     let recorder = Arc::new(
         Recorder::new(&dir, run_start)
             .map_err(|e| fail(anyhow::anyhow!("creating {}: {e}", dir.display())))?,
@@ -152,6 +163,7 @@ pub async fn run_loaded(
         seed,
         recorder: recorder.clone(),
         cancel: cancel.clone(),
+        kms: kms_env,
     });
 
     let counter = target.kms_counter();
@@ -176,6 +188,7 @@ pub async fn run_loaded(
     let progress = crate::progress::spawn(recorder.clone(), opts.quiet);
 
     let mut step_kms = Vec::new();
+    let mut prefills: Vec<(Mode, f64, f64)> = Vec::new();
     let mut prefilled: BTreeSet<Mode> = BTreeSet::new();
     let mut incomplete: Option<String> = None;
     for step in &steps {
@@ -194,9 +207,11 @@ pub async fn run_loaded(
                 })
                 .collect(),
         );
-        if prefilled.insert(step.mode) && streams.iter().any(|st| st.prefill) {
+        if prefilled.insert(step.mode) && !kms_scenario && streams.iter().any(|st| st.prefill) {
             progress.set_label(format!("{} prefill", step.mode));
+            let from = run_start.elapsed().as_secs_f64();
             let failed = driver::prefill(&harness, buckets.clone(), 32).await;
+            prefills.push((step.mode, from, run_start.elapsed().as_secs_f64()));
             if failed > 0 {
                 tracing::warn!("{}: {failed} prefill writes failed", step.mode);
             }
@@ -292,13 +307,38 @@ pub async fn run_loaded(
         }
         .into(),
     };
+    let prices = match price_table.region(&target.region) {
+        Ok(p) => Some(summary::PriceInfo {
+            region: p.region.clone(),
+            source: p.source.clone(),
+            as_of: p.as_of.clone(),
+            file: price_table
+                .user_file
+                .as_ref()
+                .map(|f| f.display().to_string()),
+            prices: p.clone(),
+        }),
+        Err(e) => {
+            tracing::warn!("costs left out: {e}");
+            None
+        }
+    };
+    let rules = target
+        .sim
+        .as_ref()
+        .map_or_else(crate::kms::KmsRules::default, |sim| {
+            crate::kms::KmsRules::from_sim(sim.config())
+        });
+    let quota_rps = target
+        .kms_quota()
+        .or(prices.as_ref().map(|p| p.prices.kms_quota_rps));
     let summary = summary::build(
         &recorded,
         summary::BuildInput {
             scenario: ls,
             seed,
             target: target_info,
-            quota_rps: target.kms_quota(),
+            quota_rps,
             step_kms,
             bucket_roles,
             principal_names,
@@ -307,6 +347,12 @@ pub async fn run_loaded(
             ended_at: rfc3339(ended),
             duration_s: run_start.elapsed().as_secs_f64(),
             incomplete_reason: incomplete,
+            rules,
+            prefills,
+            prices,
+            hours_per_month: price_table.hours_per_month,
+            // The run's KMS modes share one customer-managed key.
+            keys: u32::from(target.kms_key_arn.is_some()),
         },
         &ls.thresholds,
     );
@@ -323,6 +369,43 @@ pub async fn run_loaded(
         summary,
         dir,
         exit_code,
+    })
+}
+
+/// KMS clients, key and a pool of data keys for a KMS scenario.
+async fn kms_env(
+    target: &Target,
+    streams: &[scenario::Stream],
+) -> anyhow::Result<driver::ops::KmsEnv> {
+    let Some(first) = target.kms_clients.first() else {
+        anyhow::bail!(
+            "a kind = \"kms\" scenario needs a KMS endpoint: set target.kms_endpoint (or use the embedded simulator)"
+        );
+    };
+    let key_id = target
+        .kms_key_arn
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no KMS key for the KMS scenario"))?;
+    let context: std::collections::HashMap<String, String> =
+        [("sse-bench".to_owned(), "kms-direct".to_owned())].into();
+    // Decrypt works on data keys made before the run, one per key index (at most 256).
+    let needs_pool = streams.iter().any(|st| st.mix.decrypt > 0);
+    let n = streams
+        .iter()
+        .map(|st| st.keys)
+        .max()
+        .unwrap_or(1)
+        .clamp(1, 256) as usize;
+    let pool = if needs_pool {
+        driver::ops::kms_pool(first, &key_id, &context, n).await?
+    } else {
+        Vec::new()
+    };
+    Ok(driver::ops::KmsEnv {
+        clients: target.kms_clients.clone(),
+        key_id,
+        context,
+        pool,
     })
 }
 

@@ -6,7 +6,7 @@ pub mod ops;
 pub mod payload;
 
 use crate::recorder::Recorder;
-use crate::scenario::{Mix, Op, Phase, Rate, SizeDist, Stream};
+use crate::scenario::{Op, Phase, Rate, SizeDist, Stream};
 use ops::{OpEnv, Pick};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -123,23 +123,7 @@ impl StreamPlan {
         };
         let writers = idx(stream.writer_names());
         let readers = idx(stream.reader_names());
-        let Mix {
-            put,
-            get,
-            head,
-            delete,
-            copy,
-        } = stream.mix.clone();
-        let pairs: Vec<(Op, u32)> = [
-            (Op::Put, put),
-            (Op::Get, get),
-            (Op::Head, head),
-            (Op::Delete, delete),
-            (Op::Copy, copy),
-        ]
-        .into_iter()
-        .filter(|(_, w)| *w > 0)
-        .collect();
+        let pairs: Vec<(Op, u32)> = stream.mix.weights();
         let mix = WeightedIndex::new(pairs.iter().map(|p| p.1)).ok();
         StreamPlan {
             sizes: SizeSampler::new(&stream.size),
@@ -164,7 +148,7 @@ impl StreamPlan {
     /// Chooses key, size and principal for a given operation (writes by writers, reads by readers).
     pub fn pick_op(&self, op: Op, index: usize, rng: &mut ChaCha8Rng) -> Pick {
         let keys = self.stream.keys.max(1);
-        let principals = if matches!(op, Op::Get | Op::Head) {
+        let principals = if matches!(op, Op::Get | Op::Head | Op::Decrypt) {
             &self.readers
         } else {
             &self.writers
@@ -196,6 +180,8 @@ pub struct Harness {
     pub recorder: Arc<Recorder>,
     /// Cancellation.
     pub cancel: Arc<Cancel>,
+    /// KMS clients and data keys (KMS scenarios).
+    pub kms: Option<Arc<ops::KmsEnv>>,
 }
 
 fn env<'a>(h: &'a Harness, buckets: &'a [String], p: &Pick) -> OpEnv<'a> {
@@ -207,6 +193,7 @@ fn env<'a>(h: &'a Harness, buckets: &'a [String], p: &Pick) -> OpEnv<'a> {
         seed: h.seed,
         multipart: s.multipart,
         verify: s.verify,
+        kms: h.kms.as_deref(),
     }
 }
 

@@ -41,7 +41,9 @@ pub fn classify<E: ProvideErrorMetadata>(
             let status = s.raw().status().as_u16();
             let code = s.err().code().unwrap_or("Unknown");
             let msg = s.err().message().unwrap_or("");
-            if status == 503 && code == "SlowDown" && msg.contains("KMS") {
+            if (status == 503 && code == "SlowDown" && msg.contains("KMS"))
+                || code == "ThrottlingException"
+            {
                 THROTTLED_KMS.into()
             } else if status == 503 && code == "SlowDown" {
                 "slowdown".into()
@@ -58,6 +60,18 @@ pub fn classify<E: ProvideErrorMetadata>(
     }
 }
 
+/// What KMS operations need (`kind = "kms"` scenarios).
+pub struct KmsEnv {
+    /// One KMS client per principal.
+    pub clients: Vec<aws_sdk_kms::Client>,
+    /// Key id, ARN or alias.
+    pub key_id: String,
+    /// Encryption context sent with every call.
+    pub context: std::collections::HashMap<String, String>,
+    /// Data keys made before the run: (ciphertext, plaintext), for Decrypt.
+    pub pool: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
 /// Everything an operation needs.
 pub struct OpEnv<'a> {
     /// Client of the chosen principal.
@@ -70,8 +84,10 @@ pub struct OpEnv<'a> {
     pub seed: u64,
     /// Multipart settings of the stream.
     pub multipart: Option<Multipart>,
-    /// Verify GET payloads.
+    /// Verify GET payloads (and Decrypt results).
     pub verify: bool,
+    /// KMS clients and data (KMS scenarios).
+    pub kms: Option<&'a KmsEnv>,
 }
 
 fn fail(p: &Pick, class: String) -> Outcome {
@@ -81,6 +97,7 @@ fn fail(p: &Pick, class: String) -> Outcome {
         bytes: 0,
         ttfb: None,
         error: Some(class),
+        parts: 0,
     }
 }
 
@@ -91,6 +108,7 @@ fn ok(p: &Pick, bytes: u64, ttfb: Option<std::time::Duration>) -> Outcome {
         bytes,
         ttfb,
         error: None,
+        parts: 0,
     }
 }
 
@@ -148,6 +166,10 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
         Op::Delete => match c.delete_object().bucket(env.bucket).key(&key).send().await {
             Ok(_) => ok(p, 0, None),
             Err(e) => fail(p, classify(&e)),
+        },
+        Op::GenerateDataKey | Op::Decrypt | Op::Encrypt => match env.kms {
+            Some(k) => execute_kms(env, k, p).await,
+            None => fail(p, "other".into()),
         },
         Op::Copy => {
             let dest = object_key(env.stream_name, p.aux);
@@ -220,6 +242,7 @@ async fn multipart_put(
             }
         }
     }
+    let n_parts = parts.len() as u32;
     let done = CompletedMultipartUpload::builder()
         .set_parts(Some(parts))
         .build();
@@ -232,7 +255,108 @@ async fn multipart_put(
         .send()
         .await
     {
-        Ok(_) => ok(p, p.size, None),
+        Ok(_) => Outcome {
+            parts: n_parts,
+            ..ok(p, p.size, None)
+        },
         Err(e) => fail(p, classify(&e)),
     }
+}
+
+/// One direct KMS call.
+async fn execute_kms(env: &OpEnv<'_>, k: &KmsEnv, p: &Pick) -> Outcome {
+    let Some(c) = k.clients.get(p.principal).or(k.clients.first()) else {
+        return fail(p, "other".into());
+    };
+    match p.op {
+        Op::GenerateDataKey => match c
+            .generate_data_key()
+            .key_id(&k.key_id)
+            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .set_encryption_context(Some(k.context.clone()))
+            .send()
+            .await
+        {
+            Ok(_) => ok(p, 32, None),
+            Err(e) => fail(p, classify(&e)),
+        },
+        Op::Decrypt => {
+            let Some((blob, plaintext)) = k.pool.get((p.key as usize) % k.pool.len().max(1)) else {
+                return fail(p, "other".into());
+            };
+            match c
+                .decrypt()
+                .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob.clone()))
+                .set_encryption_context(Some(k.context.clone()))
+                .send()
+                .await
+            {
+                Ok(o) => {
+                    let got = o.plaintext.as_ref().map(|b| b.as_ref());
+                    if env.verify && got != Some(plaintext.as_slice()) {
+                        return fail(p, INTEGRITY.into());
+                    }
+                    ok(p, plaintext.len() as u64, None)
+                }
+                Err(e) => fail(p, classify(&e)),
+            }
+        }
+        _ => {
+            let body =
+                payload::generate(env.seed, p.stream as u32, p.key, p.version, p.size as usize);
+            match c
+                .encrypt()
+                .key_id(&k.key_id)
+                .plaintext(aws_sdk_kms::primitives::Blob::new(body.to_vec()))
+                .set_encryption_context(Some(k.context.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => ok(p, p.size, None),
+                Err(e) => fail(p, classify(&e)),
+            }
+        }
+    }
+}
+
+/// Makes `n` data keys for Decrypt to work on (before measuring; throttled calls are
+/// retried after a pause, at most a few times each).
+pub async fn kms_pool(
+    client: &aws_sdk_kms::Client,
+    key_id: &str,
+    context: &std::collections::HashMap<String, String>,
+    n: usize,
+) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut pool = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut attempt = 0;
+        let out = loop {
+            match client
+                .generate_data_key()
+                .key_id(key_id)
+                .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+                .set_encryption_context(Some(context.clone()))
+                .send()
+                .await
+            {
+                Ok(o) => break o,
+                Err(e) if classify(&e) == THROTTLED_KMS && attempt < 5 => {
+                    attempt += 1;
+                    // The quota window is one second: wait for the next one.
+                    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+                }
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "making data keys for Decrypt: {}",
+                        aws_sdk_kms::error::DisplayErrorContext(e)
+                    ));
+                }
+            }
+        };
+        match (out.ciphertext_blob, out.plaintext) {
+            (Some(c), Some(p)) => pool.push((c.into_inner(), p.into_inner())),
+            _ => anyhow::bail!("GenerateDataKey returned no key material"),
+        }
+    }
+    Ok(pool)
 }

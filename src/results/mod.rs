@@ -2,6 +2,7 @@
 //! `timeseries.csv`, `histograms/*.hlog`, the scenario copy. Every file is
 //! written atomically (temporary file, then rename).
 
+pub mod economics;
 pub mod summary;
 pub mod table;
 
@@ -45,6 +46,10 @@ pub fn ops_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
         "max_ms",
         "service_p99_ms",
         "kms_calls_per_op",
+        "kms_predicted_per_op",
+        "kms_peak_headroom_pct",
+        "cost_per_million_ops_usd",
+        "cost_per_month_usd",
     ])?;
     for p in &s.phases {
         let kms = s
@@ -53,6 +58,12 @@ pub fn ops_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
             .find(|k| k.mode == p.mode)
             .filter(|k| k.source == "measured")
             .map(|k| k.per_s3_op);
+        let k = s.kms.iter().find(|k| k.mode == p.mode);
+        let predicted = k
+            .filter(|k| k.s3_ops > 0)
+            .map(|k| k.predicted.calls / k.s3_ops as f64);
+        let headroom = k.and_then(|k| k.peak_headroom_pct.or(k.mean_headroom_pct));
+        let cost = s.cost.iter().find(|c| c.mode == p.mode);
         let f = |v: f64| format!("{v:.3}");
         w.write_record([
             p.mode.to_string(),
@@ -72,6 +83,12 @@ pub fn ops_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
             f(p.latency_ms.max),
             f(p.service_time_ms.p99),
             kms.map(|k| format!("{k:.5}")).unwrap_or_default(),
+            predicted.map(|k| format!("{k:.5}")).unwrap_or_default(),
+            headroom.map(|h| format!("{h:.2}")).unwrap_or_default(),
+            cost.map(|c| format!("{:.6}", c.per_million_ops.total_usd))
+                .unwrap_or_default(),
+            cost.map(|c| format!("{:.4}", c.monthly.cost.total_usd))
+                .unwrap_or_default(),
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))

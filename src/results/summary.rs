@@ -1,6 +1,9 @@
 //! `summary.json`: one versioned document with everything a run measured
 //! (schema checked in as `results/schema.json`).
 
+use super::economics;
+use crate::cost::{CostBreakdown, RegionPrices};
+use crate::kms::{KmsRules, Prediction};
 use crate::recorder::{OpStats, Percentiles, Recorded, StepTotals, THROTTLED_KMS};
 use crate::scenario::{LoadedScenario, Mode, Op, Threshold};
 use crate::sim::accounting::KmsCallCount;
@@ -41,6 +44,15 @@ pub struct Summary {
     pub streams: Vec<StreamResult>,
     /// KMS use per mode.
     pub kms: Vec<ModeKms>,
+    /// Cost per mode (empty when the region has no prices).
+    #[serde(default)]
+    pub cost: Vec<ModeCost>,
+    /// The prices the costs were computed with.
+    #[serde(default)]
+    pub prices: Option<PriceInfo>,
+    /// Throttling knees of ramped open-loop phases.
+    #[serde(default)]
+    pub knees: Vec<Knee>,
     /// Every step of the plan that ran.
     pub steps: Vec<StepTotals>,
     /// Threshold verdicts.
@@ -230,6 +242,96 @@ pub struct ModeKms {
     pub by_requester: BTreeMap<String, u64>,
     /// SDK attempts per completed operation (1.0 without retries).
     pub attempts_per_op: Option<f64>,
+    /// KMS calls the model predicts for the operations that succeeded.
+    #[serde(default)]
+    pub predicted: Prediction,
+    /// Predicted KMS calls per 1,000 S3 operations.
+    #[serde(default)]
+    pub predicted_per_1000_ops: f64,
+    /// Predicted KMS calls per second of measured time.
+    #[serde(default)]
+    pub predicted_mean_rps: f64,
+    /// Measured minus predicted calls (when measured).
+    #[serde(default)]
+    pub difference: Option<f64>,
+    /// 100 × (1 − mean / quota).
+    #[serde(default)]
+    pub mean_headroom_pct: Option<f64>,
+}
+
+/// The price table entry used.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PriceInfo {
+    /// Region priced.
+    pub region: String,
+    /// Source of the figures.
+    pub source: String,
+    /// When they were taken.
+    pub as_of: String,
+    /// A user price file merged over the built-in table.
+    pub file: Option<String>,
+    /// The figures.
+    pub prices: RegionPrices,
+}
+
+/// Cost of one mode: this run, per million operations, and per month at the steady rate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModeCost {
+    /// Mode.
+    pub mode: Mode,
+    /// "measured" or "predicted": which KMS count the KMS cost uses.
+    pub kms_calls_basis: String,
+    /// KMS calls priced.
+    pub kms_calls: f64,
+    /// S3 requests priced by tier (successful operations; 5xx are not billed).
+    pub s3_requests: crate::cost::S3Requests,
+    /// Customer-managed keys charged (0 for SSE-S3).
+    pub keys: u32,
+    /// This run, before the KMS free tier; the key charge prorated hourly over the run.
+    pub run: CostBreakdown,
+    /// Per million S3 operations at the steady rate (key charge spread over a month's operations).
+    pub per_million_ops: CostBreakdown,
+    /// A month at the steady rate.
+    pub monthly: MonthlyProjection,
+}
+
+/// A month of traffic at one rate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MonthlyProjection {
+    /// S3 operations per second projected.
+    pub ops_per_s: f64,
+    /// "scenario" (its open-loop rate) or "measured" (closed loop: what the run achieved).
+    pub rate_source: String,
+    /// S3 operations in the month.
+    pub operations: f64,
+    /// KMS requests in the month.
+    pub kms_requests: f64,
+    /// KMS requests per second needed.
+    pub kms_rps: f64,
+    /// Charges, KMS after the monthly free tier.
+    pub cost: CostBreakdown,
+}
+
+/// Where throttling starts in a ramped open-loop phase.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Knee {
+    /// Mode.
+    pub mode: Mode,
+    /// Phase.
+    pub phase: String,
+    /// Round.
+    pub round: u32,
+    /// Offered rate at the start and end of the ramp (ops/s).
+    pub ramp: (f64, f64),
+    /// The highest offered rate (ops/s, whole wall-clock seconds) with under 0.1 % of
+    /// operations KMS-throttled, before throttling first crossed 0.1 %.
+    pub knee_ops_per_s: Option<f64>,
+    /// The same in KMS requests per second (× KMS calls per operation).
+    pub knee_kms_rps: Option<f64>,
+    /// The first offered rate with 0.1 % or more throttled; None if throttling never started.
+    pub throttling_from_ops_per_s: Option<f64>,
+    /// KMS calls per operation used for the conversion.
+    pub kms_per_op: f64,
 }
 
 /// One threshold verdict.
@@ -286,6 +388,16 @@ pub struct BuildInput<'a> {
     pub duration_s: f64,
     /// Why incomplete, if so.
     pub incomplete_reason: Option<String>,
+    /// The rules the KMS model follows (the simulator's, or the defaults).
+    pub rules: KmsRules,
+    /// Prefill spans per mode (seconds from the run's start).
+    pub prefills: Vec<(Mode, f64, f64)>,
+    /// Prices of the run's region, when known.
+    pub prices: Option<PriceInfo>,
+    /// Hours in a billing month.
+    pub hours_per_month: f64,
+    /// Customer-managed KMS keys the KMS modes use.
+    pub keys: u32,
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -430,6 +542,20 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
                 })
                 .unwrap_or(0);
             let secs = mode_seconds(mode).max(1e-9);
+            let predicted = economics::predict(rec, &input, mode);
+            let per_1000 = |calls: f64| {
+                if s3_ops > 0 {
+                    1000.0 * calls / s3_ops as f64
+                } else {
+                    0.0
+                }
+            };
+            let headroom = |rps: f64| {
+                input
+                    .quota_rps
+                    .filter(|q| *q > 0)
+                    .map(|q| 100.0 * (1.0 - rps / q as f64))
+            };
             ModeKms {
                 mode,
                 source: if measured { "measured" } else { "unavailable" }.into(),
@@ -457,10 +583,25 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
                 by_bucket_role,
                 by_requester,
                 attempts_per_op: (measured && s3_ops > 0).then(|| attempts as f64 / s3_ops as f64),
+                predicted_per_1000_ops: per_1000(predicted.calls),
+                predicted_mean_rps: predicted.calls / secs,
+                difference: measured.then_some(calls as f64 - predicted.calls),
+                mean_headroom_pct: headroom(if measured {
+                    calls as f64 / secs
+                } else {
+                    predicted.calls / secs
+                }),
+                predicted,
             }
         })
         .collect::<Vec<_>>();
 
+    let run_seconds = input.duration_s;
+    let cost = kms
+        .iter()
+        .filter_map(|k| economics::mode_cost(rec, &input, k, mode_seconds(k.mode), run_seconds))
+        .collect();
+    let knees = economics::knees(rec, &input, &kms);
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -491,6 +632,9 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
         phases,
         streams,
         kms,
+        cost,
+        prices: input.prices.clone(),
+        knees,
         steps: rec.steps.clone(),
         thresholds: Vec::new(),
     };

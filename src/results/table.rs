@@ -1,14 +1,32 @@
-//! The terminal comparison table.
+//! The terminal (and Markdown) comparison tables: latency and throughput per
+//! (mode, operation), KMS calls predicted and measured, cost, throttling knees.
 
 use super::Summary;
+use crate::cost::estimate::thousands;
 use std::fmt::Write as _;
 
-/// Renders the comparison table and the KMS table.
+fn usd(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v < 0.01 {
+        format!("{v:.6}")
+    } else if v < 100.0 {
+        format!("{v:.2}")
+    } else {
+        thousands(v)
+    }
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or("-".into(), f)
+}
+
+/// Renders the comparison, KMS, cost and knee tables.
 pub fn render(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<20} {:<6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9}",
+        "{:<20} {:<17} {:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9}",
         "mode",
         "op",
         "ops",
@@ -18,18 +36,12 @@ pub fn render(s: &Summary) -> String {
         "p99 ms",
         "p99.9 ms",
         "errors",
-        "throttled",
-        "KMS/1k op"
+        "throttled"
     );
     for r in &s.results {
-        let kms = s.kms.iter().find(|k| k.mode == r.mode);
-        let kms_col = match kms {
-            Some(k) if k.source == "measured" => format!("{:.1}", k.per_1000_ops),
-            _ => "n/a".into(),
-        };
         let _ = writeln!(
             out,
-            "{:<20} {:<6} {:>9} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>9} {:>9}",
+            "{:<20} {:<17} {:>9} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>9}",
             r.mode.as_str(),
             r.op.as_str(),
             r.count,
@@ -43,37 +55,157 @@ pub fn render(s: &Summary) -> String {
                 .get(crate::recorder::THROTTLED_KMS)
                 .copied()
                 .unwrap_or(0),
-            kms_col,
         );
     }
-    if s.kms.iter().any(|k| k.source == "measured") {
-        let _ = writeln!(out);
+    let _ = writeln!(out);
+    let quota = s.kms.iter().find_map(|k| k.quota_rps);
+    let _ = writeln!(
+        out,
+        "KMS calls (measured by the target; predicted by the model{})",
+        quota.map_or(String::new(), |q| format!(
+            "; quota {} req/s",
+            thousands(q as f64)
+        ))
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:>9} {:>10} {:>6} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}  model",
+        "mode",
+        "measured",
+        "predicted",
+        "diff",
+        "per 1k op",
+        "GenDataKey",
+        "Decrypt",
+        "peak/s",
+        "mean/s",
+        "headroom",
+        "throttled",
+    );
+    for k in &s.kms {
+        let measured = k.source == "measured";
+        let api = |name: &str| {
+            if measured {
+                k.calls_by_api.get(name).copied().unwrap_or(0).to_string()
+            } else {
+                format!(
+                    "~{:.0}",
+                    k.predicted.calls_by_api.get(name).copied().unwrap_or(0.0)
+                )
+            }
+        };
         let _ = writeln!(
             out,
-            "{:<20} {:>10} {:>16} {:>10} {:>10} {:>10} {:>10} {:>9}",
-            "mode",
-            "KMS calls",
-            "GenerateDataKey",
-            "Decrypt",
-            "peak/s",
-            "quota/s",
-            "headroom",
-            "throttled"
+            "{:<20} {:>9} {:>10.0} {:>6} {:>10.1} {:>9} {:>9} {:>8} {:>8.1} {:>9} {:>9}  {}",
+            k.mode.as_str(),
+            if measured {
+                k.calls.to_string()
+            } else {
+                "n/a".into()
+            },
+            k.predicted.calls,
+            opt(k.difference, |d| format!("{d:+.0}")),
+            if measured {
+                k.per_1000_ops
+            } else {
+                k.predicted_per_1000_ops
+            },
+            api("GenerateDataKey"),
+            api("Decrypt"),
+            if measured {
+                k.peak_rps.to_string()
+            } else {
+                "n/a".into()
+            },
+            if measured {
+                k.mean_rps
+            } else {
+                k.predicted_mean_rps
+            },
+            opt(
+                k.peak_headroom_pct
+                    .filter(|_| measured)
+                    .or(k.mean_headroom_pct),
+                |h| { format!("{h:.1}%") }
+            ),
+            k.throttled,
+            k.predicted.status.map_or("-", |st| st.as_str()),
         );
-        for k in &s.kms {
+    }
+    if !s.cost.is_empty() {
+        let _ = writeln!(out);
+        let region = s.prices.as_ref().map_or("", |p| p.region.as_str());
+        let as_of = s.prices.as_ref().map_or("", |p| p.as_of.as_str());
+        let _ = writeln!(
+            out,
+            "cost in USD ({region} prices as of {as_of}; KMS before the free tier except per month)"
+        );
+        let _ = writeln!(
+            out,
+            "{:<20} {:>10} {:>24} {:>11} {:>30}",
+            "mode",
+            "this run",
+            "per 1M ops S3+KMS+key",
+            "month at",
+            "per month S3 + KMS + key = total"
+        );
+        for c in &s.cost {
+            let m = &c.monthly;
+            let pm = &c.per_million_ops;
             let _ = writeln!(
                 out,
-                "{:<20} {:>10} {:>16} {:>10} {:>10} {:>10} {:>10} {:>9}",
-                k.mode.as_str(),
-                k.calls,
-                k.calls_by_api.get("GenerateDataKey").copied().unwrap_or(0),
-                k.calls_by_api.get("Decrypt").copied().unwrap_or(0),
-                k.peak_rps,
-                k.quota_rps.map_or("-".into(), |q| q.to_string()),
-                k.peak_headroom_pct
-                    .map_or("-".into(), |h| format!("{h:.1}%")),
-                k.throttled,
+                "{:<20} {:>10} {:>24} {:>11} {:>30}",
+                c.mode.as_str(),
+                usd(c.run.total_usd),
+                format!(
+                    "{}+{}+{}",
+                    usd(pm.s3_requests_usd),
+                    usd(pm.kms_requests_usd),
+                    usd(pm.key_usd)
+                ),
+                format!("{:.0} op/s", m.ops_per_s),
+                format!(
+                    "{} + {} + {} = {}",
+                    usd(m.cost.s3_requests_usd),
+                    usd(m.cost.kms_requests_usd),
+                    usd(m.cost.key_usd),
+                    usd(m.cost.total_usd)
+                ),
             );
+        }
+    }
+    for kn in &s.knees {
+        let _ = writeln!(out);
+        let _ = write!(
+            out,
+            "knee {} {} round {} (ramp {:.0}->{:.0} op/s): ",
+            kn.mode,
+            kn.phase,
+            kn.round + 1,
+            kn.ramp.0,
+            kn.ramp.1
+        );
+        match (kn.knee_ops_per_s, kn.throttling_from_ops_per_s) {
+            (Some(k), Some(t)) => {
+                let _ = writeln!(
+                    out,
+                    "under 0.1% KMS-throttled up to {k:.0} op/s ({:.0} KMS req/s); throttled from {t:.0} op/s",
+                    k * kn.kms_per_op
+                );
+            }
+            (Some(k), None) => {
+                let _ = writeln!(
+                    out,
+                    "no throttling up to {k:.0} op/s ({:.0} KMS req/s)",
+                    k * kn.kms_per_op
+                );
+            }
+            (None, Some(t)) => {
+                let _ = writeln!(out, "throttled from the first full second ({t:.0} op/s)");
+            }
+            (None, None) => {
+                let _ = writeln!(out, "too short to tell (fewer than three whole seconds)");
+            }
         }
     }
     if !s.thresholds.is_empty() {
@@ -97,4 +229,98 @@ pub fn render(s: &Summary) -> String {
         );
     }
     out
+}
+
+/// The comparison and KMS tables in Markdown.
+pub fn render_markdown(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "### {} on {} ({})\n",
+        s.scenario.name, s.target.label, s.target.region
+    );
+    let _ = writeln!(
+        o,
+        "| mode | op | ops | ops/s | p50 ms | p99 ms | p99.9 ms | errors | KMS-throttled |"
+    );
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &s.results {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            r.mode,
+            r.op,
+            r.count,
+            r.ops_per_s,
+            r.latency_ms.p50,
+            r.latency_ms.p99,
+            r.latency_ms.p999,
+            r.count - r.ok,
+            r.errors
+                .get(crate::recorder::THROTTLED_KMS)
+                .copied()
+                .unwrap_or(0)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n| mode | KMS calls measured | predicted | per 1k ops | peak req/s | throttled | model | cost per 1M ops | per month |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---|---:|---:|");
+    for k in &s.kms {
+        let c = s.cost.iter().find(|c| c.mode == k.mode);
+        let measured = k.source == "measured";
+        let _ = writeln!(
+            o,
+            "| {} | {} | {:.0} | {:.1} | {} | {} | {} | {} | {} |",
+            k.mode,
+            if measured {
+                k.calls.to_string()
+            } else {
+                "n/a".into()
+            },
+            k.predicted.calls,
+            if measured {
+                k.per_1000_ops
+            } else {
+                k.predicted_per_1000_ops
+            },
+            if measured {
+                k.peak_rps.to_string()
+            } else {
+                "n/a".into()
+            },
+            k.throttled,
+            k.predicted.status.map_or("-", |st| st.as_str()),
+            c.map_or("-".into(), |c| format!(
+                "${}",
+                usd(c.per_million_ops.total_usd)
+            )),
+            c.map_or("-".into(), |c| format!(
+                "${}",
+                usd(c.monthly.cost.total_usd)
+            )),
+        );
+    }
+    if !s.thresholds.is_empty() {
+        let _ = writeln!(o);
+        for t in &s.thresholds {
+            let _ = writeln!(
+                o,
+                "- {} `{}` {} (actual {})",
+                if t.passed { "PASS" } else { "**FAIL**" },
+                t.name,
+                t.rule,
+                t.actual.map_or("no data".into(), |a| format!("{a:.4}"))
+            );
+        }
+    }
+    if !s.complete {
+        let _ = writeln!(
+            o,
+            "\n**Incomplete:** {}",
+            s.incomplete_reason.as_deref().unwrap_or("interrupted")
+        );
+    }
+    o
 }

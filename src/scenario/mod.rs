@@ -98,15 +98,28 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioErrors> 
             format!("not valid TOML: {}", e.message()),
         )])
     })?;
-    let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
         let segs = segments(e.path());
         let inner = e.inner();
         let line = locate::line_of_path(text, &segs)
             .or_else(|| inner.span().map(|s| locate::line_of(text, s.start)));
         ScenarioErrors(vec![err(&segs, line, inner.message().to_owned())])
     })?;
+    if scenario.kind == ScenarioKind::Kms {
+        // A KMS stream without a `mix` table gets the KMS default, not the S3 one.
+        if let Some(w) = scenario.workload.as_mut()
+            && locate::line_of_path(text, &[k("workload"), k("mix")]).is_none()
+        {
+            w.mix = Mix::kms_default();
+        }
+        for (i, st) in scenario.streams.iter_mut().enumerate() {
+            if locate::line_of_path(text, &[k("streams"), Seg::Index(i), k("mix")]).is_none() {
+                st.mix = Mix::kms_default();
+            }
+        }
+    }
     let mut problems = Vec::new();
-    let thresholds = validate(&scenario, &mut |segs: Vec<Seg>, msg: String| {
+    let thresholds = validate(&mut scenario, &mut |segs: Vec<Seg>, msg: String| {
         problems.push(err(&segs, None, msg))
     });
     if problems.is_empty() {
@@ -143,8 +156,25 @@ pub fn streams(s: &Scenario) -> Vec<Stream> {
     }
 }
 
-/// Semantic checks; returns the parsed thresholds.
-fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Threshold> {
+/// Semantic checks; returns the parsed thresholds. A KMS scenario's modes become
+/// the single pseudo-mode `kms-direct`.
+fn validate(s: &mut Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Threshold> {
+    let kms = s.kind == ScenarioKind::Kms;
+    if kms {
+        if !s.modes.is_empty() {
+            report(
+                vec![k("modes")],
+                "a kind = \"kms\" scenario calls KMS directly and has no encryption modes: remove `modes`".into(),
+            );
+        }
+        s.modes = vec![Mode::KmsDirect];
+    } else if let Some(i) = s.modes.iter().position(|m| *m == Mode::KmsDirect) {
+        report(
+            vec![k("modes"), Seg::Index(i)],
+            "kms-direct is not an encryption mode: write kind = \"kms\" for a KMS scenario".into(),
+        );
+    }
+    let s: &Scenario = s;
     const MIN_PART: u64 = 5 << 20;
     const MAX_OBJECT: u64 = 5 << 30;
     if s.version != SCENARIO_VERSION {
@@ -250,7 +280,39 @@ fn validate(s: &Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Thres
             report(at(&["requesters"]), "expected at least 1 requester".into());
         }
         let m = &st.mix;
-        if m.put + m.get + m.head + m.delete + m.copy == 0 {
+        if kms {
+            if m.s3_weight() > 0 {
+                report(
+                    at(&["mix"]),
+                    "a kind = \"kms\" scenario mixes generate_data_key, decrypt and encrypt, not S3 operations".into(),
+                );
+            } else if m.kms_weight() == 0 {
+                report(
+                    at(&["mix"]),
+                    "expected at least one of generate_data_key, decrypt, encrypt with a positive weight".into(),
+                );
+            }
+            if st.multipart.is_some() {
+                report(
+                    at(&["multipart"]),
+                    "KMS scenarios have no multipart uploads".into(),
+                );
+            }
+            if m.encrypt > 0 && st.size.max() > 4096 {
+                report(
+                    at(&["size"]),
+                    format!(
+                        "KMS Encrypt takes at most 4KiB of plaintext, got up to {}",
+                        crate::units::format_size(st.size.max())
+                    ),
+                );
+            }
+        } else if m.kms_weight() > 0 {
+            report(
+                at(&["mix"]),
+                "generate_data_key, decrypt and encrypt call KMS directly: write kind = \"kms\" at the top of the scenario".into(),
+            );
+        } else if m.s3_weight() == 0 {
             report(
                 at(&["mix"]),
                 "expected at least one operation with a positive weight".into(),

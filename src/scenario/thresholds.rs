@@ -84,7 +84,8 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
         if s == "all" {
             return Ok(None);
         }
-        match Mode::parse(s) {
+        let parsed = Mode::parse(s).or((s == "kms-direct").then_some(Mode::KmsDirect));
+        match parsed {
             Some(m) if modes.contains(&m) => Ok(Some(m)),
             Some(m) => Err(format!("mode {m} is not in this scenario's modes")),
             None => Err(format!(
@@ -99,7 +100,7 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
                 None
             } else {
                 Some(Op::parse(o).ok_or_else(|| {
-                    format!("unknown operation {o:?}: expected put, get, head, delete, copy or all")
+                    format!("unknown operation {o:?}: expected put, get, head, delete, copy, generate_data_key, decrypt, encrypt or all")
                 })?)
             };
             (mode_of(m)?, op, *metric, false)

@@ -23,7 +23,12 @@ pub struct Scenario {
     /// Free text.
     #[serde(default)]
     pub description: String,
-    /// Encryption modes to compare, in the order given.
+    /// What the scenario drives: S3 operations (default) or KMS directly.
+    #[serde(default)]
+    pub kind: ScenarioKind,
+    /// Encryption modes to compare, in the order given (S3 scenarios; a KMS
+    /// scenario runs as the single pseudo-mode `kms-direct`).
+    #[serde(default)]
     pub modes: Vec<Mode>,
     /// How rounds of modes are ordered.
     #[serde(default)]
@@ -62,6 +67,17 @@ fn yes() -> bool {
     true
 }
 
+/// What a scenario drives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    /// S3 operations under each encryption mode.
+    #[default]
+    S3,
+    /// KMS GenerateDataKey / Decrypt / Encrypt directly, no S3 (the quota probe).
+    Kms,
+}
+
 /// An encryption mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -74,6 +90,9 @@ pub enum Mode {
     SseKmsBucketKey,
     /// DSSE-KMS.
     DsseKms,
+    /// Not an encryption mode: the series of a `kind = "kms"` scenario, which calls
+    /// KMS directly. Never listed in `modes`.
+    KmsDirect,
 }
 
 impl Mode {
@@ -92,6 +111,7 @@ impl Mode {
             Mode::SseKms => "sse-kms",
             Mode::SseKmsBucketKey => "sse-kms-bucket-key",
             Mode::DsseKms => "dsse-kms",
+            Mode::KmsDirect => "kms-direct",
         }
     }
 
@@ -99,7 +119,7 @@ impl Mode {
     pub fn algorithm(self) -> &'static str {
         match self {
             Mode::SseS3 => "AES256",
-            Mode::SseKms | Mode::SseKmsBucketKey => "aws:kms",
+            Mode::SseKms | Mode::SseKmsBucketKey | Mode::KmsDirect => "aws:kms",
             Mode::DsseKms => "aws:kms:dsse",
         }
     }
@@ -302,6 +322,58 @@ pub struct Mix {
     /// CopyObject within the bucket.
     #[serde(default)]
     pub copy: u32,
+    /// KMS GenerateDataKey (`kind = "kms"` scenarios).
+    #[serde(default)]
+    pub generate_data_key: u32,
+    /// KMS Decrypt of a data key made before the run (`kind = "kms"`).
+    #[serde(default)]
+    pub decrypt: u32,
+    /// KMS Encrypt of `size` bytes (`kind = "kms"`, at most 4 KiB).
+    #[serde(default)]
+    pub encrypt: u32,
+}
+
+impl Mix {
+    /// Weight of the S3 operations.
+    pub fn s3_weight(&self) -> u32 {
+        self.put + self.get + self.head + self.delete + self.copy
+    }
+
+    /// Weight of the KMS operations.
+    pub fn kms_weight(&self) -> u32 {
+        self.generate_data_key + self.decrypt + self.encrypt
+    }
+
+    /// The default mix of a KMS scenario: half GenerateDataKey, half Decrypt.
+    pub fn kms_default() -> Mix {
+        Mix {
+            put: 0,
+            get: 0,
+            head: 0,
+            delete: 0,
+            copy: 0,
+            generate_data_key: 50,
+            decrypt: 50,
+            encrypt: 0,
+        }
+    }
+
+    /// (operation, weight) pairs with a positive weight.
+    pub fn weights(&self) -> Vec<(Op, u32)> {
+        [
+            (Op::Put, self.put),
+            (Op::Get, self.get),
+            (Op::Head, self.head),
+            (Op::Delete, self.delete),
+            (Op::Copy, self.copy),
+            (Op::GenerateDataKey, self.generate_data_key),
+            (Op::Decrypt, self.decrypt),
+            (Op::Encrypt, self.encrypt),
+        ]
+        .into_iter()
+        .filter(|(_, w)| *w > 0)
+        .collect()
+    }
 }
 
 impl Default for Mix {
@@ -312,6 +384,9 @@ impl Default for Mix {
             head: 0,
             delete: 0,
             copy: 0,
+            generate_data_key: 0,
+            decrypt: 0,
+            encrypt: 0,
         }
     }
 }
@@ -579,11 +654,32 @@ pub enum Op {
     Delete,
     /// CopyObject.
     Copy,
+    /// KMS GenerateDataKey (KMS scenarios).
+    #[serde(rename = "generate_data_key")]
+    GenerateDataKey,
+    /// KMS Decrypt (KMS scenarios).
+    Decrypt,
+    /// KMS Encrypt (KMS scenarios).
+    Encrypt,
 }
 
 impl Op {
     /// All operations.
-    pub const ALL: [Op; 5] = [Op::Put, Op::Get, Op::Head, Op::Delete, Op::Copy];
+    pub const ALL: [Op; 8] = [
+        Op::Put,
+        Op::Get,
+        Op::Head,
+        Op::Delete,
+        Op::Copy,
+        Op::GenerateDataKey,
+        Op::Decrypt,
+        Op::Encrypt,
+    ];
+
+    /// Whether this is a KMS operation (KMS scenarios).
+    pub fn is_kms(self) -> bool {
+        matches!(self, Op::GenerateDataKey | Op::Decrypt | Op::Encrypt)
+    }
 
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
@@ -593,6 +689,9 @@ impl Op {
             Op::Head => "head",
             Op::Delete => "delete",
             Op::Copy => "copy",
+            Op::GenerateDataKey => "generate_data_key",
+            Op::Decrypt => "decrypt",
+            Op::Encrypt => "encrypt",
         }
     }
 

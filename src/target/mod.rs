@@ -95,6 +95,8 @@ pub struct Target {
     pub buckets: BTreeMap<(Mode, String), String>,
     /// SDK attempts across all clients.
     pub attempts: AttemptCounter,
+    /// One KMS client per principal, where the target has a KMS endpoint.
+    pub kms_clients: Vec<aws_sdk_kms::Client>,
 }
 
 /// The simulator configuration a scenario asks for.
@@ -118,6 +120,17 @@ impl Target {
     ) -> anyhow::Result<Target> {
         let t = &ls.scenario.target;
         let attempts = AttemptCounter::default();
+        let kms_with_counter = |mut o: ClientOptions| {
+            o.retry = t.retries;
+            o.timeout = t.timeout.0;
+            let c = kms_client(&o);
+            let conf = c
+                .config()
+                .to_builder()
+                .interceptor(attempts.clone())
+                .build();
+            aws_sdk_kms::Client::from_conf(conf)
+        };
         let with_counter = |mut o: ClientOptions| {
             o.retry = t.retries;
             o.timeout = t.timeout.0;
@@ -165,8 +178,18 @@ impl Target {
                     .send()
                     .await
                     .context("creating the key alias")?;
+                let kms_clients = (0..principals.len())
+                    .map(|i| {
+                        kms_with_counter(ClientOptions::endpoint(
+                            &sim.kms_endpoint(),
+                            &region,
+                            StaticCredentials::from(&creds[i]),
+                        ))
+                    })
+                    .collect();
                 sim.reset_stats();
                 Ok(Target {
+                    kms_clients,
                     spec,
                     region,
                     sim: Some(sim),
@@ -196,15 +219,26 @@ impl Target {
                     .map(|_| with_counter(ClientOptions::endpoint(url, &region, creds.clone())))
                     .collect();
                 // With a KMS endpoint (e.g. `sse-bench serve`), make sure the key exists there.
-                let kms_key_arn = match &t.kms_endpoint {
+                let (kms_key_arn, kms_clients) = match &t.kms_endpoint {
                     Some(kms_url) => {
                         let kms =
                             kms_client(&ClientOptions::endpoint(kms_url, &region, creds.clone()));
-                        Some(ensure_key(&kms, &t.kms_key).await?)
+                        let clients = principals
+                            .iter()
+                            .map(|_| {
+                                kms_with_counter(ClientOptions::endpoint(
+                                    kms_url,
+                                    &region,
+                                    creds.clone(),
+                                ))
+                            })
+                            .collect();
+                        (Some(ensure_key(&kms, &t.kms_key).await?), clients)
                     }
-                    None => Some(t.kms_key.clone()),
+                    None => (Some(t.kms_key.clone()), Vec::new()),
                 };
                 Ok(Target {
+                    kms_clients,
                     spec,
                     region,
                     sim: None,

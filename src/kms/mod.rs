@@ -1,0 +1,660 @@
+//! The KMS request model (AWS-FACTS.md §1–§2): how many KMS calls S3 makes per
+//! operation in each encryption mode, with every rule marked documented or
+//! inferred. Runs report this prediction beside the target's measured count;
+//! `sse-bench cost` uses it without running load.
+
+pub mod cloudwatch;
+
+use crate::cost::S3Requests;
+use crate::scenario::Mode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Whether AWS documents a rule or it is inferred (AWS-FACTS.md marks each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// AWS says so.
+    Documented,
+    /// From permissions, field reports or analogy.
+    Inferred,
+}
+
+impl Status {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Documented => "documented",
+            Status::Inferred => "inferred",
+        }
+    }
+}
+
+/// The settings of the inferred rules (the simulator's options of the same names).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KmsRules {
+    /// HeadObject with checksum mode on a KMS object with a stored checksum calls Decrypt.
+    pub head_checksum_decrypt: bool,
+    /// UploadPart of a KMS object calls Decrypt once per part.
+    pub upload_part_decrypt: bool,
+    /// CompleteMultipartUpload with additional checksums calls Decrypt once.
+    pub complete_checksum_decrypt: bool,
+    /// How long S3 keeps a Bucket Key (not documented; default 5 minutes).
+    pub bucket_key_lifetime: Duration,
+}
+
+impl Default for KmsRules {
+    fn default() -> Self {
+        KmsRules {
+            head_checksum_decrypt: true,
+            upload_part_decrypt: true,
+            complete_checksum_decrypt: true,
+            bucket_key_lifetime: Duration::from_secs(300),
+        }
+    }
+}
+
+impl KmsRules {
+    /// The rules a simulator configuration follows.
+    pub fn from_sim(c: &crate::sim::SimConfig) -> Self {
+        KmsRules {
+            head_checksum_decrypt: c.head_checksum_decrypt,
+            upload_part_decrypt: c.upload_part_decrypt,
+            complete_checksum_decrypt: c.complete_checksum_decrypt,
+            bucket_key_lifetime: c.bucket_key_lifetime.0,
+        }
+    }
+}
+
+/// S3 work done (or planned), as the model needs it. Counts may be rates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct S3Work {
+    /// Single-request PutObject.
+    pub puts: f64,
+    /// Multipart uploads (CreateMultipartUpload + parts + CompleteMultipartUpload).
+    pub multipart_uploads: f64,
+    /// Parts of those uploads.
+    pub parts: f64,
+    /// GetObject.
+    pub gets: f64,
+    /// HeadObject without checksum mode (what the driver sends).
+    pub heads: f64,
+    /// HeadObject with `x-amz-checksum-mode: ENABLED`.
+    pub checksum_heads: f64,
+    /// CopyObject within a bucket.
+    pub copies: f64,
+    /// DeleteObject.
+    pub deletes: f64,
+}
+
+impl S3Work {
+    /// Billed S3 requests by tier (DELETE is free; multipart is create + parts + complete).
+    pub fn requests(&self) -> S3Requests {
+        S3Requests {
+            tier1: self.puts + self.copies + 2.0 * self.multipart_uploads + self.parts,
+            tier2: self.gets + self.heads + self.checksum_heads,
+        }
+    }
+
+    /// Operations as the harness counts them (a multipart upload is one PUT).
+    pub fn operations(&self) -> f64 {
+        self.puts
+            + self.multipart_uploads
+            + self.gets
+            + self.heads
+            + self.checksum_heads
+            + self.copies
+            + self.deletes
+    }
+
+    /// Sum of two.
+    pub fn plus(&self, o: &S3Work) -> S3Work {
+        S3Work {
+            puts: self.puts + o.puts,
+            multipart_uploads: self.multipart_uploads + o.multipart_uploads,
+            parts: self.parts + o.parts,
+            gets: self.gets + o.gets,
+            heads: self.heads + o.heads,
+            checksum_heads: self.checksum_heads + o.checksum_heads,
+            copies: self.copies + o.copies,
+            deletes: self.deletes + o.deletes,
+        }
+    }
+}
+
+/// One rule applied: an S3 operation, the KMS calls it makes, and how sure we are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleUse {
+    /// S3 API.
+    pub s3_operation: String,
+    /// KMS API.
+    pub kms_api: String,
+    /// KMS calls per S3 request.
+    pub per_request: f64,
+    /// S3 requests it applied to.
+    pub requests: f64,
+    /// KMS calls it predicts.
+    pub calls: f64,
+    /// Documented or inferred.
+    pub status: Status,
+    /// Where the rule comes from.
+    pub source: String,
+}
+
+/// A predicted KMS call count.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Calls by KMS API.
+    pub calls_by_api: BTreeMap<String, f64>,
+    /// All calls.
+    pub calls: f64,
+    /// Documented when every rule that contributed is documented.
+    pub status: Option<Status>,
+    /// The rules that contributed.
+    pub basis: Vec<RuleUse>,
+}
+
+impl Prediction {
+    fn add(&mut self, r: RuleUse) {
+        if r.requests <= 0.0 {
+            return;
+        }
+        *self.calls_by_api.entry(r.kms_api.clone()).or_default() += r.calls;
+        self.calls += r.calls;
+        self.status = Some(self.status.map_or(r.status, |s| s.max(r.status)));
+        self.basis.push(r);
+    }
+}
+
+const GDK: &str = "GenerateDataKey";
+const DECRYPT: &str = "Decrypt";
+const SRC_PUT: &str = "KMS-DG requests-per-second, API requests made on your behalf";
+const SRC_GET: &str = "S3 UG bucket-key: a call to AWS KMS every time a request is made against a KMS-encrypted object";
+const SRC_MPU: &str = "S3 API model: kms:GenerateDataKey permission on CreateMultipartUpload";
+const SRC_DSSE: &str = "AWS-FACTS.md §3: DSSE-KMS calls KMS as SSE-KMS without Bucket Key";
+
+#[allow(clippy::too_many_arguments)]
+fn rule(
+    s3: &str,
+    api: &str,
+    per: f64,
+    requests: f64,
+    status: Status,
+    source: &str,
+    dsse: bool,
+) -> RuleUse {
+    // Every DSSE rule rests on the inference that DSSE calls KMS like SSE-KMS.
+    let (status, source) = if dsse {
+        (Status::Inferred, format!("{source}; {SRC_DSSE}"))
+    } else {
+        (status, source.to_owned())
+    };
+    RuleUse {
+        s3_operation: s3.into(),
+        kms_api: api.into(),
+        per_request: per,
+        requests,
+        calls: per * requests,
+        status,
+        source,
+    }
+}
+
+/// KMS calls of S3 work in a mode without Bucket Keys (SSE-S3, SSE-KMS, DSSE-KMS):
+/// a fixed number per request. SSE-S3 makes none.
+pub fn per_request(mode: Mode, rules: &KmsRules, w: &S3Work) -> Prediction {
+    let mut p = Prediction::default();
+    if !mode.uses_kms() {
+        p.status = Some(Status::Documented);
+        return p;
+    }
+    let dsse = mode == Mode::DsseKms;
+    let r = |s3, api, per, n, st, src| rule(s3, api, per, n, st, src, dsse);
+    p.add(r(
+        "PutObject",
+        GDK,
+        1.0,
+        w.puts,
+        Status::Documented,
+        SRC_PUT,
+    ));
+    p.add(r(
+        "CreateMultipartUpload",
+        GDK,
+        1.0,
+        w.multipart_uploads,
+        Status::Documented,
+        SRC_MPU,
+    ));
+    if rules.upload_part_decrypt {
+        p.add(r(
+            "UploadPart",
+            DECRYPT,
+            1.0,
+            w.parts,
+            Status::Inferred,
+            "S3 API model: kms:Decrypt permission on UploadPart (AWS-FACTS.md §1)",
+        ));
+    }
+    if rules.complete_checksum_decrypt {
+        // The SDK sends CRC32 checksums on every part by default.
+        p.add(r(
+            "CompleteMultipartUpload",
+            DECRYPT,
+            1.0,
+            w.multipart_uploads,
+            Status::Inferred,
+            "AWS-FACTS.md §1: one Decrypt when the parts carry additional checksums (the SDK default)",
+        ));
+    }
+    p.add(r(
+        "GetObject",
+        DECRYPT,
+        1.0,
+        w.gets,
+        Status::Documented,
+        SRC_GET,
+    ));
+    if rules.head_checksum_decrypt {
+        p.add(r(
+            "HeadObject (checksum mode)",
+            DECRYPT,
+            1.0,
+            w.checksum_heads,
+            Status::Inferred,
+            "S3 API model: HeadObject ChecksumMode (AWS-FACTS.md §1)",
+        ));
+    }
+    p.add(r(
+        "CopyObject (source)",
+        DECRYPT,
+        1.0,
+        w.copies,
+        Status::Inferred,
+        "S3 UG: replication doubles the KMS request rate (AWS-FACTS.md §1)",
+    ));
+    p.add(r(
+        "CopyObject (destination)",
+        GDK,
+        1.0,
+        w.copies,
+        Status::Inferred,
+        "S3 UG: replication doubles the KMS request rate (AWS-FACTS.md §1)",
+    ));
+    if p.status.is_none() {
+        // Only operations that never call KMS (HEAD, DELETE): documented by absence.
+        p.status = Some(Status::Documented);
+    }
+    p
+}
+
+/// Direct KMS calls (`kind = "kms"` scenarios): one request per call, by API.
+pub fn direct(calls: &[(&str, f64)]) -> Prediction {
+    let mut p = Prediction::default();
+    for &(api, n) in calls {
+        p.add(RuleUse {
+            s3_operation: "none (direct KMS call)".into(),
+            kms_api: api.into(),
+            per_request: 1.0,
+            requests: n,
+            calls: n,
+            status: Status::Documented,
+            source: "KMS API: each call is one request".into(),
+        });
+    }
+    p.status.get_or_insert(Status::Documented);
+    p
+}
+
+/// A span of time (seconds from the run's start) in which a principal set was active.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    /// Start.
+    pub start: f64,
+    /// End.
+    pub end: f64,
+    /// Whether KMS calls in it are counted (a measured step).
+    pub recorded: bool,
+    /// Operations in it that need the Bucket Key (reads), when known; unknown means
+    /// plenty (every Bucket Key is met).
+    pub ops: Option<f64>,
+}
+
+/// What the Bucket Key model needs to know about one bucket.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BucketActivity {
+    /// Principals that write (their own Bucket Key each).
+    pub writers: u32,
+    /// Principals that read KMS-protected data (GET, COPY sources, multipart parts).
+    pub readers: u32,
+    /// When writes happened, in time order.
+    pub writes: Vec<Span>,
+    /// When reads happened, in time order.
+    pub reads: Vec<Span>,
+}
+
+/// Times at which a cache entry used throughout `spans` is (re)fetched: at the first
+/// use at or after `from`, then each time it has expired and is used again.
+fn fetch_times(spans: &[Span], lifetime: f64, from: f64) -> Vec<(f64, bool)> {
+    let mut out = Vec::new();
+    let mut next = from;
+    for s in spans {
+        if s.end <= next {
+            continue;
+        }
+        let mut t = s.start.max(next);
+        while t < s.end {
+            out.push((t, s.recorded));
+            t += lifetime;
+            // Bounded: a lifetime under a millisecond is not a useful model.
+            if lifetime < 1e-3 {
+                break;
+            }
+        }
+        next = t;
+    }
+    out
+}
+
+/// Reads per reader in `[t0, t1)`, spread evenly over each span; None if unknown.
+fn reads_in(spans: &[Span], t0: f64, t1: f64, readers: u32) -> Option<f64> {
+    let mut n = 0.0;
+    for s in spans {
+        let overlap = s.end.min(t1) - s.start.max(t0);
+        if overlap <= 0.0 {
+            continue;
+        }
+        let len = (s.end - s.start).max(1e-9);
+        n += s.ops? * overlap / len;
+    }
+    Some(n / readers.max(1) as f64)
+}
+
+/// KMS calls of SSE-KMS with Bucket Keys on one bucket (AWS-FACTS.md §2, inferred as
+/// to the lifetime): each writer fetches a Bucket Key (GenerateDataKey) when it first
+/// writes and again after each lifetime it keeps writing; each reader decrypts, once
+/// per lifetime, each Bucket Key its reads meet. With K Bucket Keys protecting the
+/// data and n reads in a lifetime, a reader meets K·(1 − (1 − 1/K)ⁿ) of them
+/// (expected value, objects spread evenly over the keys). Only fetches inside
+/// recorded spans count. Every Bucket Key is assumed to stay readable (an upper
+/// bound when objects are overwritten).
+pub fn bucket_key(rules: &KmsRules, b: &BucketActivity) -> Prediction {
+    let l = rules.bucket_key_lifetime.as_secs_f64();
+    let generations = fetch_times(&b.writes, l, f64::NEG_INFINITY);
+    let n_gen = generations.iter().filter(|g| g.1).count() as f64;
+    let gdk = n_gen * b.writers as f64;
+    let mut met_keys = 0.0;
+    for (t, recorded) in fetch_times(&b.reads, l, f64::NEG_INFINITY) {
+        if !recorded {
+            continue;
+        }
+        let keys = b.writers as f64 * generations.iter().filter(|g| g.0 < t + l).count() as f64;
+        if keys < 1.0 {
+            continue;
+        }
+        met_keys += match reads_in(&b.reads, t, t + l, b.readers) {
+            Some(n) => keys * (1.0 - (1.0 - 1.0 / keys).powf(n)),
+            None => keys,
+        };
+    }
+    let decrypt = met_keys * b.readers as f64;
+    let mut p = Prediction::default();
+    let src =
+        "S3 UG bucket-key: fetched at least once per requester; lifetime not documented (inferred)";
+    p.add(RuleUse {
+        s3_operation: "Bucket Key fetch (writers × lifetimes)".into(),
+        kms_api: GDK.into(),
+        per_request: b.writers as f64,
+        requests: n_gen,
+        calls: gdk,
+        status: Status::Inferred,
+        source: src.into(),
+    });
+    p.add(RuleUse {
+        s3_operation: "Bucket Key decrypt (readers × Bucket Keys met × lifetimes)".into(),
+        kms_api: DECRYPT.into(),
+        per_request: b.readers as f64,
+        requests: met_keys,
+        calls: decrypt,
+        status: Status::Inferred,
+        source: src.into(),
+    });
+    p.status = Some(Status::Inferred);
+    p
+}
+
+/// Merges predictions (several buckets of one mode).
+pub fn sum(preds: impl IntoIterator<Item = Prediction>) -> Prediction {
+    let mut out = Prediction::default();
+    for p in preds {
+        for r in p.basis {
+            out.add(r);
+        }
+        if out.status.is_none() {
+            out.status = p.status;
+        } else if let Some(s) = p.status {
+            out.status = out.status.map(|o| o.max(s));
+        }
+    }
+    out
+}
+
+/// Steady-state KMS calls per second of Bucket Keys (for `cost`): each writer
+/// fetches one Bucket Key per lifetime; each reader decrypts, per lifetime, the
+/// Bucket Keys its reads meet: at most one per read, at most the number of keys
+/// that protect the data it reads (writers × lifetimes the data took to write).
+pub fn bucket_key_rates(
+    rules: &KmsRules,
+    writers: u32,
+    readers: u32,
+    reads_per_s: f64,
+    data_age: Duration,
+) -> (f64, f64) {
+    let l = rules.bucket_key_lifetime.as_secs_f64().max(1e-3);
+    let gdk = if writers > 0 { writers as f64 / l } else { 0.0 };
+    let keys_in_data = writers.max(1) as f64 * (data_age.as_secs_f64() / l).ceil().max(1.0);
+    let per_reader_reads = if readers > 0 {
+        reads_per_s * l / readers as f64
+    } else {
+        0.0
+    };
+    let decrypt = readers as f64 * per_reader_reads.min(keys_in_data) / l;
+    (gdk, decrypt)
+}
+
+/// The rules of a mode for display (`cost --format`, README).
+pub fn rule_table() -> Vec<(&'static str, &'static str, &'static str, Status)> {
+    vec![
+        (
+            "PutObject, POST Object",
+            "SSE-KMS, DSSE-KMS",
+            "1 GenerateDataKey",
+            Status::Documented,
+        ),
+        (
+            "GetObject",
+            "SSE-KMS, DSSE-KMS",
+            "1 Decrypt",
+            Status::Documented,
+        ),
+        (
+            "HeadObject",
+            "all",
+            "0 (1 Decrypt with checksum mode)",
+            Status::Inferred,
+        ),
+        (
+            "CopyObject",
+            "SSE-KMS, DSSE-KMS",
+            "1 Decrypt + 1 GenerateDataKey",
+            Status::Inferred,
+        ),
+        (
+            "CreateMultipartUpload",
+            "SSE-KMS, DSSE-KMS",
+            "1 GenerateDataKey",
+            Status::Documented,
+        ),
+        (
+            "UploadPart",
+            "SSE-KMS, DSSE-KMS",
+            "1 Decrypt",
+            Status::Inferred,
+        ),
+        (
+            "CompleteMultipartUpload",
+            "SSE-KMS, DSSE-KMS",
+            "1 Decrypt with checksums",
+            Status::Inferred,
+        ),
+        ("DeleteObject, List", "all", "0", Status::Documented),
+        (
+            "any",
+            "SSE-KMS + Bucket Key",
+            "1 GenerateDataKey per writer per lifetime; 1 Decrypt per reader per Bucket Key per lifetime",
+            Status::Inferred,
+        ),
+        (
+            "any",
+            "DSSE-KMS",
+            "as SSE-KMS without Bucket Key",
+            Status::Inferred,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: f64, end: f64, recorded: bool) -> Span {
+        Span {
+            start,
+            end,
+            recorded,
+            ops: None,
+        }
+    }
+
+    #[test]
+    fn sse_kms_calls_one_per_put_and_get_and_none_for_head_or_delete() {
+        let w = S3Work {
+            puts: 50.0,
+            gets: 100.0,
+            heads: 7.0,
+            deletes: 3.0,
+            ..Default::default()
+        };
+        let p = per_request(Mode::SseKms, &KmsRules::default(), &w);
+        // The field check in AWS-FACTS.md §1: 50 PUTs + 100 GETs = 150 KMS calls.
+        assert_eq!(p.calls, 150.0);
+        assert_eq!(p.calls_by_api[GDK], 50.0);
+        assert_eq!(p.calls_by_api[DECRYPT], 100.0);
+        assert_eq!(p.status, Some(Status::Documented));
+        assert_eq!(
+            per_request(Mode::SseS3, &KmsRules::default(), &w).calls,
+            0.0
+        );
+        let d = per_request(Mode::DsseKms, &KmsRules::default(), &w);
+        assert_eq!((d.calls, d.status), (150.0, Some(Status::Inferred)));
+    }
+
+    #[test]
+    fn multipart_and_copy_follow_the_inferred_rules_and_their_switches() {
+        let w = S3Work {
+            multipart_uploads: 2.0,
+            parts: 6.0,
+            copies: 4.0,
+            checksum_heads: 5.0,
+            ..Default::default()
+        };
+        let on = per_request(Mode::SseKms, &KmsRules::default(), &w);
+        // 2 creates + 6 parts + 2 completes + 5 heads + 4 × 2 for copies.
+        assert_eq!(on.calls, 2.0 + 6.0 + 2.0 + 5.0 + 8.0);
+        assert_eq!(on.status, Some(Status::Inferred));
+        let off = KmsRules {
+            upload_part_decrypt: false,
+            complete_checksum_decrypt: false,
+            head_checksum_decrypt: false,
+            ..Default::default()
+        };
+        assert_eq!(per_request(Mode::SseKms, &off, &w).calls, 2.0 + 8.0);
+        assert_eq!(w.requests().tier1, 4.0 + 2.0 * 2.0 + 6.0);
+    }
+
+    #[test]
+    fn bucket_keys_scale_with_requesters_and_lifetimes_not_operations() {
+        let rules = KmsRules {
+            bucket_key_lifetime: Duration::from_secs(60),
+            ..Default::default()
+        };
+        // Prefill (not recorded) then a 30 s measured step: the writers' keys are warm,
+        // the readers meet each writer's key once.
+        let b = BucketActivity {
+            writers: 2,
+            readers: 3,
+            writes: vec![span(0.0, 5.0, false), span(5.0, 35.0, true)],
+            reads: vec![span(5.0, 35.0, true)],
+        };
+        let p = bucket_key(&rules, &b);
+        assert_eq!(p.calls_by_api.get(GDK).copied().unwrap_or(0.0), 0.0);
+        assert_eq!(p.calls_by_api[DECRYPT], 6.0);
+        // Ten minutes of measured traffic: 10 lifetimes.
+        let b = BucketActivity {
+            writers: 2,
+            readers: 3,
+            writes: vec![span(0.0, 600.0, true)],
+            reads: vec![span(0.0, 600.0, true)],
+        };
+        let p = bucket_key(&rules, &b);
+        assert_eq!(p.calls_by_api[GDK], 20.0);
+        // Generation g (0..10) is read in lifetimes g..10: 10+9+...+1 = 55 per (writer, reader).
+        assert_eq!(p.calls_by_api[DECRYPT], 55.0 * 6.0);
+        assert_eq!(p.status, Some(Status::Inferred));
+    }
+
+    #[test]
+    fn sparse_readers_meet_fewer_bucket_keys() {
+        let rules = KmsRules::default();
+        // 16 writers' keys, 16 readers with 8 reads each in the window.
+        let b = BucketActivity {
+            writers: 16,
+            readers: 16,
+            writes: vec![span(0.0, 1.0, false)],
+            reads: vec![Span {
+                ops: Some(128.0),
+                ..span(1.0, 2.0, true)
+            }],
+        };
+        let met = 16.0 * (1.0 - (15.0f64 / 16.0).powi(8));
+        let p = bucket_key(&rules, &b);
+        assert!((p.calls_by_api[DECRYPT] - 16.0 * met).abs() < 1e-9);
+        assert!(p.calls_by_api[DECRYPT] < 16.0 * 16.0 * 0.5);
+    }
+
+    #[test]
+    fn a_bucket_key_refetch_waits_for_the_next_use() {
+        // Used 0–10 s, idle, used again at 500 s: fetched at 0 and 500, not at 300.
+        let t = fetch_times(
+            &[span(0.0, 10.0, true), span(500.0, 510.0, true)],
+            300.0,
+            0.0,
+        );
+        assert_eq!(t, vec![(0.0, true), (500.0, true)]);
+    }
+
+    #[test]
+    fn steady_bucket_key_rates() {
+        let rules = KmsRules::default();
+        let (g, d) = bucket_key_rates(&rules, 1, 1, 1000.0, Duration::from_secs(300));
+        assert!((g - 1.0 / 300.0).abs() < 1e-12);
+        assert!((d - 1.0 / 300.0).abs() < 1e-12);
+        // Data written over an hour by 4 writers: each reader meets up to 48 keys per lifetime.
+        let (_, d) = bucket_key_rates(&rules, 4, 2, 1000.0, Duration::from_secs(3600));
+        assert!((d - 2.0 * 48.0 / 300.0).abs() < 1e-9);
+        // Sparse reads cannot meet more keys than they read.
+        let (_, d) = bucket_key_rates(&rules, 4, 2, 0.01, Duration::from_secs(3600));
+        assert!((d - 0.01).abs() < 1e-12);
+    }
+}

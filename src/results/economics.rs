@@ -1,0 +1,367 @@
+//! The KMS prediction, cost and throttling knee of a run, assembled from what the
+//! recorder measured, the scenario and the price table.
+
+use super::summary::{BuildInput, Knee, ModeCost, ModeKms, MonthlyProjection};
+use crate::cost::CostBreakdown;
+use crate::kms::{self, BucketActivity, Prediction, S3Work, Span};
+use crate::recorder::{INTEGRITY, Recorded};
+use crate::scenario::{self, Mode, Op, Rate};
+use std::collections::BTreeSet;
+
+/// Throttled share at and above which a second counts as throttled (0.1 %).
+pub const KNEE_THROTTLE_SHARE: f64 = 0.001;
+
+/// The S3 work of one mode's measured steps (successful operations; failed GETs
+/// whose payload did not verify still made their KMS call).
+pub fn work_of(rec: &Recorded, mode: Mode) -> S3Work {
+    let mut w = S3Work::default();
+    for (k, st) in rec.stats.iter().filter(|(k, _)| k.mode == mode) {
+        let ok = st.ok as f64;
+        match k.op {
+            Op::Put => {
+                w.puts += (st.ok - st.multipart) as f64;
+                w.multipart_uploads += st.multipart as f64;
+                w.parts += st.parts as f64;
+            }
+            Op::Get => w.gets += ok + st.errors.get(INTEGRITY).copied().unwrap_or(0) as f64,
+            Op::Head => w.heads += ok,
+            Op::Copy => w.copies += ok,
+            Op::Delete => w.deletes += ok,
+            // Direct KMS calls are not S3 work.
+            Op::GenerateDataKey | Op::Decrypt | Op::Encrypt => {}
+        }
+    }
+    w
+}
+
+/// Successful direct KMS calls of a mode by API (KMS scenarios).
+fn direct_calls(rec: &Recorded, mode: Mode) -> Vec<(&'static str, f64)> {
+    let mut out = Vec::new();
+    for (op, api) in [
+        (Op::GenerateDataKey, "GenerateDataKey"),
+        (Op::Decrypt, "Decrypt"),
+        (Op::Encrypt, "Encrypt"),
+    ] {
+        let n: u64 = rec
+            .stats
+            .iter()
+            .filter(|(k, _)| k.mode == mode && k.op == op)
+            .map(|(_, st)| st.ok + st.errors.get(INTEGRITY).copied().unwrap_or(0))
+            .sum();
+        if n > 0 {
+            out.push((api, n as f64));
+        }
+    }
+    out
+}
+
+/// Operations that succeeded in a mode's measured steps.
+fn ok_ops(rec: &Recorded, mode: Mode) -> f64 {
+    rec.stats
+        .iter()
+        .filter(|(k, _)| k.mode == mode)
+        .map(|(_, st)| st.ok as f64)
+        .sum()
+}
+
+/// The model's KMS calls for one mode of the run.
+pub fn predict(rec: &Recorded, input: &BuildInput<'_>, mode: Mode) -> Prediction {
+    if mode == Mode::KmsDirect {
+        return kms::direct(&direct_calls(rec, mode));
+    }
+    if !mode.bucket_key() {
+        return kms::per_request(mode, &input.rules, &work_of(rec, mode));
+    }
+    let prefill = input.prefills.iter().find(|p| p.0 == mode).map(|p| Span {
+        start: p.1,
+        end: p.2,
+        recorded: false,
+        ops: None,
+    });
+    let steps: Vec<_> = rec.steps.iter().filter(|t| t.mode == mode).collect();
+    kms::sum(roles(input).into_iter().map(|r| {
+        // Reads that need the Bucket Key: GETs, copy sources, multipart parts.
+        let reads_in_step = |t: &crate::recorder::StepTotals| -> Option<f64> {
+            t.record.then(|| {
+                rec.stats
+                    .iter()
+                    .filter(|(k, _)| {
+                        k.mode == mode
+                            && k.phase == t.phase
+                            && k.round == t.round
+                            && r.streams.contains(&k.stream)
+                    })
+                    .map(|(k, st)| match k.op {
+                        Op::Get | Op::Copy => st.ok as f64,
+                        Op::Put => st.parts as f64,
+                        _ => 0.0,
+                    })
+                    .sum()
+            })
+        };
+        let step_spans: Vec<Span> = steps
+            .iter()
+            .map(|t| Span {
+                start: t.start_s,
+                end: t.start_s + t.seconds,
+                recorded: t.record,
+                ops: reads_in_step(t),
+            })
+            .collect();
+        let mut writes: Vec<Span> = Vec::new();
+        if r.prefill
+            && let Some(p) = prefill
+        {
+            writes.push(p);
+        }
+        if r.writes {
+            writes.extend(&step_spans);
+        }
+        let reads = if r.reads {
+            step_spans.clone()
+        } else {
+            Vec::new()
+        };
+        kms::bucket_key(
+            &input.rules,
+            &BucketActivity {
+                writers: r.writers,
+                readers: r.readers,
+                writes,
+                reads,
+            },
+        )
+    }))
+}
+
+/// Principals of one bucket role as the Bucket Key model counts them, and whether
+/// its streams write and read KMS-protected data during phases.
+struct RolePrincipals {
+    streams: Vec<String>,
+    writers: u32,
+    readers: u32,
+    writes: bool,
+    reads: bool,
+    prefill: bool,
+}
+
+fn role_principals(streams: &[&scenario::Stream]) -> RolePrincipals {
+    let mut writers = BTreeSet::new();
+    let mut readers = BTreeSet::new();
+    let (mut writes, mut reads) = (false, false);
+    for st in streams {
+        let m = &st.mix;
+        let w = m.put > 0 || m.copy > 0;
+        if w || st.prefill {
+            writers.extend(st.writer_names());
+        }
+        if m.get > 0 {
+            readers.extend(st.reader_names());
+            reads = true;
+        }
+        // A copy's source and a multipart upload's parts are read by the writer.
+        if m.copy > 0 || (m.put > 0 && st.multipart.is_some()) {
+            readers.extend(st.writer_names());
+            reads = true;
+        }
+        writes |= w;
+    }
+    RolePrincipals {
+        streams: streams.iter().map(|s| s.name.clone()).collect(),
+        writers: writers.len() as u32,
+        readers: readers.len() as u32,
+        writes,
+        reads,
+        prefill: streams.iter().any(|s| s.prefill),
+    }
+}
+
+/// Principals of every bucket role of the scenario.
+fn roles(input: &BuildInput<'_>) -> Vec<RolePrincipals> {
+    let streams = scenario::streams(&input.scenario.scenario);
+    let names: BTreeSet<&str> = streams.iter().map(|s| s.bucket_role()).collect();
+    names
+        .into_iter()
+        .map(|role| {
+            let on: Vec<&scenario::Stream> =
+                streams.iter().filter(|s| s.bucket_role() == role).collect();
+            role_principals(&on)
+        })
+        .collect()
+}
+
+/// The steady rate a month is projected at: the scenario's longest measured fixed
+/// open-loop rate, else what the mode achieved.
+fn steady_rate(input: &BuildInput<'_>, measured_ops_per_s: f64) -> (f64, &'static str) {
+    let s = &input.scenario.scenario;
+    let fixed = s
+        .phases
+        .iter()
+        .filter(|p| p.record)
+        .filter_map(|p| match p.rate {
+            Some(Rate::Fixed(r)) => Some((p.duration.map_or(0.0, |d| d.0.as_secs_f64()), r)),
+            _ => None,
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match fixed {
+        Some((_, r)) => (r, "scenario"),
+        None => (measured_ops_per_s, "measured"),
+    }
+}
+
+/// Cost of one mode: the run, per million operations, and a month at the steady rate.
+pub fn mode_cost(
+    rec: &Recorded,
+    input: &BuildInput<'_>,
+    k: &ModeKms,
+    measured_seconds: f64,
+    run_seconds: f64,
+) -> Option<ModeCost> {
+    let info = input.prices.as_ref()?;
+    let p = &info.prices;
+    let work = work_of(rec, k.mode);
+    let requests = work.requests();
+    let measured = k.source == "measured";
+    let kms_calls = if measured {
+        k.calls as f64
+    } else {
+        k.predicted.calls
+    };
+    let keys = if k.mode.uses_kms() { input.keys } else { 0 };
+    let bytes_written: f64 = rec
+        .stats
+        .iter()
+        .filter(|(s, _)| s.mode == k.mode && matches!(s.op, Op::Put))
+        .map(|(_, st)| st.bytes as f64)
+        .sum();
+    let dsse = (k.mode == Mode::DsseKms)
+        .then(|| p.dsse_usd(bytes_written))
+        .flatten();
+    let hpm = input.hours_per_month;
+    let run = CostBreakdown::new(
+        p.s3_requests_usd(requests),
+        p.kms_requests_usd(kms_calls),
+        p.key_usd(keys, run_seconds / 3600.0, hpm),
+        dsse,
+    );
+    let ops = if k.mode == Mode::KmsDirect {
+        direct_calls(rec, k.mode).iter().map(|c| c.1).sum()
+    } else {
+        work.operations()
+    };
+    let measured_rate = if measured_seconds > 0.0 {
+        ops / measured_seconds
+    } else {
+        0.0
+    };
+    let (rate, rate_source) = steady_rate(input, measured_rate);
+    let month_ops = rate * hpm * 3600.0;
+    // Everything scales with operations, except the key, which is a flat monthly charge.
+    let per_op = if ops > 0.0 { 1.0 / ops } else { 0.0 };
+    // A short run sees few Bucket Key refreshes: a month is projected from the
+    // steady-state model (writers × lifetimes, readers × Bucket Keys × lifetimes).
+    let kms_rate = if k.mode.bucket_key() {
+        let reads_share = (work.gets + work.copies + work.parts) * per_op;
+        roles(input)
+            .into_iter()
+            .map(|r| {
+                let (g, d) = kms::bucket_key_rates(
+                    &input.rules,
+                    r.writers,
+                    r.readers,
+                    rate * reads_share,
+                    input.rules.bucket_key_lifetime,
+                );
+                g + d
+            })
+            .sum::<f64>()
+    } else {
+        kms_calls * per_op * rate
+    };
+    let month_kms = kms_rate * hpm * 3600.0;
+    let monthly = MonthlyProjection {
+        ops_per_s: rate,
+        rate_source: rate_source.into(),
+        operations: month_ops,
+        kms_requests: month_kms,
+        kms_rps: kms_rate,
+        cost: CostBreakdown::new(
+            run.s3_requests_usd * per_op * month_ops,
+            p.kms_monthly_usd(month_kms),
+            keys as f64 * p.kms_key_month,
+            dsse.map(|d| d * per_op * month_ops),
+        ),
+    };
+    let per_million_ops = CostBreakdown::new(
+        run.s3_requests_usd * per_op * 1e6,
+        run.kms_requests_usd * per_op * 1e6,
+        if month_ops > 0.0 {
+            monthly.cost.key_usd / month_ops * 1e6
+        } else {
+            0.0
+        },
+        dsse.map(|d| d * per_op * 1e6),
+    );
+    Some(ModeCost {
+        mode: k.mode,
+        kms_calls_basis: if measured { "measured" } else { "predicted" }.into(),
+        kms_calls,
+        s3_requests: requests,
+        keys,
+        run,
+        per_million_ops,
+        monthly,
+    })
+}
+
+/// Knees of every measured ramp step: the highest offered second with under 0.1 %
+/// KMS throttling, before throttling first reached 0.1 %.
+pub fn knees(rec: &Recorded, input: &BuildInput<'_>, kms: &[ModeKms]) -> Vec<Knee> {
+    let s = &input.scenario.scenario;
+    let mut out = Vec::new();
+    for t in rec.steps.iter().filter(|t| t.record) {
+        let Some(phase) = s.phases.iter().find(|p| p.name == t.phase) else {
+            continue;
+        };
+        let Some(Rate::Ramp { from, to }) = phase.rate else {
+            continue;
+        };
+        // The first and last seconds are partial: they would understate the rate.
+        let full: &[_] = if t.offered.len() > 2 {
+            &t.offered[1..t.offered.len() - 1]
+        } else {
+            &[]
+        };
+        let mut knee: Option<f64> = None;
+        let mut throttling_from = None;
+        for sec in full {
+            let rate = sec.arrivals as f64;
+            if sec.arrivals > 0 && sec.throttled as f64 / rate >= KNEE_THROTTLE_SHARE {
+                throttling_from = Some(rate);
+                break;
+            }
+            knee = Some(knee.map_or(rate, |k: f64| k.max(rate)));
+        }
+        // Below the knee every operation succeeds: KMS calls per successful operation.
+        let ok = ok_ops(rec, t.mode);
+        let kms_per_op = kms.iter().find(|k| k.mode == t.mode).map_or(0.0, |k| {
+            let calls = if k.source == "measured" {
+                k.calls as f64
+            } else {
+                k.predicted.calls
+            };
+            if ok > 0.0 { calls / ok } else { 0.0 }
+        });
+        out.push(Knee {
+            mode: t.mode,
+            phase: t.phase.clone(),
+            round: t.round,
+            ramp: (from, to),
+            knee_ops_per_s: knee,
+            knee_kms_rps: knee.map(|r| r * kms_per_op),
+            throttling_from_ops_per_s: throttling_from,
+            kms_per_op,
+        });
+    }
+    out
+}

@@ -1,0 +1,371 @@
+//! The KMS model and the cost report against the simulator: predicted KMS calls
+//! equal the measured ones for every shipped scenario, the throttling knee is
+//! found where the quota is, and `sse-bench cost` answers without load.
+
+use sse_bench::driver::Cancel;
+use sse_bench::results::Summary;
+use sse_bench::run::{RunOptions, run_loaded};
+use sse_bench::scenario::{self, LoadedScenario, Mode};
+use sse_bench::units::HumanDuration;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timing-sensitive runs take turns: two loads sharing two cores would measure each other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn run(ls: &LoadedScenario, dir: &Path) -> Summary {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let opts = RunOptions {
+        out: Some(dir.to_owned()),
+        quiet: true,
+        ..Default::default()
+    };
+    match run_loaded(ls, opts, Arc::new(Cancel::default()), None).await {
+        Ok(o) => o.summary,
+        Err(e) => panic!("{}: run failed: {e}", ls.path.display()),
+    }
+}
+
+fn shipped() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The scenario, shortened: one round, phases of at most a second, a small key space.
+fn shortened(path: &Path) -> LoadedScenario {
+    let mut ls = scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+    let s = &mut ls.scenario;
+    s.rounds = 1;
+    for p in &mut s.phases {
+        let d = p.duration.map_or(Duration::from_secs(1), |d| d.0);
+        p.duration = Some(HumanDuration(d.min(Duration::from_secs(1))));
+    }
+    if let Some(w) = s.workload.as_mut() {
+        w.keys = w.keys.min(64);
+    }
+    for st in &mut s.streams {
+        st.keys = st.keys.min(64);
+    }
+    // Thresholds of the full scenario do not apply to a shortened one.
+    ls.thresholds.clear();
+    ls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predicted_kms_calls_equal_measured_for_every_shipped_scenario() {
+    let files = shipped();
+    assert!(files.len() >= 8, "{files:?}");
+    for f in files {
+        let dir = tempfile::tempdir().unwrap();
+        let s = run(&shortened(&f), dir.path()).await;
+        for k in &s.kms {
+            assert_eq!(k.source, "measured");
+            let measured = k.calls as f64;
+            let predicted = k.predicted.calls;
+            let name = format!("{} {}", f.display(), k.mode);
+            if k.mode.bucket_key() {
+                // Inferred (lifetime not documented) and an expected value: which Bucket
+                // Keys a reader meets depends on the keys it happens to read.
+                assert!(
+                    (measured - predicted).abs() <= (0.1 * predicted).max(3.0),
+                    "{name}: measured {measured}, predicted {predicted}"
+                );
+            } else {
+                // Documented rules, and inferred ones the simulator follows: exact.
+                assert_eq!(measured, predicted, "{name}: {:#?}", k.predicted.basis);
+                assert_eq!(k.difference, Some(0.0), "{name}");
+            }
+            for (api, n) in &k.calls_by_api {
+                if !k.mode.bucket_key() {
+                    assert_eq!(*n as f64, k.predicted.calls_by_api[api], "{name} {api}");
+                }
+            }
+        }
+        // Every mode is priced, and the KMS modes pay for KMS when they call it.
+        assert_eq!(s.cost.len(), s.kms.len(), "{}", f.display());
+        for c in &s.cost {
+            let k = s.kms.iter().find(|k| k.mode == c.mode).unwrap();
+            assert_eq!(c.kms_calls, k.calls as f64);
+            assert_eq!(c.run.kms_requests_usd > 0.0, k.calls > 0, "{}", c.mode);
+            assert_eq!(c.keys, u32::from(c.mode != Mode::SseS3));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_labels_documented_and_inferred_rules() {
+    // One scenario with every operation, every mode: PUT/GET are documented,
+    // COPY, multipart parts and DSSE inferred.
+    let text = r#"
+version = 1
+name = "all-ops"
+modes = ["sse-s3", "sse-kms", "sse-kms-bucket-key", "dsse-kms"]
+[workload]
+keys = 20
+size = "6MiB"
+multipart = { threshold = "6MiB", part = "5MiB" }
+mix = { put = 2, get = 4, head = 1, copy = 1, delete = 1 }
+[[phases]]
+name = "steady"
+operations = 60
+concurrency = 4
+"#;
+    let ls = scenario::parse(Path::new("all-ops.toml"), text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = run(&ls, dir.path()).await;
+    let kms = |m: Mode| s.kms.iter().find(|k| k.mode == m).unwrap();
+    let sse_kms = kms(Mode::SseKms);
+    assert_eq!(sse_kms.calls as f64, sse_kms.predicted.calls);
+    let status = |op: &str| {
+        sse_kms
+            .predicted
+            .basis
+            .iter()
+            .find(|r| r.s3_operation == op)
+            .map(|r| r.status.as_str())
+    };
+    assert_eq!(status("CreateMultipartUpload"), Some("documented"));
+    assert_eq!(status("GetObject"), Some("documented"));
+    assert_eq!(status("UploadPart"), Some("inferred"));
+    assert_eq!(status("CopyObject (source)"), Some("inferred"));
+    assert_eq!(
+        sse_kms.predicted.status.map(|s| s.as_str()),
+        Some("inferred")
+    );
+    let dsse = kms(Mode::DsseKms);
+    assert_eq!(dsse.calls as f64, dsse.predicted.calls);
+    assert!(
+        dsse.predicted
+            .basis
+            .iter()
+            .all(|r| r.status.as_str() == "inferred")
+    );
+    assert_eq!(kms(Mode::SseS3).predicted.calls, 0.0);
+    // Multipart uploads of 6 MiB in 5 MiB parts: two parts each, billed as four tier-1 requests.
+    let c = s.cost.iter().find(|c| c.mode == Mode::SseKms).unwrap();
+    let puts = s
+        .results
+        .iter()
+        .find(|r| r.mode == Mode::SseKms && r.op == sse_bench::scenario::Op::Put)
+        .unwrap()
+        .ok as f64;
+    let copies = s
+        .results
+        .iter()
+        .find(|r| r.mode == Mode::SseKms && r.op == sse_bench::scenario::Op::Copy)
+        .map_or(0.0, |r| r.ok as f64);
+    assert_eq!(c.s3_requests.tier1, puts * 4.0 + copies);
+}
+
+/// Runs a scenario and returns its knees.
+async fn knee_of(path: &str, only: Option<Mode>) -> (Vec<sse_bench::results::summary::Knee>, u64) {
+    let mut ls = scenario::load(Path::new(path)).unwrap();
+    if let Some(m) = only {
+        ls.scenario.modes = vec![m];
+        ls.thresholds.clear();
+    }
+    let quota = ls
+        .scenario
+        .simulator
+        .kms_quota_rps
+        .expect("the scenario sets a quota");
+    let dir = tempfile::tempdir().unwrap();
+    let s = run(&ls, dir.path()).await;
+    (s.knees, quota)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_knee_scenario_finds_the_simulated_quota() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quota-knee.toml");
+    let (knees, quota) = knee_of(path, Some(Mode::SseKms)).await;
+    assert_eq!(knees.len(), 1);
+    let k = &knees[0];
+    let at = k.knee_kms_rps.expect("a knee");
+    assert!(
+        (at - quota as f64).abs() <= 0.05 * quota as f64,
+        "knee at {at} KMS req/s, quota {quota}"
+    );
+    assert!(k.throttling_from_ops_per_s.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_direct_scenario_finds_the_simulated_quota() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/kms-quota-probe.toml"
+    );
+    let (knees, quota) = knee_of(path, None).await;
+    let k = &knees[0];
+    assert_eq!(k.mode, Mode::KmsDirect);
+    let at = k.knee_kms_rps.expect("a knee");
+    assert!(
+        (at - quota as f64).abs() <= 0.05 * quota as f64,
+        "knee at {at} KMS req/s, quota {quota}"
+    );
+}
+
+fn sse_bench(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(args)
+        .output()
+        .expect("run sse-bench");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cost_over_the_quota_says_so_and_exits_zero() {
+    let (code, out, err) = sse_bench(&[
+        "cost",
+        "--region",
+        "eu-central-1",
+        "--puts-per-s",
+        "6000",
+        "--gets-per-s",
+        "20000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "sse-kms needs 26,000 KMS req/s; eu-central-1 allows 20,000: request a quota increase or enable Bucket Keys"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("Bucket Keys save"), "{out}");
+    assert!(!out.contains("dsse-kms needs") || out.contains("dsse-kms needs 26,000"));
+}
+
+#[test]
+fn cost_formats_parse() {
+    let base = ["cost", "--puts-per-s", "100", "--gets-per-s", "300"];
+    let (code, out, _) = sse_bench(&[&base[..], &["--format", "json"]].concat());
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["modes"].as_array().unwrap().len(), 4);
+    assert_eq!(v["quota_rps"], 100_000);
+    let kms = v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mode"] == "sse-kms")
+        .unwrap();
+    assert_eq!(kms["kms_rps"], 400.0);
+    let (code, out, _) = sse_bench(&[&base[..], &["--format", "csv"]].concat());
+    assert_eq!(code, 0);
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 4);
+    assert!(r.headers().unwrap().iter().any(|h| h == "kms_rps"));
+    let (code, out, _) = sse_bench(&[&base[..], &["--format", "markdown"]].concat());
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("| mode | KMS req/s |") && out.contains("| sse-kms | 400 |"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cost_bad_arguments_exit_2() {
+    for (args, needle) in [
+        (vec!["cost"], "--puts-per-s"),
+        (
+            vec!["cost", "--puts-per-s", "10", "--region", "mars-1"],
+            "eu-central-1",
+        ),
+        (
+            vec!["cost", "--puts-per-s", "10", "--size", "ten"],
+            "--size",
+        ),
+        (
+            vec!["cost", "--puts-per-s", "10", "--modes", "sse-c"],
+            "sse-c",
+        ),
+        (vec!["cost", "--puts-per-s=-5"], "--puts-per-s"),
+        (
+            vec!["cost", "--scenario", "/nonexistent.toml"],
+            "nonexistent",
+        ),
+        (vec!["cost", "--results", "/nonexistent-dir"], "nonexistent"),
+        (
+            vec![
+                "cost",
+                "--puts-per-s",
+                "10",
+                "--prices",
+                "/nonexistent.toml",
+            ],
+            "nonexistent",
+        ),
+    ] {
+        let (code, _, err) = sse_bench(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn cost_from_a_scenario_uses_its_rate_mix_and_region() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/bucket-keys.toml");
+    let (code, out, err) = sse_bench(&["cost", "--scenario", path, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["profile"]["region"], "eu-central-1");
+    // 500 ops/s, 30 % PUT and 65 % GET: 475 KMS req/s without Bucket Keys.
+    let kms = v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mode"] == "sse-kms")
+        .unwrap();
+    assert!(
+        (kms["kms_rps"].as_f64().unwrap() - 475.0).abs() < 1e-6,
+        "{kms}"
+    );
+    assert_eq!(kms["rule_status"], "documented");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_from_results_uses_measured_kms_calls() {
+    let ls = shortened(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/quickstart.toml"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    let s = run(&ls, dir.path()).await;
+    let measured = s
+        .kms
+        .iter()
+        .find(|k| k.mode == Mode::SseKms)
+        .unwrap()
+        .per_s3_op;
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = sse_bench(&[
+        "cost",
+        "--results",
+        d,
+        "--ops-per-s",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let kms = v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mode"] == "sse-kms")
+        .unwrap();
+    assert_eq!(kms["kms_basis"], "measured");
+    assert!((kms["kms_rps"].as_f64().unwrap() - measured * 1000.0).abs() < 1e-6);
+}
