@@ -261,6 +261,7 @@ pub async fn run_loaded(
         .map_err(|e| fail(anyhow::anyhow!("writing measurements: {e}")))?;
 
     let ended = time::OffsetDateTime::now_utc();
+    let kms_account_wide = account_wide_kms(&target, ls, started_wall, ended, &cancel).await;
     let stream_roles: BTreeMap<String, String> = streams
         .iter()
         .map(|st| (st.name.clone(), st.bucket_role().to_owned()))
@@ -353,6 +354,7 @@ pub async fn run_loaded(
             hours_per_month: price_table.hours_per_month,
             // The run's KMS modes share one customer-managed key.
             keys: u32::from(target.kms_key_arn.is_some()),
+            kms_account_wide,
         },
         &ls.thresholds,
     );
@@ -370,6 +372,65 @@ pub async fn run_loaded(
         dir,
         exit_code,
     })
+}
+
+/// CloudWatch's account-wide KMS count over the run, when `[target.cloudwatch]` asks for
+/// it (real AWS, or an endpoint target with a CloudWatch endpoint). Optional: a failure
+/// is a warning, and Ctrl-C during the settle wait skips it.
+async fn account_wide_kms(
+    target: &Target,
+    ls: &LoadedScenario,
+    start: time::OffsetDateTime,
+    end: time::OffsetDateTime,
+    cancel: &Cancel,
+) -> Option<crate::kms::cloudwatch::AccountUsage> {
+    let cw = ls.scenario.target.cloudwatch.as_ref()?;
+    let mut o = crate::target::ClientOptions {
+        endpoint: cw.endpoint.clone(),
+        region: target.region.clone(),
+        credentials: None,
+        retry: crate::target::RetryPolicy::Standard,
+        timeout: Duration::from_secs(30),
+    };
+    match (&target.spec, &cw.endpoint) {
+        (TargetSpec::Aws, _) => {}
+        (TargetSpec::Endpoint(_), Some(_)) => {
+            o.credentials = crate::target::StaticCredentials::from_env();
+        }
+        _ => {
+            tracing::warn!(
+                "[target.cloudwatch] applies to the aws target, or an endpoint target with a CloudWatch endpoint: skipped"
+            );
+            return None;
+        }
+    }
+    let client = crate::target::cloudwatch_client(&o);
+    let to_system = |t: time::OffsetDateTime| {
+        std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
+    };
+    if !cw.settle.0.is_zero() {
+        eprintln!(
+            "waiting {} for CloudWatch to publish KMS usage (Ctrl-C skips)",
+            humantime::format_duration(cw.settle.0)
+        );
+    }
+    let query = crate::kms::cloudwatch::after_settle(
+        &client,
+        &target.region,
+        to_system(start),
+        to_system(end),
+        cw.settle.0,
+    );
+    tokio::select! {
+        r = query => match r {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::warn!("CloudWatch KMS usage unavailable: {e:#}");
+                None
+            }
+        },
+        _ = cancel.cancelled() => None,
+    }
 }
 
 /// KMS clients, key and a pool of data keys for a KMS scenario.

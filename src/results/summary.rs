@@ -44,6 +44,9 @@ pub struct Summary {
     pub streams: Vec<StreamResult>,
     /// KMS use per mode.
     pub kms: Vec<ModeKms>,
+    /// KMS calls CloudWatch counted in the account and region over the run (all callers).
+    #[serde(default)]
+    pub kms_account_wide: Option<crate::kms::cloudwatch::AccountUsage>,
     /// Cost per mode (empty when the region has no prices).
     #[serde(default)]
     pub cost: Vec<ModeCost>,
@@ -398,6 +401,8 @@ pub struct BuildInput<'a> {
     pub hours_per_month: f64,
     /// Customer-managed KMS keys the KMS modes use.
     pub keys: u32,
+    /// CloudWatch's account-wide KMS count over the run, when read.
+    pub kms_account_wide: Option<crate::kms::cloudwatch::AccountUsage>,
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -632,6 +637,7 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
         phases,
         streams,
         kms,
+        kms_account_wide: input.kms_account_wide.clone(),
         cost,
         prices: input.prices.clone(),
         knees,

@@ -132,6 +132,17 @@ pub fn render(s: &Summary) -> String {
             k.predicted.status.map_or("-", |st| st.as_str()),
         );
     }
+    if let Some(u) = &s.kms_account_wide {
+        let _ = writeln!(
+            out,
+            "{:<20} {:>9.0} KMS calls account-wide (CloudWatch AWS/Usage, {}, {} one-minute periods; every caller in the account, not only this run); busiest minute {:.1} req/s",
+            "all modes",
+            u.calls,
+            u.region,
+            u.per_minute.len(),
+            u.peak_minute_rps
+        );
+    }
     if !s.cost.is_empty() {
         let _ = writeln!(out);
         let region = s.prices.as_ref().map_or("", |p| p.region.as_str());

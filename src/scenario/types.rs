@@ -197,6 +197,23 @@ pub struct TargetConfig {
     /// Timeout of one request attempt.
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
+    /// Read account-wide KMS call counts from CloudWatch after the run.
+    pub cloudwatch: Option<CloudWatchConfig>,
+}
+
+/// `[target.cloudwatch]`: KMS `CallCount` from CloudWatch `AWS/Usage` (account-wide).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchConfig {
+    /// How long to wait after the run for the metric to be published.
+    #[serde(default = "default_settle")]
+    pub settle: HumanDuration,
+    /// CloudWatch endpoint URL (default: the region's; set it for an endpoint target).
+    pub endpoint: Option<String>,
+}
+
+fn default_settle() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(300))
 }
 
 fn default_kms_key() -> String {
@@ -221,6 +238,7 @@ impl Default for TargetConfig {
             bucket_prefix: default_bucket_prefix(),
             retries: RetryPolicy::Off,
             timeout: default_timeout(),
+            cloudwatch: None,
         }
     }
 }

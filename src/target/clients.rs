@@ -59,6 +59,22 @@ impl StaticCredentials {
     }
 }
 
+impl StaticCredentials {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, when both are set.
+    pub fn from_env() -> Option<StaticCredentials> {
+        match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(a), Ok(s)) => Some(StaticCredentials {
+                access_key_id: a,
+                secret_access_key: s,
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl From<&crate::sim::Credential> for StaticCredentials {
     fn from(c: &crate::sim::Credential) -> Self {
         StaticCredentials {
@@ -136,4 +152,20 @@ pub fn kms_client(o: &ClientOptions) -> aws_sdk_kms::Client {
         b = b.credentials_provider(c.provider());
     }
     aws_sdk_kms::Client::from_conf(b.build())
+}
+
+/// A CloudWatch client (reading `AWS/Usage` KMS call counts).
+pub fn cloudwatch_client(o: &ClientOptions) -> aws_sdk_cloudwatch::Client {
+    let mut b = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatch::config::Region::new(o.region.clone()))
+        .retry_config(o.retry.to_sdk())
+        .timeout_config(o.timeouts());
+    if let Some(e) = &o.endpoint {
+        b = b.endpoint_url(e);
+    }
+    if let Some(c) = &o.credentials {
+        b = b.credentials_provider(c.provider());
+    }
+    aws_sdk_cloudwatch::Client::from_conf(b.build())
 }

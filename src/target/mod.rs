@@ -3,7 +3,9 @@
 
 pub mod clients;
 
-pub use clients::{ClientOptions, RetryPolicy, StaticCredentials, kms_client, s3_client};
+pub use clients::{
+    ClientOptions, RetryPolicy, StaticCredentials, cloudwatch_client, kms_client, s3_client,
+};
 
 use crate::scenario::{LoadedScenario, Mode, TargetKind};
 use crate::sim::{Clock, SimConfig, Simulator};
@@ -202,15 +204,9 @@ impl Target {
             }
             TargetSpec::Endpoint(url) => {
                 let region = t.region.clone().unwrap_or_else(|| "us-east-1".into());
-                let creds = match (
-                    std::env::var("AWS_ACCESS_KEY_ID"),
-                    std::env::var("AWS_SECRET_ACCESS_KEY"),
-                ) {
-                    (Ok(a), Ok(s)) => StaticCredentials {
-                        access_key_id: a,
-                        secret_access_key: s,
-                    },
-                    _ => anyhow::bail!(
+                let creds = match StaticCredentials::from_env() {
+                    Some(c) => c,
+                    None => anyhow::bail!(
                         "endpoint target {url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint"
                     ),
                 };
