@@ -114,10 +114,13 @@ fn validate(paths: &[std::path::PathBuf], quiet: bool) -> i32 {
             Ok(ls) => {
                 if !quiet {
                     let steps = plan::plan(&ls.scenario, ls.scenario.seed).len();
+                    let what = match ls.scenario.kind {
+                        scenario::ScenarioKind::Kms => "KMS direct".to_owned(),
+                        scenario::ScenarioKind::S3 => format!("{} modes", ls.scenario.modes.len()),
+                    };
                     println!(
-                        "{}: ok ({} modes, {} phases, {steps} steps)",
+                        "{}: ok ({what}, {} phases, {steps} steps)",
                         p.display(),
-                        ls.scenario.modes.len(),
                         ls.scenario.phases.len()
                     );
                 }

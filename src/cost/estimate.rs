@@ -483,7 +483,13 @@ fn model_kms_rps(p: &Profile, mode: Mode) -> (f64, Option<kms::Status>) {
 fn estimate_mode(p: &Profile, prices: &RegionPrices, spm: f64, mode: Mode) -> ModeEstimate {
     let w = work_per_s(p);
     let ops = p.rates.total();
-    let (kms_rps, basis, status) = match p.measured_kms_per_op.get(&mode) {
+    // Bucket Key calls follow requesters and time, not operations: a run's calls per
+    // operation would not scale, so the steady-state model answers for that mode.
+    let measured = p
+        .measured_kms_per_op
+        .get(&mode)
+        .filter(|_| !mode.bucket_key());
+    let (kms_rps, basis, status) = match measured {
         Some(per_op) => (per_op * ops, "measured", None),
         None => {
             let (r, s) = model_kms_rps(p, mode);
@@ -544,7 +550,7 @@ pub fn estimate(p: &Profile, table: &PriceTable) -> Result<CostReport, UsageErro
         messages.push(format!(
             "{} needs {} KMS req/s; {} allows {}: {advice}",
             m.mode,
-            thousands(m.kms_rps),
+            rate(m.kms_rps),
             p.region,
             thousands(quota as f64)
         ));
@@ -562,6 +568,13 @@ pub fn estimate(p: &Profile, table: &PriceTable) -> Result<CostReport, UsageErro
             };
             (saved, pct)
         });
+    if p.modes.contains(&Mode::SseKmsBucketKey)
+        && p.measured_kms_per_op.contains_key(&Mode::SseKmsBucketKey)
+    {
+        messages.push(
+            "sse-kms-bucket-key: Bucket Key calls follow requesters and lifetimes, not operations, so the steady-state model is used instead of the run's calls per operation".into(),
+        );
+    }
     if p.modes.contains(&Mode::SseKmsBucketKey) {
         messages.push(format!(
             "Bucket Key figures assume {} writer(s), {} reader(s), a {} lifetime (not documented by AWS) and data written over {}",
@@ -598,6 +611,15 @@ pub fn thousands(v: f64) -> String {
         out.push(c);
     }
     if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A request rate: whole numbers with separators, small rates with decimals.
+fn rate(v: f64) -> String {
+    if v > 0.0 && v < 10.0 {
+        format!("{v:.3}")
+    } else {
+        thousands(v)
+    }
 }
 
 fn usd(v: f64) -> String {
@@ -642,7 +664,11 @@ fn describe(p: &Profile) -> String {
     {
         let _ = write!(s, " in {} parts", crate::units::format_size(part));
     }
-    let _ = write!(s, ", {} requester(s)", p.writers.max(p.readers));
+    if p.writers == p.readers {
+        let _ = write!(s, ", {} requester(s)", p.writers);
+    } else {
+        let _ = write!(s, ", {} writer(s) and {} reader(s)", p.writers, p.readers);
+    }
     s
 }
 
@@ -676,7 +702,7 @@ fn render_text(r: &CostReport) -> String {
             o,
             "{:<20} {:>11} {:>7.1}% {:>10.1} {:>13} {:>13} {:>9} {:>12}  {}",
             m.mode.as_str(),
-            thousands(m.kms_rps),
+            rate(m.kms_rps),
             m.quota_pct,
             m.kms_per_1000_ops,
             usd(m.monthly.s3_requests_usd),
@@ -728,7 +754,7 @@ fn render_markdown(r: &CostReport) -> String {
             o,
             "| {} | {} | {:.1}% | {:.1} | {} | {} | {} | {} | {} |",
             m.mode,
-            thousands(m.kms_rps),
+            rate(m.kms_rps),
             m.quota_pct,
             m.kms_per_1000_ops,
             usd(m.monthly.s3_requests_usd),

@@ -149,39 +149,33 @@ pub fn render(s: &Summary) -> String {
         let as_of = s.prices.as_ref().map_or("", |p| p.as_of.as_str());
         let _ = writeln!(
             out,
-            "cost in USD ({region} prices as of {as_of}; KMS before the free tier except per month)"
+            "cost in USD ({region} prices as of {as_of}; this run and per 1M ops before the KMS free tier, per month after it)"
         );
         let _ = writeln!(
             out,
-            "{:<20} {:>10} {:>24} {:>11} {:>30}",
+            "{:<20} {:>10} {:>11} {:>12} {:>13} {:>13} {:>9} {:>11}",
             "mode",
             "this run",
-            "per 1M ops S3+KMS+key",
+            "per 1M ops",
             "month at",
-            "per month S3 + KMS + key = total"
+            "S3 req/month",
+            "KMS req/month",
+            "key/month",
+            "total/month"
         );
         for c in &s.cost {
             let m = &c.monthly;
-            let pm = &c.per_million_ops;
             let _ = writeln!(
                 out,
-                "{:<20} {:>10} {:>24} {:>11} {:>30}",
+                "{:<20} {:>10} {:>11} {:>12} {:>13} {:>13} {:>9} {:>11}",
                 c.mode.as_str(),
                 usd(c.run.total_usd),
-                format!(
-                    "{}+{}+{}",
-                    usd(pm.s3_requests_usd),
-                    usd(pm.kms_requests_usd),
-                    usd(pm.key_usd)
-                ),
+                usd(c.per_million_ops.total_usd),
                 format!("{:.0} op/s", m.ops_per_s),
-                format!(
-                    "{} + {} + {} = {}",
-                    usd(m.cost.s3_requests_usd),
-                    usd(m.cost.kms_requests_usd),
-                    usd(m.cost.key_usd),
-                    usd(m.cost.total_usd)
-                ),
+                usd(m.cost.s3_requests_usd),
+                usd(m.cost.kms_requests_usd),
+                usd(m.cost.key_usd),
+                usd(m.cost.total_usd),
             );
         }
     }
