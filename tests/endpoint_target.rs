@@ -51,3 +51,50 @@ fn run_against_sse_bench_serve_as_an_endpoint() {
         "no secret in the output"
     );
 }
+
+#[test]
+fn kms_direct_scenario_against_a_kms_endpoint() {
+    let serve = common::spawn_serve();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("kms.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "version = 1\nkind = \"kms\"\nname = \"kms-ep\"\n[target]\nkind = \"endpoint\"\nendpoint = \"{}\"\nkms_endpoint = \"{}\"\n[workload]\nkeys = 8\nsize = \"1KiB\"\nmix = {{ generate_data_key = 1, decrypt = 1, encrypt = 1 }}\n[[phases]]\nname = \"probe\"\noperations = 90\nconcurrency = 3\n",
+            serve.s3, serve.kms
+        ),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["-q", "--format", "json", "run"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .env("AWS_ACCESS_KEY_ID", &serve.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let results = summary["results"].as_array().unwrap();
+    let ops: Vec<&str> = results.iter().map(|r| r["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["generate_data_key", "decrypt", "encrypt"]);
+    for r in results {
+        assert_eq!(r["mode"], "kms-direct");
+        assert_eq!(r["ok"], r["count"], "{r}");
+    }
+    let total: u64 = results.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 90);
+    // The endpoint's own admin counters saw the calls the run made (plus the Decrypt pool).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (status, body) = rt.block_on(common::http("GET", &format!("{}/stats", serve.admin)));
+    assert_eq!(status, 200);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let direct = stats["kms"]["total"].as_u64().unwrap();
+    assert!(direct >= 90, "{stats}");
+    assert_eq!(summary["kms"][0]["predicted"]["calls"], 90.0);
+}
