@@ -66,6 +66,33 @@ pub enum Command {
     /// KMS quota and cost estimate without running load: from a traffic profile,
     /// a scenario file or a results directory.
     Cost(CostArgs),
+    /// Regression gate: compare a run with a baseline; exit 3 on regression.
+    Compare(CompareArgs),
+}
+
+/// Arguments of `compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Baseline: a results directory or its summary.json.
+    pub baseline: PathBuf,
+    /// Current: a results directory or its summary.json.
+    pub current: PathBuf,
+    /// Tolerance rules, e.g. `p99=10%`, `ops=5%`, `kms_per_op=0%`, `error_rate=0.1pp`,
+    /// `sse-kms.put.p99=20%` (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub max_regression: Vec<String>,
+    /// Rules from a TOML file with a `[max_regression]` table.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Also write the comparison as Markdown here.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Also write JUnit XML here (one testcase per gated metric).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Compare results of different scenarios.
+    #[arg(long)]
+    pub allow_different: bool,
 }
 
 /// Arguments of `run`.
@@ -85,6 +112,9 @@ pub struct RunArgs {
     /// Price file (TOML) merged over the built-in price table.
     #[arg(long)]
     pub prices: Option<PathBuf>,
+    /// Also save the summary as baseline NAME under results/baselines/NAME/.
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
 }
 
 /// Arguments of `cost`.

@@ -6,6 +6,7 @@
 //! it only over HTTP.
 
 pub mod cli;
+pub mod compare;
 pub mod cost;
 pub mod driver;
 pub mod kms;
@@ -51,6 +52,27 @@ pub async fn main(cli: Cli) -> i32 {
             }
         },
         Command::Validate { scenarios } => validate(&scenarios, cli.quiet),
+        Command::Compare(a) => {
+            let o = compare::CompareOptions {
+                baseline: a.baseline,
+                current: a.current,
+                max_regression: a.max_regression,
+                rules: a.rules,
+                markdown: a.markdown,
+                junit: a.junit,
+                allow_different: a.allow_different,
+            };
+            match compare::command(&o, cli.format) {
+                Ok((out, code)) => {
+                    print!("{out}");
+                    code
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::USAGE
+                }
+            }
+        }
         Command::Cost(args) => match cost::estimate::command(&args, cli.format) {
             Ok(out) => {
                 print!("{out}");
@@ -69,6 +91,7 @@ pub async fn main(cli: Cli) -> i32 {
                 out: args.out,
                 seed: args.seed,
                 prices: args.prices,
+                save_baseline: args.save_baseline,
                 format: cli.format,
                 quiet: cli.quiet,
             };

@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// A price file merged over the built-in table (`--prices`).
     pub prices: Option<PathBuf>,
+    /// `--save-baseline NAME`: also write the summary to `results/baselines/NAME/`.
+    pub save_baseline: Option<String>,
 }
 
 /// Test hook, called once per mode after its buckets are prefilled.
@@ -85,6 +87,13 @@ fn default_out(name: &str) -> PathBuf {
     p
 }
 
+/// Where `--save-baseline` writes (`SSE_BENCH_BASELINES` overrides `results/baselines`).
+fn baselines_dir() -> PathBuf {
+    std::env::var_os("SSE_BENCH_BASELINES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("results").join("baselines"))
+}
+
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -126,6 +135,17 @@ pub async fn run_loaded(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    if let Some(name) = &opts.save_baseline
+        && (name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || name.starts_with('.'))
+    {
+        return Err(RunError::Usage(format!(
+            "--save-baseline: expected letters, digits, '-', '_' or '.', got {name:?}"
+        )));
+    }
     // Prices are checked before anything starts: a broken price file is a usage error.
     let price_table = crate::cost::PriceTable::load(opts.prices.as_deref())
         .map_err(|e| RunError::Usage(e.to_string()))?;
@@ -360,6 +380,18 @@ pub async fn run_loaded(
     );
     results::write_dir(&dir, &summary, &ls.text)
         .map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
+    if let Some(name) = &opts.save_baseline {
+        if summary.complete {
+            let dest = baselines_dir().join(name);
+            results::save_baseline(&dest, &summary, &ls.text)
+                .map_err(|e| fail(anyhow::anyhow!("saving baseline {}: {e}", dest.display())))?;
+            if !opts.quiet {
+                eprintln!("baseline saved: {}", dest.display());
+            }
+        } else {
+            tracing::warn!("the run is incomplete: baseline {name} not saved");
+        }
+    }
     let exit_code = if !summary.complete {
         exit::INTERRUPTED
     } else if summary.thresholds.iter().any(|t| !t.passed) {

@@ -145,3 +145,11 @@ pub fn read_summary(path: &Path) -> Result<Summary, String> {
     }
     serde_json::from_value(v).map_err(|e| format!("{}: {e}", file.display()))
 }
+
+/// Writes a baseline: the summary and the scenario it ran, atomically.
+pub fn save_baseline(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_atomic(&dir.join("scenario.toml"), scenario_text.as_bytes())?;
+    let json = serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?;
+    write_atomic(&dir.join("summary.json"), &json)
+}

@@ -1,0 +1,284 @@
+//! `sse-bench compare` as CI uses it: verdicts, exit codes, JUnit and Markdown
+//! output on copies of real results, and the real gate: `scenarios/ci-nightly.toml`
+//! run twice compares clean against itself and the checked-in baseline, and a run
+//! with the simulator's KMS latency doubled is flagged.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/results/baselines/ci-nightly");
+const RULES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/results/baselines/ci-nightly/rules.toml"
+);
+
+fn sse_bench(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(args)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("run sse-bench");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn baseline() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(Path::new(BASELINE).join("summary.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Writes a modified copy of the baseline summary; returns its path.
+fn variant(dir: &Path, name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut v = baseline();
+    edit(&mut v);
+    let p = dir.join(format!("{name}.json"));
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn identical_results_compare_unchanged() {
+    let (code, out, err) = sse_bench(&["--format", "json", "compare", BASELINE, BASELINE]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.len() > 40);
+    for r in rows {
+        assert!(
+            r["verdict"] == "unchanged" || r["verdict"] == "not_gated",
+            "{r}"
+        );
+    }
+    assert_eq!(v["regressions"], 0);
+}
+
+#[test]
+fn a_p99_raised_30_percent_is_a_regression_named_by_its_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = variant(tmp.path(), "slow", |v| {
+        for r in v["results"].as_array_mut().unwrap() {
+            if r["mode"] == "sse-kms" && r["op"] == "get" {
+                let p99 = r["latency_ms"]["p99"].as_f64().unwrap();
+                r["latency_ms"]["p99"] = (p99 * 1.3).into();
+            }
+        }
+    });
+    let (code, out, _) = sse_bench(&["compare", BASELINE, s(&cur), "--max-regression", "p99=10%"]);
+    assert_eq!(code, 3, "{out}");
+    let bad: Vec<&str> = out.lines().filter(|l| l.contains("REGRESSED")).collect();
+    assert_eq!(bad.len(), 1, "{out}");
+    assert!(bad[0].starts_with("sse-kms ") && bad[0].contains(" get ") && bad[0].contains("p99"));
+    assert!(bad[0].contains("+30.0%"), "{}", bad[0]);
+}
+
+#[test]
+fn one_more_kms_call_per_op_fails_even_with_generous_latency_tolerances() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = variant(tmp.path(), "kms", |v| {
+        for k in v["kms"].as_array_mut().unwrap() {
+            if k["mode"] == "sse-kms" {
+                let per = k["per_s3_op"].as_f64().unwrap();
+                k["per_s3_op"] = (per + 1.0).into();
+            }
+        }
+    });
+    let (code, out, _) = sse_bench(&[
+        "compare",
+        BASELINE,
+        s(&cur),
+        "--max-regression",
+        "p50=1000%,p99=1000%,ops=100%,kms_per_op=0%",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    let bad: Vec<&str> = out.lines().filter(|l| l.contains("REGRESSED")).collect();
+    assert_eq!(bad.len(), 1, "{out}");
+    assert!(bad[0].contains("sse-kms") && bad[0].contains("KMS calls/op"));
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = variant(tmp.path(), "other", |v| {
+        v["scenario"]["definition"]["phases"][1]["rate"] = 301.into();
+    });
+    let old = variant(tmp.path(), "old", |v| v["schema_version"] = 0.into());
+    for (args, needle) in [
+        (
+            vec!["compare", BASELINE, BASELINE, "--max-regression", "p98=10%"],
+            "unknown metric",
+        ),
+        (
+            vec![
+                "compare",
+                BASELINE,
+                BASELINE,
+                "--max-regression",
+                "dsse-kms.copy.p99=10%",
+            ],
+            "matches no metric",
+        ),
+        (vec!["compare", BASELINE, "/nonexistent"], "/nonexistent"),
+        (vec!["compare", BASELINE, s(&other)], "--allow-different"),
+        (vec!["compare", BASELINE, s(&old)], "schema_version"),
+    ] {
+        let (code, _, err) = sse_bench(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let (code, _, err) = sse_bench(&["compare", BASELINE, s(&other), "--allow-different"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn junit_and_markdown_carry_the_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = variant(tmp.path(), "slow", |v| {
+        for r in v["results"].as_array_mut().unwrap() {
+            if r["op"] == "put" {
+                let p50 = r["latency_ms"]["p50"].as_f64().unwrap();
+                r["latency_ms"]["p50"] = (p50 * 2.0).into();
+            }
+        }
+    });
+    let junit = tmp.path().join("junit.xml");
+    let md = tmp.path().join("summary.md");
+    let step = tmp.path().join("step-summary.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args([
+            "compare",
+            BASELINE,
+            s(&cur),
+            "--rules",
+            RULES,
+            "--junit",
+            s(&junit),
+            "--markdown",
+            s(&md),
+        ])
+        .env("GITHUB_STEP_SUMMARY", &step)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+
+    // Parse the XML: count testcases and failures, and check the totals agree.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut declared) = (0, 0, None);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => {
+                        failures += 1;
+                        let msg = e.try_get_attribute("message").unwrap().unwrap();
+                        let msg = msg
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .unwrap();
+                        assert!(
+                            msg.contains("put.p50 regressed") && msg.contains("+100.0%"),
+                            "{msg}"
+                        );
+                    }
+                    b"testsuite" => {
+                        let f = e.try_get_attribute("failures").unwrap().unwrap();
+                        declared = Some(
+                            f.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .parse::<usize>()
+                                .unwrap(),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(failures, 4, "one PUT p50 per mode");
+    assert_eq!(declared, Some(4));
+    assert!(cases > 40);
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert_eq!(md.matches("**regressed**").count(), 4, "{md}");
+    assert_eq!(
+        std::fs::read_to_string(&step).unwrap(),
+        md,
+        "appended to $GITHUB_STEP_SUMMARY"
+    );
+}
+
+fn run_nightly(scenario: &Path, out: &Path, extra: &[&str], baselines: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["-q", "run"])
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("SSE_BENCH_BASELINES", baselines)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/ci-nightly.toml"
+    ));
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    let baselines = tmp.path().join("baselines");
+    run_nightly(scenario, &a, &["--save-baseline", "tonight"], &baselines);
+    run_nightly(scenario, &b, &[], &baselines);
+    let gate = |base: &Path, cur: &Path| sse_bench(&["compare", s(base), s(cur), "--rules", RULES]);
+
+    let (code, out, err) = gate(&a, &b);
+    assert_eq!(code, 0, "run against run:\n{out}{err}");
+    let (code, out, err) = gate(Path::new(BASELINE), &a);
+    assert_eq!(
+        code, 0,
+        "checked-in baseline against this machine:\n{out}{err}"
+    );
+    // --save-baseline wrote a baseline the gate accepts.
+    let (code, out, _) = gate(&baselines.join("tonight"), &b);
+    assert_eq!(code, 0, "{out}");
+
+    // The same scenario with the simulator's KMS latency doubled.
+    let text = std::fs::read_to_string(scenario).unwrap();
+    let slow_text = text.replace(
+        "kms_latency = { median = \"5ms\", p99 = \"20ms\" }",
+        "kms_latency = { median = \"10ms\", p99 = \"40ms\" }",
+    );
+    assert_ne!(text, slow_text);
+    let slow = tmp.path().join("ci-nightly.toml");
+    std::fs::write(&slow, slow_text).unwrap();
+    run_nightly(&slow, &c, &[], &baselines);
+    let (code, out, _) = gate(&a, &c);
+    assert_eq!(code, 3, "{out}");
+    for line in out.lines().filter(|l| l.contains("REGRESSED")) {
+        assert!(
+            line.starts_with("sse-kms ") || line.starts_with("dsse-kms "),
+            "only the KMS modes without Bucket Keys slow down: {line}"
+        );
+    }
+}
