@@ -282,3 +282,73 @@ fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
         );
     }
 }
+
+/// The example workflow parses (PyYAML, installed by `.ci/run`), is scheduled, runs the
+/// nightly scenario and the gate with files that exist, and keeps the AWS job opt-in.
+#[test]
+fn the_example_workflow_runs_the_gate() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/ci/github-actions-nightly.yml"
+    );
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+            path,
+        ])
+        .output()
+        .expect("python3 runs (install PyYAML: .ci/run does)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // YAML 1.1 reads the key `on` as true.
+    let on = w.get("on").or(w.get("true")).expect("triggers");
+    assert!(on["schedule"][0]["cron"].is_string());
+    let steps = w["jobs"]["simulator"]["steps"].as_array().unwrap();
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    let all = runs.join("\n");
+    for needle in [
+        "run scenarios/ci-nightly.toml",
+        "compare results/baselines/ci-nightly results/nightly",
+        "--rules results/baselines/ci-nightly/rules.toml",
+        "--junit",
+    ] {
+        assert!(all.contains(needle), "{needle} in {all}");
+    }
+    for file in [
+        "scenarios/ci-nightly.toml",
+        "results/baselines/ci-nightly/summary.json",
+        "results/baselines/ci-nightly/rules.toml",
+    ] {
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(file).exists(),
+            "{file}"
+        );
+    }
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact"))
+        })
+        .expect("artifact upload");
+    assert_eq!(upload["if"], "always()");
+    let aws = &w["jobs"]["aws"];
+    assert!(aws["if"].as_str().unwrap().contains("vars.SSE_BENCH_AWS"));
+    assert_eq!(aws["permissions"]["id-token"], "write");
+    let aws_runs: String = aws["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(
+        aws_runs.contains("--max-cost"),
+        "the AWS job runs behind the cost guard"
+    );
+}

@@ -18,7 +18,7 @@ fn record(c: &mut Criterion) {
         parts: 0,
     };
     let mut i = 0u64;
-    c.bench_function("recorder_record_one_operation", |b| {
+    c.bench_function("recorder_overhead_per_recorded_operation", |b| {
         b.iter(|| {
             i += 1;
             rec.record(
