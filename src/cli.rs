@@ -68,6 +68,15 @@ pub enum Command {
     Cost(CostArgs),
     /// Regression gate: compare a run with a baseline; exit 3 on regression.
     Compare(CompareArgs),
+    /// (Re)render charts, report.html and summary.md; several directories are overlaid.
+    Report {
+        /// Results directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write (default: the directory itself; required for several).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Arguments of `compare`.

@@ -13,6 +13,7 @@ pub mod kms;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod scenario;
@@ -73,6 +74,23 @@ pub async fn main(cli: Cli) -> i32 {
                 }
             }
         }
+        Command::Report { dirs, out } => match report::command(&dirs, out.as_deref()) {
+            Ok(w) => {
+                if !cli.quiet {
+                    println!(
+                        "{} charts, {}, {}",
+                        w.charts.len(),
+                        w.html.display(),
+                        w.markdown.display()
+                    );
+                }
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::USAGE
+            }
+        },
         Command::Cost(args) => match cost::estimate::command(&args, cli.format) {
             Ok(out) => {
                 print!("{out}");
@@ -111,11 +129,11 @@ pub async fn main(cli: Cli) -> i32 {
                         }
                         cli::Format::Text => {
                             print!("{}", results::table::render(&outcome.summary));
-                            println!(
-                                "
-results: {}",
-                                outcome.dir.display()
-                            );
+                            println!("\nresults: {}", outcome.dir.display());
+                            let html = outcome.dir.join("report.html");
+                            if html.exists() {
+                                println!("report:  {}", html.display());
+                            }
                         }
                     }
                     outcome.exit_code

@@ -380,6 +380,11 @@ pub async fn run_loaded(
     );
     results::write_dir(&dir, &summary, &ls.text)
         .map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
+    // Charts and reports: a failure here loses nothing measured, so it is a warning.
+    match crate::report::load(&dir).and_then(|data| crate::report::render(&[data], &dir)) {
+        Ok(_) => {}
+        Err(e) => tracing::warn!("charts and report not written: {e}"),
+    }
     if let Some(name) = &opts.save_baseline {
         if summary.complete {
             let dest = baselines_dir().join(name);

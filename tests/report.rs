@@ -1,0 +1,392 @@
+//! Charts and reports from a real short run: every chart as PNG (decodes, right
+//! size, not blank) and SVG (well-formed, names the modes and axes), a
+//! self-contained report.html, summary.md, overlays of several runs, and the
+//! page rendered by headless Chromium (installed by `.ci/run`).
+
+use sse_bench::driver::Cancel;
+use sse_bench::report::charts::SIZE;
+use sse_bench::run::{RunOptions, run_loaded};
+use sse_bench::scenario;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+/// Two modes, a steady and a ramped phase past a small quota: every kind of chart.
+const SCENARIO: &str = r#"
+version = 1
+name = "report-test"
+modes = ["sse-kms", "sse-kms-bucket-key"]
+order = "sequential"
+[simulator]
+kms_quota_rps = 150
+s3_latency = { median = "2ms", p99 = "8ms" }
+kms_latency = { median = "1ms", p99 = "4ms" }
+[workload]
+keys = 50
+size = "2KiB"
+mix = { put = 1, get = 1 }
+[[phases]]
+name = "steady"
+duration = "2s"
+rate = 80
+[[phases]]
+name = "ramp"
+duration = "5s"
+rate = { from = 100, to = 250 }
+"#;
+
+/// One run shared by the tests of this file (made once).
+fn run_dir() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        let ls = scenario::parse(Path::new("report-test.toml"), SCENARIO).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let opts = RunOptions {
+                out: Some(out.clone()),
+                quiet: true,
+                ..Default::default()
+            };
+            run_loaded(&ls, opts, Arc::new(Cancel::default()), None)
+                .await
+                .unwrap()
+        });
+        (tmp, out)
+    })
+    .1
+}
+
+fn charts(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    v
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn every_chart_is_drawn_as_png_and_svg() {
+    let dir = run_dir();
+    let pngs = charts(dir, "png");
+    let names: Vec<String> = pngs.iter().map(|p| stem(p)).collect();
+    for expected in [
+        "latency_spectrum_put",
+        "latency_spectrum_get",
+        "throughput_p99_over_time",
+        "kms_per_1000_ops",
+        "kms_rps_over_time",
+        "cost_per_million_ops",
+        "ramp_sse-kms_ramp_r1",
+        "ramp_sse-kms-bucket-key_ramp_r1",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    for p in &pngs {
+        let img = image::open(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .to_rgb8();
+        assert_eq!(img.dimensions(), SIZE, "{}", p.display());
+        // Not blank: the pixels vary (a white or one-colour image has no variance).
+        let lum: Vec<f64> = img
+            .pixels()
+            .map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0)
+            .collect();
+        let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+        let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+        assert!(var > 50.0, "{} looks blank (variance {var})", p.display());
+        let dark = lum.iter().filter(|l| **l < 128.0).count();
+        assert!(
+            dark > 2000,
+            "{}: {dark} dark pixels: no text or lines",
+            p.display()
+        );
+    }
+    let svgs = charts(dir, "svg");
+    assert_eq!(svgs.len(), pngs.len());
+    for p in &svgs {
+        let text = std::fs::read_to_string(p).unwrap();
+        let mut r = quick_xml::Reader::from_str(&text);
+        let mut elements = 0;
+        loop {
+            match r
+                .read_event()
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            {
+                quick_xml::events::Event::Eof => break,
+                quick_xml::events::Event::Start(_) | quick_xml::events::Event::Empty(_) => {
+                    elements += 1
+                }
+                _ => {}
+            }
+        }
+        assert!(elements > 20, "{}", p.display());
+        let name = stem(p);
+        let modes_named = text.contains("sse-kms-bucket-key") || name.starts_with("ramp_");
+        assert!(modes_named, "{name}: mode names");
+        let axis = match name.as_str() {
+            n if n.starts_with("latency_spectrum") => "percentile",
+            "throughput_p99_over_time" => "operations per second",
+            "kms_per_1000_ops" => "KMS calls per 1,000 S3 operations",
+            "kms_rps_over_time" => "KMS requests per second",
+            "cost_per_million_ops" => "USD per million operations",
+            _ => "offered operations per second",
+        };
+        assert!(text.contains(axis), "{name}: axis title {axis:?}");
+        assert!(
+            text.contains("report-test"),
+            "{name}: the title names the scenario"
+        );
+    }
+}
+
+#[test]
+fn report_html_is_self_contained() {
+    let dir = run_dir();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let n_charts = charts(dir, "svg").len();
+    assert_eq!(html.matches("<figure class=\"chart\"").count(), n_charts);
+    assert_eq!(
+        html.matches("<svg").count(),
+        n_charts,
+        "charts inline as SVG"
+    );
+    for t in [
+        "class=\"results\"",
+        "class=\"kms\"",
+        "class=\"cost\"",
+        "class=\"meta\"",
+    ] {
+        assert!(html.contains(t), "{t}");
+    }
+    for needle in [
+        "report-test",
+        "sse-kms-bucket-key",
+        "embedded",
+        "Throttling knees",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    // Nothing to fetch: no scripts, no links, no external sources; CSP forbids any.
+    for bad in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+    ] {
+        assert!(!html.contains(bad), "{bad}");
+    }
+    assert!(html.contains("Content-Security-Policy") && html.contains("default-src 'none'"));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("| mode | op | ops |") && md.contains("sse-kms-bucket-key"));
+}
+
+#[test]
+fn report_rerenders_and_overlays_runs() {
+    let dir = run_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    // Two copies of the run stand for two runs of one scenario.
+    let (a, b) = (tmp.path().join("night-1"), tmp.path().join("night-2"));
+    for d in [&a, &b] {
+        copy_dir(dir, d);
+        std::fs::remove_dir_all(d.join("charts")).unwrap();
+        std::fs::remove_file(d.join("report.html")).unwrap();
+    }
+    let step = tmp.path().join("step-summary.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["report"])
+        .arg(&a)
+        .env("GITHUB_STEP_SUMMARY", &step)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(a.join("report.html").exists() && a.join("charts/kms_per_1000_ops.svg").exists());
+    assert!(
+        std::fs::read_to_string(&step)
+            .unwrap()
+            .contains("| mode | op | ops |")
+    );
+
+    let over = tmp.path().join("overlay");
+    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["report"])
+        .arg(&a)
+        .arg(&b)
+        .arg("--out")
+        .arg(&over)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(over.join("charts/latency_spectrum_get.svg")).unwrap();
+    assert!(
+        svg.contains("night-1: sse-kms") && svg.contains("night-2: sse-kms"),
+        "overlaid series are labelled by run"
+    );
+    let html = std::fs::read_to_string(over.join("report.html")).unwrap();
+    assert!(html.contains("<h2>night-1</h2>") && html.contains("<h2>night-2</h2>"));
+
+    // Several directories without --out, or a directory that is not a result: exit 2.
+    let code = |args: &[&Path]| {
+        Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+            .arg("report")
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code(&[&a, &b]), Some(2));
+    assert_eq!(code(&[tmp.path()]), Some(2));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// Headless Chromium opens the page, renders it, and requests nothing from the network.
+#[test]
+fn chromium_renders_the_report_without_network() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("chromium is installed (.ci/run installs Debian's chromium)");
+    let dir = run_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let page = format!("file://{}", dir.join("report.html").display());
+    let common = |profile: &str| -> Vec<String> {
+        [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!(
+            "--user-data-dir={}",
+            tmp.path().join(profile).display()
+        )])
+        .collect()
+    };
+    // The DOM after rendering: the tables and one element per chart.
+    let dom = Command::new(chromium)
+        .args(common("dom"))
+        .args(["--dump-dom", &page])
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("class=\"results\"") && dom.contains("class=\"kms\""));
+    assert_eq!(
+        dom.matches("class=\"chart\"").count(),
+        charts(dir, "svg").len(),
+        "one element per chart"
+    );
+    // A screenshot, with every network event logged.
+    let shot = tmp.path().join("shot.png");
+    let netlog = tmp.path().join("net.json");
+    let out = Command::new(chromium)
+        .args(common("shot"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("--log-net-log={}", netlog.display()))
+        .args(["--window-size=1200,2400", &page])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let img = image::open(&shot).unwrap().to_rgb8();
+    let lum: Vec<f64> = img
+        .pixels()
+        .map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0)
+        .collect();
+    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+    let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+    assert!(var > 50.0, "the screenshot is blank (variance {var})");
+    let requested = page_requests(&netlog);
+    assert!(requested.is_empty(), "the report requested {requested:?}");
+
+    // The check itself sees a page that does fetch something.
+    let probe = tmp.path().join("probe.html");
+    std::fs::write(
+        &probe,
+        "<html><body><img src=\"http://127.0.0.1:9/x.png\"></body></html>",
+    )
+    .unwrap();
+    let probe_log = tmp.path().join("probe.json");
+    let out = Command::new(chromium)
+        .args(common("probe"))
+        .arg(format!(
+            "--screenshot={}",
+            tmp.path().join("probe.png").display()
+        ))
+        .arg(format!("--log-net-log={}", probe_log.display()))
+        .arg(format!("file://{}", probe.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        page_requests(&probe_log),
+        vec!["http://127.0.0.1:9/x.png".to_owned()]
+    );
+}
+
+/// http(s) requests a page initiated, from a Chromium net log. Chromium's own
+/// background requests (time sync, accounts) carry the initiator "not an origin".
+fn page_requests(netlog: &Path) -> Vec<String> {
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(netlog).unwrap()).unwrap();
+    let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"].clone();
+    let mut urls: Vec<String> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == start_job)
+        .filter(|e| e["params"]["initiator"].as_str() != Some("not an origin"))
+        .filter_map(|e| e["params"]["url"].as_str())
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .map(str::to_owned)
+        .collect();
+    urls.dedup();
+    urls
+}
