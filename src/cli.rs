@@ -124,6 +124,15 @@ pub struct RunArgs {
     /// Also save the summary as baseline NAME under results/baselines/NAME/.
     #[arg(long, value_name = "NAME")]
     pub save_baseline: Option<String>,
+    /// Print the plan, the buckets and key it would create and the predicted cost; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse a run on a billed target predicted to cost more than this many USD (default 1).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Keep the buckets (and objects) the run created on a real target.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Arguments of `cost`.

@@ -110,9 +110,32 @@ pub async fn main(cli: Cli) -> i32 {
                 seed: args.seed,
                 prices: args.prices,
                 save_baseline: args.save_baseline,
+                keep: args.keep,
+                max_cost: args.max_cost,
                 format: cli.format,
                 quiet: cli.quiet,
             };
+            if let Some(m) = opts.max_cost
+                && !(m >= 0.0 && m.is_finite())
+            {
+                eprintln!("error: --max-cost: expected an amount of USD of 0 or more, got {m}");
+                return exit::USAGE;
+            }
+            if args.dry_run {
+                let dry = scenario::load(&args.scenario)
+                    .map_err(|e| run::RunError::Usage(e.to_string()))
+                    .and_then(|ls| run::dry_run(&ls, &opts));
+                return match dry {
+                    Ok(text) => {
+                        print!("{text}");
+                        exit::OK
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        e.exit_code()
+                    }
+                };
+            }
             match run::run(&args.scenario, opts, cancel).await {
                 Ok(outcome) => {
                     match cli.format {

@@ -30,7 +30,14 @@ pub struct RunOptions {
     pub prices: Option<PathBuf>,
     /// `--save-baseline NAME`: also write the summary to `results/baselines/NAME/`.
     pub save_baseline: Option<String>,
+    /// `--keep`: leave the buckets a run on a real target created.
+    pub keep: bool,
+    /// `--max-cost USD`: refuse a billed run predicted to cost more (default $1).
+    pub max_cost: Option<f64>,
 }
+
+/// The cost guard's default ceiling, USD.
+pub const DEFAULT_MAX_COST: f64 = 1.0;
 
 /// Test hook, called once per mode after its buckets are prefilled.
 pub type AfterPrefill = Box<dyn Fn(&Target, Mode) + Send + Sync>;
@@ -149,6 +156,31 @@ pub async fn run_loaded(
     // Prices are checked before anything starts: a broken price file is a usage error.
     let price_table = crate::cost::PriceTable::load(opts.prices.as_deref())
         .map_err(|e| RunError::Usage(e.to_string()))?;
+    // The cost guard: on a billed target, nothing is touched when the prediction is too high.
+    if spec != TargetSpec::Embedded {
+        let max = opts.max_cost.unwrap_or(DEFAULT_MAX_COST);
+        let region = s
+            .target
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".into());
+        let prices = price_table
+            .region(&region)
+            .map_err(|e| RunError::Usage(format!("the cost guard needs prices: {e}")))?;
+        let est = crate::cost::estimate::run_estimate(s, prices, price_table.hours_per_month);
+        if !opts.quiet {
+            eprintln!(
+                "predicted cost of this run: ${:.4} (at most {:.0} S3 operations, {:.0} KMS requests); --max-cost ${max}",
+                est.cost.total_usd, est.operations, est.kms_requests
+            );
+        }
+        if est.cost.total_usd > max {
+            return Err(RunError::Usage(format!(
+                "predicted cost ${:.4} is above --max-cost ${max}: nothing was started (raise --max-cost to run it)",
+                est.cost.total_usd
+            )));
+        }
+    }
     let dir = opts.out.clone().unwrap_or_else(|| default_out(&s.name));
     let run_id = format!("{:08x}", rand::random::<u32>());
 
@@ -186,6 +218,7 @@ pub async fn run_loaded(
         kms: kms_env,
     });
 
+    // The in-process simulator's counters feed the per-second KMS column.
     let counter = target.kms_counter();
     let ticker = {
         let (recorder, counter) = (recorder.clone(), counter.clone());
@@ -247,7 +280,7 @@ pub async fn run_loaded(
             step.round + 1
         ));
         progress.set_length(phase.duration.map(|d| d.0));
-        let before: Option<KmsStats> = counter.as_ref().map(|c| c.snapshot().kms);
+        let before: Option<KmsStats> = target.kms_snapshot().await;
         let attempts_before = target.attempts.0.load(std::sync::atomic::Ordering::Relaxed);
         recorder.begin_step(
             step.mode,
@@ -259,8 +292,7 @@ pub async fn run_loaded(
         let step_seed = seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         driver::run_phase(&harness, buckets, phase, step_seed).await;
         recorder.end_step();
-        if let (Some(c), Some(before)) = (&counter, before) {
-            let after = c.snapshot().kms;
+        if let (Some(after), Some(before)) = (target.kms_snapshot().await, before) {
             step_kms.push(summary::StepKms {
                 mode: step.mode,
                 record: step.record,
@@ -280,6 +312,33 @@ pub async fn run_loaded(
         .finish()
         .map_err(|e| fail(anyhow::anyhow!("writing measurements: {e}")))?;
 
+    // A real target gets back what the run put there (Ctrl-C included), unless --keep.
+    let created: Vec<String> = target
+        .buckets
+        .values()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let left_behind = if target.sim.is_some() {
+        Vec::new()
+    } else if opts.keep {
+        if !opts.quiet {
+            eprintln!(
+                "--keep: left {} bucket(s) tagged sse-bench:run={run_id}",
+                created.len()
+            );
+        }
+        created.clone()
+    } else {
+        let left = target.cleanup(&run_id).await;
+        for (b, why) in &left {
+            eprintln!(
+                "left behind: bucket {b} ({why}); remove it with: aws s3 rb s3://{b} --force"
+            );
+        }
+        left.into_iter().map(|(b, _)| b).collect()
+    };
     let ended = time::OffsetDateTime::now_utc();
     let kms_account_wide = account_wide_kms(&target, ls, started_wall, ended, &cancel).await;
     let stream_roles: BTreeMap<String, String> = streams
@@ -321,7 +380,9 @@ pub async fn run_loaded(
             }
             v
         }),
-        kms_counts: if counter.is_some() {
+        buckets: created,
+        left_behind,
+        kms_counts: if target.kms_measured() {
             "measured"
         } else {
             "unavailable"
@@ -505,6 +566,119 @@ async fn kms_env(
         context,
         pool,
     })
+}
+
+/// `--dry-run`: what a run would do, touching nothing.
+pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, RunError> {
+    use std::fmt::Write as _;
+    let s = &ls.scenario;
+    let spec = TargetSpec::resolve(opts.target.as_deref(), ls).map_err(RunError::Usage)?;
+    let table = crate::cost::PriceTable::load(opts.prices.as_deref())
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    let seed = opts.seed.unwrap_or(s.seed);
+    let steps = plan::plan(s, seed);
+    // The real id is random per run.
+    let run_id = "xxxxxxxx";
+    let mut o = String::new();
+    let _ = writeln!(o, "dry run: nothing is created, sent or written");
+    let _ = writeln!(
+        o,
+        "scenario: {} ({}), target: {}",
+        s.name,
+        ls.path.display(),
+        match &spec {
+            TargetSpec::Embedded => "embedded simulator".to_owned(),
+            TargetSpec::Endpoint(u) => format!("endpoint {u}"),
+            TargetSpec::Aws => "aws".to_owned(),
+        }
+    );
+    let _ = writeln!(o, "plan: {} steps", steps.len());
+    for st in &steps {
+        let p = &s.phases[st.phase];
+        let load = match (p.rate, p.concurrency) {
+            (Some(r), _) => {
+                let (a, b) = r.bounds();
+                if a == b {
+                    format!("open loop {a}/s")
+                } else {
+                    format!("open loop {a}/s to {b}/s")
+                }
+            }
+            (None, Some(c)) => format!("closed loop, concurrency {c}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "  {:>3}. {} {} round {}: {load}{}{}",
+            st.index + 1,
+            st.mode,
+            st.phase_name,
+            st.round + 1,
+            p.duration.map_or(String::new(), |d| format!(
+                ", {}",
+                humantime::format_duration(d.0)
+            )),
+            if st.record { "" } else { " (not measured)" }
+        );
+    }
+    if s.kind == scenario::ScenarioKind::S3 {
+        let roles: BTreeSet<String> = scenario::streams(s)
+            .iter()
+            .map(|st| st.bucket_role().to_owned())
+            .collect();
+        let _ = writeln!(
+            o,
+            "buckets it would create (xxxxxxxx: a random id per run), tagged sse-bench:run=<id>, objects expiring after 1 day, deleted at the end{}:",
+            if opts.keep { " (not: --keep)" } else { "" }
+        );
+        for &m in &s.modes {
+            for role in &roles {
+                let _ = writeln!(
+                    o,
+                    "  {}",
+                    crate::target::bucket_name(&s.target.bucket_prefix, run_id, m, role)
+                );
+            }
+        }
+    }
+    let _ = writeln!(o, "KMS key: {}", s.target.kms_key);
+    // The same region the guard prices: the simulator's for embedded runs.
+    let region = s.target.region.clone().unwrap_or_else(|| {
+        if spec == TargetSpec::Embedded {
+            s.simulator.region.clone()
+        } else {
+            "us-east-1".into()
+        }
+    });
+    match table.region(&region) {
+        Ok(p) => {
+            let est = crate::cost::estimate::run_estimate(s, p, table.hours_per_month);
+            let billed = spec != TargetSpec::Embedded;
+            let _ = writeln!(
+                o,
+                "predicted cost{}: ${:.4} (at most {:.0} S3 operations, {:.0} KMS requests; S3 ${:.4}, KMS ${:.4}, key ${:.4}){}",
+                if billed { "" } else { " on AWS" },
+                est.cost.total_usd,
+                est.operations,
+                est.kms_requests,
+                est.cost.s3_requests_usd,
+                est.cost.kms_requests_usd,
+                est.cost.key_usd,
+                if billed {
+                    format!(
+                        "; --max-cost ${}",
+                        opts.max_cost.unwrap_or(DEFAULT_MAX_COST)
+                    )
+                } else {
+                    "; the embedded simulator costs nothing".into()
+                }
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(o, "predicted cost: unknown ({e})");
+        }
+    }
+    Ok(o)
 }
 
 /// Cancels on SIGINT or SIGTERM.

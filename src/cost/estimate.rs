@@ -829,6 +829,104 @@ fn render_csv(r: &CostReport) -> String {
         .unwrap_or_default()
 }
 
+/// What a scenario run is predicted to cost on a billed target (the cost guard).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunEstimate {
+    /// S3 operations, at most (prefill included).
+    pub operations: f64,
+    /// KMS requests S3 makes for them, per the model.
+    pub kms_requests: f64,
+    /// The charges.
+    pub cost: CostBreakdown,
+}
+
+/// At least this long per request when bounding a closed-loop phase without an
+/// operation count (a fast endpoint), so the bound errs on the expensive side.
+const MIN_REQUEST_SECONDS: f64 = 0.005;
+
+/// An upper estimate of a scenario's cost: every phase at its full rate (or, closed
+/// loop, at one request per 5 ms per worker), every mode and round, prefill included.
+pub fn run_estimate(
+    s: &crate::scenario::Scenario,
+    prices: &RegionPrices,
+    hours_per_month: f64,
+) -> RunEstimate {
+    let streams = scenario::streams(s);
+    let total_share: f64 = streams.iter().map(|st| st.share).sum::<f64>().max(1e-9);
+    let mut per_op = OpRates::default();
+    for st in &streams {
+        let m = &st.mix;
+        let w = m.s3_weight() as f64;
+        if w > 0.0 {
+            let k = st.share / total_share / w;
+            per_op.puts += m.put as f64 * k;
+            per_op.gets += m.get as f64 * k;
+            per_op.heads += m.head as f64 * k;
+            per_op.copies += m.copy as f64 * k;
+            per_op.deletes += m.delete as f64 * k;
+        }
+    }
+    let mut ops_per_round = 0.0;
+    let mut seconds_per_round = 0.0;
+    for p in &s.phases {
+        let dur = p
+            .duration
+            .map_or(crate::driver::MAX_PHASE.as_secs_f64(), |d| {
+                d.0.as_secs_f64()
+            });
+        let by_time = match (p.rate, p.concurrency) {
+            (Some(r), _) => {
+                let (a, b) = r.bounds();
+                (a + b) / 2.0 * dur
+            }
+            (None, Some(c)) => c as f64 * dur / MIN_REQUEST_SECONDS,
+            _ => 0.0,
+        };
+        ops_per_round += p.operations.map_or(by_time, |n| (n as f64).min(by_time));
+        seconds_per_round += dur;
+    }
+    let prefill: f64 = streams
+        .iter()
+        .filter(|st| st.prefill)
+        .map(|st| st.keys as f64)
+        .sum();
+    let rules = KmsRules::default();
+    let (mut s3_usd, mut kms_usd, mut ops, mut kms) = (0.0, 0.0, 0.0, 0.0);
+    for &mode in &s.modes {
+        let n = ops_per_round * s.rounds as f64;
+        let r = per_op.scaled(n);
+        let work = S3Work {
+            puts: r.puts + prefill,
+            gets: r.gets,
+            heads: r.heads,
+            copies: r.copies,
+            deletes: r.deletes,
+            ..Default::default()
+        };
+        let calls = if mode.bucket_key() {
+            0.0
+        } else {
+            kms::per_request(mode, &rules, &work).calls
+        };
+        s3_usd += prices.s3_requests_usd(work.requests());
+        kms_usd += prices.kms_requests_usd(calls);
+        ops += n + prefill;
+        kms += calls;
+    }
+    let hours = seconds_per_round * s.rounds as f64 * s.modes.len() as f64 / 3600.0;
+    let keys = u32::from(s.modes.iter().any(|m| m.uses_kms()));
+    RunEstimate {
+        operations: ops,
+        kms_requests: kms,
+        cost: CostBreakdown::new(
+            s3_usd,
+            kms_usd,
+            prices.key_usd(keys, hours, hours_per_month),
+            None,
+        ),
+    }
+}
+
 /// `sse-bench cost`: prints the estimate; exit 0, or 2 for bad arguments.
 pub fn command(a: &CostArgs, format: Format) -> Result<String, UsageError> {
     let table = PriceTable::load(a.prices.as_deref()).map_err(|e| usage(e.to_string()))?;

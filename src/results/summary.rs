@@ -109,6 +109,12 @@ pub struct TargetInfo {
     pub simulator: Option<serde_json::Value>,
     /// "measured" when KMS calls were counted by the target, else "unavailable".
     pub kms_counts: String,
+    /// Buckets the run created.
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    /// Of those, the ones still there after the run (kept with --keep, or cleanup failed).
+    #[serde(default)]
+    pub left_behind: Vec<String>,
 }
 
 /// Machine facts.

@@ -11,8 +11,9 @@ use crate::scenario::{LoadedScenario, Mode, TargetKind};
 use crate::sim::{Clock, SimConfig, Simulator};
 use anyhow::Context as _;
 use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, Tag, Tagging,
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -99,6 +100,10 @@ pub struct Target {
     pub attempts: AttemptCounter,
     /// One KMS client per principal, where the target has a KMS endpoint.
     pub kms_clients: Vec<aws_sdk_kms::Client>,
+    /// Admin endpoint of an `sse-bench serve` target (`http://host:port/_sim`): exact KMS counts.
+    pub admin: Option<String>,
+    /// The KMS quota the admin endpoint reports.
+    pub admin_quota: Option<u64>,
 }
 
 /// The simulator configuration a scenario asks for.
@@ -191,6 +196,8 @@ impl Target {
                     .collect();
                 sim.reset_stats();
                 Ok(Target {
+                    admin: None,
+                    admin_quota: None,
                     kms_clients,
                     spec,
                     region,
@@ -233,7 +240,21 @@ impl Target {
                     }
                     None => (Some(t.kms_key.clone()), Vec::new()),
                 };
+                let admin = t.admin_endpoint.as_deref().map(admin_base);
+                let admin_quota = match &admin {
+                    Some(a) => {
+                        let config = http_get(&format!("{a}/config"))
+                            .await
+                            .with_context(|| format!("reading the admin endpoint {a}"))?;
+                        serde_json::from_str::<serde_json::Value>(&config)
+                            .ok()
+                            .and_then(|v| v["kms_quota_rps"].as_u64())
+                    }
+                    None => None,
+                };
                 Ok(Target {
+                    admin,
+                    admin_quota,
                     kms_clients,
                     spec,
                     region,
@@ -288,7 +309,7 @@ impl Target {
                     .await
                     .with_context(|| format!("setting default encryption of {name}"))?;
                 let tags = Tagging::builder()
-                    .tag_set(Tag::builder().key("sse-bench:run").value(run_id).build()?)
+                    .tag_set(Tag::builder().key(RUN_TAG).value(run_id).build()?)
                     .build()?;
                 s3.put_bucket_tagging()
                     .bucket(&name)
@@ -296,10 +317,51 @@ impl Target {
                     .send()
                     .await
                     .with_context(|| format!("tagging {name}"))?;
+                // A safety net for whatever cleanup misses: objects expire after a day.
+                let rule = LifecycleRule::builder()
+                    .id("sse-bench-expire")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(LifecycleRuleFilter::builder().prefix("").build())
+                    .expiration(LifecycleExpiration::builder().days(1).build())
+                    .build()?;
+                if let Err(e) = s3
+                    .put_bucket_lifecycle_configuration()
+                    .bucket(&name)
+                    .lifecycle_configuration(
+                        BucketLifecycleConfiguration::builder()
+                            .rules(rule)
+                            .build()?,
+                    )
+                    .send()
+                    .await
+                {
+                    tracing::warn!(
+                        "{name}: no expiry lifecycle rule (the endpoint refused it): {}",
+                        aws_sdk_s3::error::DisplayErrorContext(e)
+                    );
+                }
                 self.buckets.insert((mode, role.clone()), name);
             }
         }
         Ok(())
+    }
+
+    /// A target around existing S3 clients (no simulator, no KMS endpoint, no
+    /// buckets yet): what cleanup needs, for tools and tests.
+    pub fn for_clients(clients: Vec<aws_sdk_s3::Client>) -> Target {
+        Target {
+            spec: TargetSpec::Endpoint(String::new()),
+            region: "us-east-1".into(),
+            sim: None,
+            principals: vec!["main".into(); clients.len()],
+            clients,
+            kms_key_arn: None,
+            buckets: BTreeMap::new(),
+            attempts: AttemptCounter::default(),
+            kms_clients: Vec::new(),
+            admin: None,
+            admin_quota: None,
+        }
     }
 
     /// The target's own KMS counters, where it has them (the embedded simulator).
@@ -309,7 +371,56 @@ impl Target {
 
     /// The KMS quota in force, when the target says.
     pub fn kms_quota(&self) -> Option<u64> {
-        self.sim.as_ref().map(|s| s.state().kms.quota.limit())
+        self.sim
+            .as_ref()
+            .map(|s| s.state().kms.quota.limit())
+            .or(self.admin_quota)
+    }
+
+    /// Whether the target counts KMS calls (the simulator, in-process or via its admin endpoint).
+    pub fn kms_measured(&self) -> bool {
+        self.sim.is_some() || self.admin.is_some()
+    }
+
+    /// The target's cumulative KMS counts, when it has them.
+    pub async fn kms_snapshot(&self) -> Option<crate::sim::KmsStats> {
+        if let Some(sim) = &self.sim {
+            return Some(sim.state().accounting.snapshot().kms);
+        }
+        let admin = self.admin.as_ref()?;
+        match http_get(&format!("{admin}/stats")).await {
+            Ok(body) => match serde_json::from_str::<crate::sim::accounting::SimStats>(&body) {
+                Ok(s) => Some(s.kms),
+                Err(e) => {
+                    tracing::warn!("admin endpoint {admin}: unreadable stats: {e}");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!("admin endpoint {admin}: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// Deletes what the run created (objects, then buckets), checking each bucket's
+    /// `sse-bench:run` tag first: a bucket without this run's tag is never touched.
+    /// Returns the buckets left behind, with why.
+    pub async fn cleanup(&self, run_id: &str) -> Vec<(String, String)> {
+        let mut left = Vec::new();
+        let Some(s3) = self.clients.first() else {
+            return left;
+        };
+        for name in self
+            .buckets
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            if let Err(why) = delete_run_bucket(s3, name, run_id).await {
+                left.push((name.clone(), why));
+            }
+        }
+        left
     }
 
     /// A description for summaries.
@@ -320,6 +431,132 @@ impl Target {
             TargetSpec::Aws => "aws".into(),
         }
     }
+}
+
+/// Deletes one bucket the run created, if its tag says so.
+async fn delete_run_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    run_id: &str,
+) -> Result<(), String> {
+    let tags = s3
+        .get_bucket_tagging()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read its tags: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    let ours = tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == RUN_TAG && t.value() == run_id);
+    if !ours {
+        return Err(format!(
+            "not tagged {RUN_TAG}={run_id}: not this run's bucket, left alone"
+        ));
+    }
+    let mut token: Option<String> = None;
+    // Bounded: a run writes at most its key space per stream.
+    for _ in 0..100_000 {
+        let page = s3
+            .list_objects_v2()
+            .bucket(name)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "listing objects: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        let ids: Vec<aws_sdk_s3::types::ObjectIdentifier> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter_map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !ids.is_empty() {
+            let delete = aws_sdk_s3::types::Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            s3.delete_objects()
+                .bucket(name)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "deleting objects: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(e)
+                    )
+                })?;
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    s3.delete_bucket().bucket(name).send().await.map_err(|e| {
+        format!(
+            "deleting the bucket: {}",
+            aws_sdk_s3::error::DisplayErrorContext(e)
+        )
+    })?;
+    Ok(())
+}
+
+/// The tag every bucket a run creates carries.
+pub const RUN_TAG: &str = "sse-bench:run";
+
+/// `http://host:port`, `.../_sim` or `.../_sim/stats` → `http://host:port/_sim`.
+fn admin_base(url: &str) -> String {
+    let u = url.trim_end_matches('/');
+    let u = u.strip_suffix("/stats").unwrap_or(u);
+    if u.ends_with("/_sim") {
+        u.to_owned()
+    } else {
+        format!("{u}/_sim")
+    }
+}
+
+/// A plain HTTP/1.1 GET (the admin endpoint is loopback HTTP); the body of a 200.
+pub async fn http_get(url: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url
+        .strip_prefix("http://")
+        .context("the admin endpoint must be an http:// URL")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut s = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::net::TcpStream::connect(host),
+    )
+    .await
+    .context("connecting timed out")??;
+    let req = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut buf))
+        .await
+        .context("reading timed out")??;
+    let text = String::from_utf8_lossy(&buf);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("malformed HTTP response")?;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    anyhow::ensure!(status == "200", "GET {url}: HTTP {status}");
+    Ok(body.to_owned())
 }
 
 /// The ARN of `alias`, creating a key under it when the alias does not exist yet.
