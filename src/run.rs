@@ -194,10 +194,20 @@ pub async fn run_loaded(
     let kms_env = if kms_scenario {
         Some(Arc::new(kms_env(&target, &streams).await.map_err(fail)?))
     } else {
-        target
+        if let Err(e) = target
             .provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id)
             .await
-            .map_err(fail)?;
+        {
+            // Take back what was created before the failure.
+            if target.sim.is_none() && !opts.keep {
+                for (b, why) in target.cleanup(&run_id).await {
+                    eprintln!(
+                        "left behind: bucket {b} ({why}); remove it with: aws s3 rb s3://{b} --force"
+                    );
+                }
+            }
+            return Err(fail(e));
+        }
         None
     };
     let recorder = Arc::new(

@@ -12,6 +12,13 @@ const RULES: &str = concat!(
     "/results/baselines/ci-nightly/rules.toml"
 );
 
+/// The nightly gate measures latency: the other tests of this file wait for it.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn sse_bench(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
         .args(args)
@@ -47,6 +54,7 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn identical_results_compare_unchanged() {
+    let _serial = serial();
     let (code, out, err) = sse_bench(&["--format", "json", "compare", BASELINE, BASELINE]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -63,6 +71,7 @@ fn identical_results_compare_unchanged() {
 
 #[test]
 fn a_p99_raised_30_percent_is_a_regression_named_by_its_row() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "slow", |v| {
         for r in v["results"].as_array_mut().unwrap() {
@@ -82,6 +91,7 @@ fn a_p99_raised_30_percent_is_a_regression_named_by_its_row() {
 
 #[test]
 fn one_more_kms_call_per_op_fails_even_with_generous_latency_tolerances() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "kms", |v| {
         for k in v["kms"].as_array_mut().unwrap() {
@@ -106,6 +116,7 @@ fn one_more_kms_call_per_op_fails_even_with_generous_latency_tolerances() {
 
 #[test]
 fn bad_input_exits_2() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let other = variant(tmp.path(), "other", |v| {
         v["scenario"]["definition"]["phases"][1]["rate"] = 301.into();
@@ -140,6 +151,7 @@ fn bad_input_exits_2() {
 
 #[test]
 fn junit_and_markdown_carry_the_failures() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "slow", |v| {
         for r in v["results"].as_array_mut().unwrap() {
@@ -237,6 +249,7 @@ fn run_nightly(scenario: &Path, out: &Path, extra: &[&str], baselines: &Path) {
 
 #[test]
 fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let scenario = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -287,6 +300,7 @@ fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
 /// nightly scenario and the gate with files that exist, and keeps the AWS job opt-in.
 #[test]
 fn the_example_workflow_runs_the_gate() {
+    let _serial = serial();
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/ci/github-actions-nightly.yml"

@@ -289,6 +289,17 @@ impl Target {
                     .send()
                     .await
                     .with_context(|| format!("creating bucket {name}"))?;
+                // Tagged first and recorded at once, so cleanup finds it whatever fails next.
+                let tags = Tagging::builder()
+                    .tag_set(Tag::builder().key(RUN_TAG).value(run_id).build()?)
+                    .build()?;
+                s3.put_bucket_tagging()
+                    .bucket(&name)
+                    .tagging(tags)
+                    .send()
+                    .await
+                    .with_context(|| format!("tagging {name}"))?;
+                self.buckets.insert((mode, role.clone()), name.clone());
                 let mut by_default = ServerSideEncryptionByDefault::builder()
                     .sse_algorithm(ServerSideEncryption::from(mode.algorithm()));
                 if mode.uses_kms() {
@@ -308,15 +319,6 @@ impl Target {
                     .send()
                     .await
                     .with_context(|| format!("setting default encryption of {name}"))?;
-                let tags = Tagging::builder()
-                    .tag_set(Tag::builder().key(RUN_TAG).value(run_id).build()?)
-                    .build()?;
-                s3.put_bucket_tagging()
-                    .bucket(&name)
-                    .tagging(tags)
-                    .send()
-                    .await
-                    .with_context(|| format!("tagging {name}"))?;
                 // A safety net for whatever cleanup misses: objects expire after a day.
                 let rule = LifecycleRule::builder()
                     .id("sse-bench-expire")
@@ -340,7 +342,6 @@ impl Target {
                         aws_sdk_s3::error::DisplayErrorContext(e)
                     );
                 }
-                self.buckets.insert((mode, role.clone()), name);
             }
         }
         Ok(())
