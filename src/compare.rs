@@ -301,6 +301,9 @@ pub struct Row {
     pub noise: Option<f64>,
     /// The conclusion.
     pub verdict: Verdict,
+    /// Why a rule did not gate the row, when it did not.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl Row {
@@ -484,8 +487,27 @@ pub fn compare(
                 (Some(b), Some(c)) if b == c => Some(0.0),
                 _ => None,
             };
+            // A percentile rests on the samples beyond it: p99 of 100 operations is one
+            // sample. Below 10 samples beyond the percentile it is shown, not gated.
+            let needed = match metric {
+                Metric::P50 => 20,
+                Metric::P99 => 1_000,
+                Metric::P999 => 10_000,
+                _ => 0,
+            };
+            let samples = op.map_or(u64::MAX, |op| {
+                let n = |s: &Summary| {
+                    s.results
+                        .iter()
+                        .find(|r| r.mode == mode && r.op == op)
+                        .map_or(0, |r| r.count)
+                };
+                n(base).min(n(cur))
+            });
+            let too_few = b.is_some() && c.is_some() && samples < needed;
             let verdict = match (rule, b, c) {
                 (None, _, _) => Verdict::NotGated,
+                (Some(_), _, _) if too_few => Verdict::NotGated,
                 // A series the baseline has and the current run lost is a regression.
                 (Some(_), Some(_), None) => Verdict::Regressed,
                 (Some(_), None, Some(_)) => Verdict::NotGated,
@@ -493,6 +515,8 @@ pub fn compare(
                 (Some(_), None, None) => Verdict::NotGated,
             };
             rows.push(Row {
+                note: (rule.is_some() && too_few)
+                    .then(|| format!("{samples} operations: too few for this percentile")),
                 mode,
                 op,
                 metric,
@@ -675,7 +699,9 @@ pub fn render_text(c: &Comparison) -> String {
             pct(r.change_pct),
             r.noise.map_or("-".into(), |n| num(Some(n))),
             r.rule.as_deref().unwrap_or("-"),
-            r.verdict.as_str()
+            r.note
+                .as_deref()
+                .map_or(r.verdict.as_str().to_owned(), |n| format!("- ({n})"))
         );
     }
     let _ = writeln!(o, "\n{}", verdict_line(c));
@@ -886,6 +912,7 @@ mod tests {
                 rule: Some("p99=10%".into()),
                 noise: None,
                 verdict: Verdict::Regressed,
+                note: None,
             }],
             regressions: 1,
         };
