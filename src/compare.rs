@@ -616,19 +616,7 @@ pub fn command(o: &CompareOptions, format: Format) -> Result<(String, i32), Usag
         crate::results::write_atomic(f, md.as_bytes())
             .map_err(|e| usage(format!("--markdown {}: {e}", f.display())))?;
     }
-    if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY")
-        && !summary.is_empty()
-    {
-        use std::io::Write as _;
-        let appended = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .and_then(|mut f| f.write_all(md.as_bytes()));
-        if let Err(e) = appended {
-            tracing::warn!("appending to $GITHUB_STEP_SUMMARY failed: {e}");
-        }
-    }
+    crate::report::append_step_summary(&md);
     if let Some(f) = &o.junit {
         crate::results::write_atomic(f, render_junit(&c).as_bytes())
             .map_err(|e| usage(format!("--junit {}: {e}", f.display())))?;

@@ -68,6 +68,17 @@ fn charts(dir: &Path, ext: &str) -> Vec<PathBuf> {
     v
 }
 
+/// Per-pixel luminance and its variance (a blank, one-colour image has none).
+fn luminance(img: &image::RgbImage) -> (Vec<f64>, f64) {
+    let lum: Vec<f64> = img
+        .pixels()
+        .map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0)
+        .collect();
+    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+    let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+    (lum, var)
+}
+
 fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
 }
@@ -98,12 +109,7 @@ fn every_chart_is_drawn_as_png_and_svg() {
             .to_rgb8();
         assert_eq!(img.dimensions(), SIZE, "{}", p.display());
         // Not blank: the pixels vary (a white or one-colour image has no variance).
-        let lum: Vec<f64> = img
-            .pixels()
-            .map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0)
-            .collect();
-        let mean = lum.iter().sum::<f64>() / lum.len() as f64;
-        let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+        let (lum, var) = luminance(&img);
         assert!(var > 50.0, "{} looks blank (variance {var})", p.display());
         let dark = lum.iter().filter(|l| **l < 128.0).count();
         assert!(
@@ -336,12 +342,7 @@ fn chromium_renders_the_report_without_network() {
         String::from_utf8_lossy(&out.stderr)
     );
     let img = image::open(&shot).unwrap().to_rgb8();
-    let lum: Vec<f64> = img
-        .pixels()
-        .map(|p| (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0)
-        .collect();
-    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
-    let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+    let (_, var) = luminance(&img);
     assert!(var > 50.0, "the screenshot is blank (variance {var})");
     let requested = page_requests(&netlog);
     assert!(requested.is_empty(), "the report requested {requested:?}");

@@ -4,7 +4,7 @@
 use super::{CostBreakdown, PriceTable, RegionPrices, S3Requests};
 use crate::cli::{CostArgs, Format};
 use crate::kms::{self, KmsRules, S3Work};
-use crate::scenario::{self, Mode, Rate};
+use crate::scenario::{self, Mode};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -279,16 +279,7 @@ fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Us
         )));
     }
     // The steady rate: the longest measured fixed rate, else the peak of a ramp.
-    let fixed = s
-        .phases
-        .iter()
-        .filter(|p| p.record)
-        .filter_map(|p| match p.rate {
-            Some(Rate::Fixed(r)) => Some((p.duration.map_or(0.0, |d| d.0.as_secs_f64()), r)),
-            _ => None,
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|x| x.1);
+    let fixed = s.steady_rate();
     let ramp_peak = s
         .phases
         .iter()

@@ -164,7 +164,7 @@ pub fn summary_markdown(runs: &[RunData]) -> String {
 }
 
 /// Appends to `$GITHUB_STEP_SUMMARY` when it is set (GitHub Actions).
-fn append_step_summary(md: &str) {
+pub fn append_step_summary(md: &str) {
     if let Ok(p) = std::env::var("GITHUB_STEP_SUMMARY")
         && !p.is_empty()
     {

@@ -193,18 +193,8 @@ fn roles(input: &BuildInput<'_>) -> Vec<RolePrincipals> {
 /// The steady rate a month is projected at: the scenario's longest measured fixed
 /// open-loop rate, else what the mode achieved.
 fn steady_rate(input: &BuildInput<'_>, measured_ops_per_s: f64) -> (f64, &'static str) {
-    let s = &input.scenario.scenario;
-    let fixed = s
-        .phases
-        .iter()
-        .filter(|p| p.record)
-        .filter_map(|p| match p.rate {
-            Some(Rate::Fixed(r)) => Some((p.duration.map_or(0.0, |d| d.0.as_secs_f64()), r)),
-            _ => None,
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match fixed {
-        Some((_, r)) => (r, "scenario"),
+    match input.scenario.scenario.steady_rate() {
+        Some(r) => (r, "scenario"),
         None => (measured_ops_per_s, "measured"),
     }
 }

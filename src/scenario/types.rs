@@ -648,6 +648,22 @@ impl<'de> Deserialize<'de> for Rate {
     }
 }
 
+impl Scenario {
+    /// The scenario's steady rate: the fixed open-loop rate of its longest measured
+    /// phase with one (what cost projections scale a month by).
+    pub fn steady_rate(&self) -> Option<f64> {
+        self.phases
+            .iter()
+            .filter(|p| p.record)
+            .filter_map(|p| match p.rate {
+                Some(Rate::Fixed(r)) => Some((p.duration.map_or(0.0, |d| d.0.as_secs_f64()), r)),
+                _ => None,
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|x| x.1)
+    }
+}
+
 impl Rate {
     /// Rate at the start and at the end.
     pub fn bounds(&self) -> (f64, f64) {
