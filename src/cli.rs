@@ -133,6 +133,25 @@ pub struct RunArgs {
     /// Keep the buckets (and objects) the run created on a real target.
     #[arg(long)]
     pub keep: bool,
+    /// Shared-config profile for the aws target's credentials (else AWS_PROFILE / default chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Region of an aws or endpoint target (over `[target] region` and the profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// KMS key of the KMS modes on a real target: alias, key id or ARN (over `[target] kms_key`).
+    #[arg(long, value_name = "ALIAS|ARN")]
+    pub kms_key: Option<String>,
+    /// Create a KMS key tagged for this run and schedule its deletion (7 days) at the end.
+    #[arg(long)]
+    pub create_key: bool,
+    /// Use an existing bucket under a fresh key prefix instead of creating buckets:
+    /// `NAME` for every bucket role, or `ROLE=NAME` (repeat). Its settings are not changed.
+    #[arg(long, value_name = "[ROLE=]NAME")]
+    pub bucket: Vec<String>,
+    /// Key prefix in `--bucket` buckets (default `sse-bench-<run id>/`); refused if objects exist under it.
+    #[arg(long)]
+    pub key_prefix: Option<String>,
 }
 
 /// Arguments of `cost`.

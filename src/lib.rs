@@ -114,6 +114,14 @@ pub async fn main(cli: Cli) -> i32 {
                 max_cost: args.max_cost,
                 format: cli.format,
                 quiet: cli.quiet,
+                access: run::AccessOptions {
+                    profile: args.profile,
+                    region: args.region,
+                    kms_key: args.kms_key,
+                    create_key: args.create_key,
+                    buckets: args.bucket,
+                    key_prefix: args.key_prefix,
+                },
             };
             if let Some(m) = opts.max_cost
                 && !(m >= 0.0 && m.is_finite())

@@ -7,7 +7,7 @@ use crate::recorder::Recorder;
 use crate::results::{self, Summary, summary};
 use crate::scenario::{self, LoadedScenario, Mode};
 use crate::sim::KmsStats;
-use crate::target::{Target, TargetSpec};
+use crate::target::{Access, Target, TargetSpec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +34,57 @@ pub struct RunOptions {
     pub keep: bool,
     /// `--max-cost USD`: refuse a billed run predicted to cost more (default $1).
     pub max_cost: Option<f64>,
+    /// `--profile`, `--region`, `--kms-key`, `--create-key`, `--bucket`, `--key-prefix`.
+    pub access: AccessOptions,
+}
+
+/// How to reach a real target, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct AccessOptions {
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--kms-key`.
+    pub kms_key: Option<String>,
+    /// `--create-key`.
+    pub create_key: bool,
+    /// `--bucket [ROLE=]NAME`, repeatable.
+    pub buckets: Vec<String>,
+    /// `--key-prefix`.
+    pub key_prefix: Option<String>,
+}
+
+impl AccessOptions {
+    /// Checks the flags against the target; the target module's view of them.
+    fn resolve(&self, spec: &TargetSpec) -> Result<Access, RunError> {
+        let reuse = Access::parse_buckets(&self.buckets).map_err(RunError::Usage)?;
+        if *spec == TargetSpec::Embedded
+            && (!reuse.is_empty() || self.create_key || self.key_prefix.is_some())
+        {
+            return Err(RunError::Usage(
+                "--bucket, --key-prefix and --create-key apply to endpoint and aws targets; the embedded simulator makes its own buckets and key".into(),
+            ));
+        }
+        if self.key_prefix.is_some() && reuse.is_empty() {
+            return Err(RunError::Usage(
+                "--key-prefix applies with --bucket (existing buckets)".into(),
+            ));
+        }
+        if self.create_key && self.kms_key.is_some() {
+            return Err(RunError::Usage(
+                "give --kms-key or --create-key, not both".into(),
+            ));
+        }
+        Ok(Access {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            kms_key: self.kms_key.clone(),
+            create_key: self.create_key,
+            reuse,
+            key_prefix: self.key_prefix.clone(),
+        })
+    }
 }
 
 /// The cost guard's default ceiling, USD.
@@ -153,16 +204,46 @@ pub async fn run_loaded(
             "--save-baseline: expected letters, digits, '-', '_' or '.', got {name:?}"
         )));
     }
+    let access = opts.access.resolve(&spec)?;
+    for (role, _) in &access.reuse {
+        if let Some(r) = role
+            && !roles.contains(r)
+        {
+            return Err(RunError::Usage(format!(
+                "--bucket {r}=...: the scenario has no bucket role {r:?} (its roles: {})",
+                roles.join(", ")
+            )));
+        }
+    }
+    // On AWS every principal must be a distinct identity, or Bucket Key counts would be
+    // those of one requester.
+    if spec == TargetSpec::Aws && principals.len() > 1 {
+        let unmapped: Vec<&String> = principals
+            .iter()
+            .filter(|p| !s.target.principals.contains_key(*p))
+            .collect();
+        if !unmapped.is_empty() {
+            return Err(RunError::Usage(format!(
+                "the scenario has {} principals; on the aws target each needs its own credentials in [target.principals] (a profile or a role_arn), missing: {}",
+                principals.len(),
+                unmapped
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
     // Prices are checked before anything starts: a broken price file is a usage error.
     let price_table = crate::cost::PriceTable::load(opts.prices.as_deref())
         .map_err(|e| RunError::Usage(e.to_string()))?;
     // The cost guard: on a billed target, nothing is touched when the prediction is too high.
     if spec != TargetSpec::Embedded {
         let max = opts.max_cost.unwrap_or(DEFAULT_MAX_COST);
-        let region = s
-            .target
+        let region = access
             .region
             .clone()
+            .or_else(|| s.target.region.clone())
             .unwrap_or_else(|| "us-east-1".into());
         let prices = price_table
             .region(&region)
@@ -187,29 +268,65 @@ pub async fn run_loaded(
     let started_wall = time::OffsetDateTime::now_utc();
     let run_start = Instant::now();
     let fail = |e: anyhow::Error| RunError::Failure(e);
-    let mut target = Target::connect(spec, ls, seed, principals.clone())
+    let mut target = Target::connect(spec, ls, seed, principals.clone(), &access, &run_id)
         .await
         .map_err(fail)?;
     let kms_scenario = s.kind == scenario::ScenarioKind::Kms;
+    let mut skipped: BTreeMap<Mode, String> = BTreeMap::new();
     let kms_env = if kms_scenario {
-        Some(Arc::new(kms_env(&target, &streams).await.map_err(fail)?))
+        match kms_env(&target, &streams).await {
+            Ok(k) => Some(Arc::new(k)),
+            Err(e) => {
+                target.retire_key(opts.keep).await;
+                return Err(fail(e));
+            }
+        }
     } else {
-        if let Err(e) = target
-            .provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id)
+        let ready = match target
+            .provision(&s.modes, &roles, &s.target.bucket_prefix, &run_id, &access)
             .await
         {
-            // Take back what was created before the failure.
-            if target.sim.is_none() && !opts.keep {
-                for (b, why) in target.cleanup(&run_id).await {
-                    eprintln!(
-                        "left behind: bucket {b} ({why}); remove it with: aws s3 rb s3://{b} --force"
-                    );
+            Ok(refused) => {
+                skipped = refused;
+                let probed: Vec<Mode> = s
+                    .modes
+                    .iter()
+                    .copied()
+                    .filter(|m| !skipped.contains_key(m))
+                    .collect();
+                skipped.extend(target.probe(&probed, &roles).await);
+                if skipped.len() == s.modes.len() {
+                    Err(anyhow::anyhow!(
+                        "the target honours none of the scenario's modes:\n{}",
+                        skipped
+                            .iter()
+                            .map(|(m, why)| format!("  {m}: {why}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ))
+                } else {
+                    Ok(())
                 }
             }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ready {
+            // Take back what was created before the failure.
+            if target.sim.is_none() && !opts.keep {
+                report_left_behind(&target.cleanup(&run_id).await);
+            }
+            target.retire_key(opts.keep).await;
             return Err(fail(e));
+        }
+        for (m, why) in &skipped {
+            eprintln!("skipped {m}: {why}");
         }
         None
     };
+    let steps: Vec<plan::Step> = steps
+        .into_iter()
+        .filter(|st| !skipped.contains_key(&st.mode))
+        .collect();
     let recorder = Arc::new(
         Recorder::new(&dir, run_start)
             .map_err(|e| fail(anyhow::anyhow!("creating {}: {e}", dir.display())))?,
@@ -258,8 +375,8 @@ pub async fn run_loaded(
         if cancel.is_cancelled() {
             break;
         }
-        let buckets: Arc<Vec<String>> = Arc::new(
-            streams
+        let buckets = Arc::new(driver::Placement {
+            buckets: streams
                 .iter()
                 .map(|st| {
                     target
@@ -269,7 +386,14 @@ pub async fn run_loaded(
                         .unwrap_or_default()
                 })
                 .collect(),
-        );
+            // Modes share reused buckets: each writes under its own part of the run prefix.
+            key_prefix: if target.key_prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}{}/", target.key_prefix, step.mode)
+            },
+            sse: target.sse_for(step.mode),
+        });
         if prefilled.insert(step.mode) && !kms_scenario && streams.iter().any(|st| st.prefill) {
             progress.set_label(format!("{} prefill", step.mode));
             let from = run_start.elapsed().as_secs_f64();
@@ -323,32 +447,38 @@ pub async fn run_loaded(
         .map_err(|e| fail(anyhow::anyhow!("writing measurements: {e}")))?;
 
     // A real target gets back what the run put there (Ctrl-C included), unless --keep.
-    let created: Vec<String> = target
-        .buckets
-        .values()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let created: Vec<String> = target.created.iter().cloned().collect();
     let left_behind = if target.sim.is_some() {
         Vec::new()
     } else if opts.keep {
         if !opts.quiet {
-            eprintln!(
-                "--keep: left {} bucket(s) tagged sse-bench:run={run_id}",
-                created.len()
-            );
+            if target.key_prefix.is_empty() {
+                eprintln!(
+                    "--keep: left {} bucket(s) tagged sse-bench:run={run_id}",
+                    created.len()
+                );
+            } else {
+                eprintln!(
+                    "--keep: left the run's objects under {} in {}",
+                    target.key_prefix,
+                    target
+                        .buckets
+                        .values()
+                        .cloned()
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
         }
         created.clone()
     } else {
         let left = target.cleanup(&run_id).await;
-        for (b, why) in &left {
-            eprintln!(
-                "left behind: bucket {b} ({why}); remove it with: aws s3 rb s3://{b} --force"
-            );
-        }
-        left.into_iter().map(|(b, _)| b).collect()
+        report_left_behind(&left);
+        left.into_iter().map(|l| l.what).collect()
     };
+    let created_key = target.retire_key(opts.keep).await;
     let ended = time::OffsetDateTime::now_utc();
     let kms_account_wide = account_wide_kms(&target, ls, started_wall, ended, &cancel).await;
     let stream_roles: BTreeMap<String, String> = streams
@@ -394,10 +524,32 @@ pub async fn run_loaded(
         left_behind,
         kms_counts: if target.kms_measured() {
             "measured"
+        } else if target.spec == TargetSpec::Aws {
+            "predicted"
         } else {
             "unavailable"
         }
         .into(),
+        key_prefix: (!target.key_prefix.is_empty()).then(|| target.key_prefix.clone()),
+        reused_buckets: if target.key_prefix.is_empty() {
+            Vec::new()
+        } else {
+            target
+                .buckets
+                .values()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        },
+        created_key,
+        skipped_modes: skipped
+            .iter()
+            .map(|(m, why)| summary::SkippedMode {
+                mode: *m,
+                reason: why.clone(),
+            })
+            .collect(),
     };
     let prices = match price_table.region(&target.region) {
         Ok(p) => Some(summary::PriceInfo {
@@ -424,10 +576,16 @@ pub async fn run_loaded(
     let quota_rps = target
         .kms_quota()
         .or(prices.as_ref().map(|p| p.prices.kms_quota_rps));
+    // Skipped modes have no rows; the scenario echo (summary.scenario_toml) stays whole.
+    let mut measured_ls = ls.clone();
+    measured_ls
+        .scenario
+        .modes
+        .retain(|m| !skipped.contains_key(m));
     let summary = summary::build(
         &recorded,
         summary::BuildInput {
-            scenario: ls,
+            scenario: &measured_ls,
             seed,
             target: target_info,
             quota_rps,
@@ -447,7 +605,7 @@ pub async fn run_loaded(
             keys: u32::from(target.kms_key_arn.is_some()),
             kms_account_wide,
         },
-        &ls.thresholds,
+        &measured_ls.thresholds,
     );
     results::write_dir(&dir, &summary, &ls.text)
         .map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
@@ -500,10 +658,18 @@ async fn account_wide_kms(
         retry: crate::target::RetryPolicy::Standard,
         timeout: Duration::from_secs(30),
     };
-    match (&target.spec, &cw.endpoint) {
-        (TargetSpec::Aws, _) => {}
-        (TargetSpec::Endpoint(_), Some(_)) => {
+    let client = match (&target.spec, &cw.endpoint, &target.sdk_config) {
+        // The aws target's own chain and region; `endpoint` overrides where it is sent.
+        (TargetSpec::Aws, e, Some(cfg)) => {
+            let cfg = match e {
+                Some(url) => cfg.to_builder().endpoint_url(url).build(),
+                None => cfg.clone(),
+            };
+            crate::target::aws::cloudwatch_client(&cfg)
+        }
+        (TargetSpec::Endpoint(_), Some(_), _) => {
             o.credentials = crate::target::StaticCredentials::from_env();
+            crate::target::cloudwatch_client(&o)
         }
         _ => {
             tracing::warn!(
@@ -511,8 +677,7 @@ async fn account_wide_kms(
             );
             return None;
         }
-    }
-    let client = crate::target::cloudwatch_client(&o);
+    };
     let to_system = |t: time::OffsetDateTime| {
         std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
     };
@@ -538,6 +703,16 @@ async fn account_wide_kms(
             }
         },
         _ = cancel.cancelled() => None,
+    }
+}
+
+/// Prints what cleanup could not remove, and how to remove it.
+fn report_left_behind(left: &[crate::target::LeftBehind]) {
+    for l in left {
+        eprintln!(
+            "left behind: {} ({}); remove it with: {}",
+            l.what, l.why, l.remove
+        );
     }
 }
 
@@ -631,35 +806,89 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, RunErro
             if st.record { "" } else { " (not measured)" }
         );
     }
+    let access = opts.access.resolve(&spec)?;
     if s.kind == scenario::ScenarioKind::S3 {
         let roles: BTreeSet<String> = scenario::streams(s)
             .iter()
             .map(|st| st.bucket_role().to_owned())
             .collect();
-        let _ = writeln!(
-            o,
-            "buckets it would create (xxxxxxxx: a random id per run), tagged sse-bench:run=<id>, objects expiring after 1 day, deleted at the end{}:",
-            if opts.keep { " (not: --keep)" } else { "" }
-        );
-        for &m in &s.modes {
+        if access.reuse.is_empty() {
+            let _ = writeln!(
+                o,
+                "buckets it would create (xxxxxxxx: a random id per run), tagged sse-bench:run=<id>, objects expiring after 1 day, deleted at the end{}:",
+                if opts.keep { " (not: --keep)" } else { "" }
+            );
+            for &m in &s.modes {
+                for role in &roles {
+                    let _ = writeln!(
+                        o,
+                        "  {}",
+                        crate::target::bucket_name(&s.target.bucket_prefix, run_id, m, role)
+                    );
+                }
+            }
+        } else {
+            let prefix = access
+                .key_prefix
+                .clone()
+                .unwrap_or_else(|| format!("sse-bench-{run_id}/"));
+            let _ = writeln!(
+                o,
+                "existing buckets it would use (not reconfigured), under the key prefix {prefix} (refused if objects are there already; what it writes there is deleted at the end{}):",
+                if opts.keep { ", not: --keep" } else { "" }
+            );
             for role in &roles {
-                let _ = writeln!(
-                    o,
-                    "  {}",
-                    crate::target::bucket_name(&s.target.bucket_prefix, run_id, m, role)
-                );
+                let name = access
+                    .reuse
+                    .iter()
+                    .find(|(r, _)| r.as_deref() == Some(role.as_str()))
+                    .or_else(|| access.reuse.iter().find(|(r, _)| r.is_none()))
+                    .map_or("(no --bucket for this role)", |(_, n)| n.as_str());
+                let _ = writeln!(o, "  {role}: {name}");
             }
         }
     }
-    let _ = writeln!(o, "KMS key: {}", s.target.kms_key);
-    // The same region the guard prices: the simulator's for embedded runs.
-    let region = s.target.region.clone().unwrap_or_else(|| {
-        if spec == TargetSpec::Embedded {
-            s.simulator.region.clone()
+    if s.kind == scenario::ScenarioKind::Kms || s.modes.iter().any(|m| m.uses_kms()) {
+        if access.create_key {
+            let _ = writeln!(
+                o,
+                "KMS key: a new key it would create, tagged sse-bench:run=<id>, deletion scheduled at the end ({}-day window){}",
+                crate::target::KEY_DELETION_DAYS,
+                if opts.keep { " (not: --keep)" } else { "" }
+            );
         } else {
-            "us-east-1".into()
+            let _ = writeln!(
+                o,
+                "KMS key: {}",
+                access.kms_key.as_deref().unwrap_or(&s.target.kms_key)
+            );
         }
-    });
+    }
+    for (name, src) in &s.target.principals {
+        let _ = writeln!(
+            o,
+            "principal {name}: {}{}",
+            src.profile.as_deref().map_or_else(
+                || "default credentials".to_owned(),
+                |p| format!("profile {p}")
+            ),
+            src.role_arn
+                .as_deref()
+                .map_or(String::new(), |r| format!(", assuming {r}"))
+        );
+    }
+    // The same region the guard prices: the simulator's for embedded runs.
+    let region = access
+        .region
+        .clone()
+        .or_else(|| s.target.region.clone())
+        .unwrap_or_else(|| {
+            if spec == TargetSpec::Embedded {
+                s.simulator.region.clone()
+            } else {
+                "us-east-1".into()
+            }
+        });
     match table.region(&region) {
         Ok(p) => {
             let est = crate::cost::estimate::run_estimate(s, p, table.hours_per_month);

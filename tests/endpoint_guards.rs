@@ -230,13 +230,176 @@ fn cleanup_leaves_a_bucket_without_the_run_tag_alone() {
             .await
             .unwrap();
     });
+    // And one with no tags at all, with an object in it.
+    rt.block_on(async {
+        client
+            .create_bucket()
+            .bucket("sse-bench-abcd1234-sse-s3-main")
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_object()
+            .bucket("sse-bench-abcd1234-sse-s3-main")
+            .key("k")
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
     let mut target = sse_bench::target::Target::for_clients(vec![client.clone()]);
-    target.buckets.insert(
-        (sse_bench::scenario::Mode::SseKms, "main".into()),
-        "sse-bench-abcd1234-sse-kms-main".into(),
-    );
+    target
+        .created
+        .insert("sse-bench-abcd1234-sse-kms-main".into());
+    target
+        .created
+        .insert("sse-bench-abcd1234-sse-s3-main".into());
     let left = rt.block_on(target.cleanup("abcd1234"));
-    assert_eq!(left.len(), 1);
-    assert!(left[0].1.contains("not tagged"), "{:?}", left);
-    assert!(buckets(&rt, &client).contains(&"sse-bench-abcd1234-sse-kms-main".to_owned()));
+    assert_eq!(left.len(), 2, "{left:?}");
+    let why = |b: &str| {
+        left.iter()
+            .find(|l| l.what == format!("bucket {b}"))
+            .map(|l| l.why.clone())
+            .unwrap()
+    };
+    assert!(
+        why("sse-bench-abcd1234-sse-kms-main").contains("not tagged"),
+        "{left:?}"
+    );
+    assert!(
+        why("sse-bench-abcd1234-sse-s3-main").contains("cannot read its tags"),
+        "{left:?}"
+    );
+    assert!(
+        left.iter().all(|l| l.remove.starts_with("aws s3 rb s3://")),
+        "{left:?}"
+    );
+    let now = buckets(&rt, &client);
+    assert!(now.contains(&"sse-bench-abcd1234-sse-kms-main".to_owned()));
+    assert!(now.contains(&"sse-bench-abcd1234-sse-s3-main".to_owned()));
+    rt.block_on(
+        client
+            .head_object()
+            .bucket("sse-bench-abcd1234-sse-s3-main")
+            .key("k")
+            .send(),
+    )
+    .expect("the untagged bucket's object is still there");
+}
+
+/// S3 operation counts the simulator served.
+fn s3_ops(rt: &tokio::runtime::Runtime, serve: &common::ServeProcess) -> serde_json::Value {
+    let (status, body) = rt.block_on(common::http("GET", &format!("{}/stats", serve.admin)));
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["s3"]["by_operation"].clone()
+}
+
+#[test]
+fn a_reused_bucket_keeps_its_settings_and_other_objects() {
+    let serve = common::spawn_serve();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = s3(&rt, &serve);
+    rt.block_on(async {
+        client
+            .create_bucket()
+            .bucket("shared")
+            .send()
+            .await
+            .unwrap();
+        for key in ["other/keep-me", "taken/x"] {
+            client
+                .put_object()
+                .bucket("shared")
+                .key(key)
+                .body(b"x".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = scenario(tmp.path(), &serve, true);
+    let sc = sc.to_str().unwrap();
+
+    // A prefix with objects under it is refused before anything is written.
+    let puts = s3_ops(&rt, &serve)["PutObject"].as_u64().unwrap();
+    let (code, _, err) = run(
+        &serve,
+        &[
+            "-q",
+            "run",
+            sc,
+            "--bucket",
+            "shared",
+            "--key-prefix",
+            "taken",
+            "--out",
+            tmp.path().join("refused").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("already has objects under taken/"), "{err}");
+    assert_eq!(s3_ops(&rt, &serve)["PutObject"].as_u64().unwrap(), puts);
+
+    // A bucket role the scenario does not have is a usage error.
+    let (code, _, err) = run(&serve, &["-q", "run", sc, "--bucket", "logs=shared"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no bucket role \"logs\""), "{err}");
+
+    let out_dir = tmp.path().join("out");
+    let (code, _, err) = run(
+        &serve,
+        &[
+            "-q",
+            "run",
+            sc,
+            "--bucket",
+            "shared",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
+            .unwrap();
+    let prefix = summary["target"]["key_prefix"].as_str().unwrap().to_owned();
+    assert!(
+        prefix.starts_with("sse-bench-") && prefix.ends_with('/'),
+        "{prefix}"
+    );
+    assert_eq!(
+        summary["target"]["reused_buckets"],
+        serde_json::json!(["shared"])
+    );
+    assert_eq!(summary["target"]["buckets"], serde_json::json!([]));
+    // Writes carried the mode's headers: SSE-KMS made exactly the predicted KMS calls.
+    let kms = summary["kms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["mode"] == "sse-kms")
+        .unwrap();
+    assert_eq!(kms["calls"], 100);
+    assert_eq!(kms["predicted"]["calls"], 100.0);
+    // Only what was there before is left; the bucket was not reconfigured.
+    let keys: Vec<String> = rt
+        .block_on(client.list_objects_v2().bucket("shared").send())
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert_eq!(keys, vec!["other/keep-me".to_owned(), "taken/x".to_owned()]);
+    let ops = s3_ops(&rt, &serve);
+    for op in [
+        "PutBucketEncryption",
+        "PutBucketTagging",
+        "PutBucketLifecycleConfiguration",
+        "DeleteBucket",
+    ] {
+        assert!(ops.get(op).is_none(), "{op} was sent: {ops}");
+    }
+    assert_eq!(buckets(&rt, &client), vec!["shared".to_owned()]);
 }

@@ -184,11 +184,26 @@ pub struct Harness {
     pub kms: Option<Arc<ops::KmsEnv>>,
 }
 
-fn env<'a>(h: &'a Harness, buckets: &'a [String], p: &Pick) -> OpEnv<'a> {
+/// Where one step's objects go: a bucket per stream, a key prefix and, on buckets
+/// the run did not configure, the encryption headers each write carries.
+#[derive(Clone, Debug, Default)]
+pub struct Placement {
+    /// Bucket per stream (index-aligned with the harness's streams).
+    pub buckets: Vec<String>,
+    /// Prepended to every object key (empty, or ending in `/`).
+    pub key_prefix: String,
+    /// Encryption headers on every write (PUT, CreateMultipartUpload, COPY), when the
+    /// bucket's default encryption is not the mode's (`--bucket`).
+    pub sse: Option<ops::Sse>,
+}
+
+fn env<'a>(h: &'a Harness, place: &'a Placement, p: &Pick) -> OpEnv<'a> {
     let s = &h.streams[p.stream].stream;
     OpEnv {
         client: &h.clients[p.principal.min(h.clients.len() - 1)],
-        bucket: &buckets[p.stream],
+        bucket: &place.buckets[p.stream],
+        key_prefix: &place.key_prefix,
+        sse: place.sse.as_ref(),
         stream_name: &s.name,
         seed: h.seed,
         multipart: s.multipart,
@@ -215,7 +230,7 @@ pub fn arrival_time(rate: &Rate, duration: f64, i: u64) -> f64 {
 }
 
 /// Writes every key of every stream once (not measured). Returns failures.
-pub async fn prefill(h: &Arc<Harness>, buckets: Arc<Vec<String>>, concurrency: usize) -> u64 {
+pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize) -> u64 {
     let jobs: Vec<(usize, u64)> = h
         .streams
         .iter()
@@ -228,9 +243,9 @@ pub async fn prefill(h: &Arc<Harness>, buckets: Arc<Vec<String>>, concurrency: u
     let failed = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for w in 0..concurrency.max(1) {
-        let (h, buckets, jobs, next, failed) = (
+        let (h, place, jobs, next, failed) = (
             h.clone(),
-            buckets.clone(),
+            place.clone(),
             jobs.clone(),
             next.clone(),
             failed.clone(),
@@ -245,7 +260,7 @@ pub async fn prefill(h: &Arc<Harness>, buckets: Arc<Vec<String>>, concurrency: u
                 let Some(&(s, key)) = jobs.get(i) else { break };
                 let mut p = h.streams[s].pick_op(Op::Put, s, &mut rng);
                 p.key = key;
-                let out = ops::execute(&env(&h, &buckets, &p), &p).await;
+                let out = ops::execute(&env(&h, &place, &p), &p).await;
                 if out.error.is_some() {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -259,7 +274,7 @@ pub async fn prefill(h: &Arc<Harness>, buckets: Arc<Vec<String>>, concurrency: u
 }
 
 /// Runs one phase for every stream at once; returns when all streams are done.
-pub async fn run_phase(h: &Arc<Harness>, buckets: Arc<Vec<String>>, phase: &Phase, step_seed: u64) {
+pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, step_seed: u64) {
     let duration = phase.duration.map_or(MAX_PHASE, |d| d.0.min(MAX_PHASE));
     let start = Instant::now();
     let deadline = start + duration;
@@ -273,10 +288,10 @@ pub async fn run_phase(h: &Arc<Harness>, buckets: Arc<Vec<String>>, phase: &Phas
             let workers = ((conc as f64 * sp.share).round() as u32).max(1);
             let remaining = Arc::new(AtomicU64::new(budget.unwrap_or(u64::MAX)));
             for w in 0..workers {
-                let (h, buckets, remaining) = (h.clone(), buckets.clone(), remaining.clone());
+                let (h, place, remaining) = (h.clone(), place.clone(), remaining.clone());
                 tasks.push(tokio::spawn(closed_worker(
                     h,
-                    buckets,
+                    place,
                     s,
                     seed ^ w as u64,
                     deadline,
@@ -294,9 +309,9 @@ pub async fn run_phase(h: &Arc<Harness>, buckets: Arc<Vec<String>>, phase: &Phas
             };
             let cap =
                 ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as usize).max(1);
-            let (h, buckets) = (h.clone(), buckets.clone());
+            let (h, place) = (h.clone(), place.clone());
             tasks.push(tokio::spawn(open_scheduler(
-                h, buckets, s, seed, start, duration, rate, cap, budget,
+                h, place, s, seed, start, duration, rate, cap, budget,
             )));
         }
     }
@@ -307,7 +322,7 @@ pub async fn run_phase(h: &Arc<Harness>, buckets: Arc<Vec<String>>, phase: &Phas
 
 async fn closed_worker(
     h: Arc<Harness>,
-    buckets: Arc<Vec<String>>,
+    place: Arc<Placement>,
     s: usize,
     seed: u64,
     deadline: Instant,
@@ -326,7 +341,7 @@ async fn closed_worker(
         }
         let p = h.streams[s].pick(s, &mut rng);
         let t0 = Instant::now();
-        let e = env(&h, &buckets, &p);
+        let e = env(&h, &place, &p);
         let out = tokio::select! {
             out = ops::execute(&e, &p) => out,
             _ = h.cancel.cancelled() => break,
@@ -339,7 +354,7 @@ async fn closed_worker(
 #[allow(clippy::too_many_arguments)]
 async fn open_scheduler(
     h: Arc<Harness>,
-    buckets: Arc<Vec<String>>,
+    place: Arc<Placement>,
     s: usize,
     seed: u64,
     start: Instant,
@@ -376,10 +391,10 @@ async fn open_scheduler(
             }
         };
         let p = h.streams[s].pick(s, &mut rng);
-        let (h2, buckets) = (h.clone(), buckets.clone());
+        let (h2, place) = (h.clone(), place.clone());
         tokio::spawn(async move {
             let actual = Instant::now();
-            let e = env(&h2, &buckets, &p);
+            let e = env(&h2, &place, &p);
             let out = tokio::select! {
                 out = ops::execute(&e, &p) => out,
                 _ = h2.cancel.cancelled() => return,

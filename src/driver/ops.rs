@@ -32,6 +32,24 @@ pub fn object_key(stream: &str, key: u64) -> String {
     format!("{stream}/{key:010}")
 }
 
+/// Encryption headers a write carries (`x-amz-server-side-encryption`, `-aws-kms-key-id`,
+/// `-bucket-key-enabled`), for buckets whose default encryption the run did not set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sse {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub algorithm: String,
+    /// KMS key id or ARN (KMS modes).
+    pub kms_key_id: Option<String>,
+    /// Bucket Key on or off (KMS modes; DSSE-KMS has none).
+    pub bucket_key: Option<bool>,
+}
+
+impl Sse {
+    fn algorithm(&self) -> aws_sdk_s3::types::ServerSideEncryption {
+        aws_sdk_s3::types::ServerSideEncryption::from(self.algorithm.as_str())
+    }
+}
+
 /// Error class of a failed SDK call (DESIGN.md §6: KMS throttling apart from the rest).
 pub fn classify<E: ProvideErrorMetadata>(
     e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
@@ -78,6 +96,10 @@ pub struct OpEnv<'a> {
     pub client: &'a aws_sdk_s3::Client,
     /// Bucket of the stream in this mode.
     pub bucket: &'a str,
+    /// Prefix of every key (the run's prefix in a reused bucket).
+    pub key_prefix: &'a str,
+    /// Encryption headers of writes, when the bucket's default is not the mode's.
+    pub sse: Option<&'a Sse>,
     /// Stream name (key prefix).
     pub stream_name: &'a str,
     /// Payload seed.
@@ -114,7 +136,7 @@ fn ok(p: &Pick, bytes: u64, ttfb: Option<std::time::Duration>) -> Outcome {
 
 /// Runs one operation.
 pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
-    let key = object_key(env.stream_name, p.key);
+    let key = format!("{}{}", env.key_prefix, object_key(env.stream_name, p.key));
     let c = env.client;
     match p.op {
         Op::Put => {
@@ -128,6 +150,9 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
                     .put_object()
                     .bucket(env.bucket)
                     .key(&key)
+                    .set_server_side_encryption(env.sse.map(Sse::algorithm))
+                    .set_ssekms_key_id(env.sse.and_then(|s| s.kms_key_id.clone()))
+                    .set_bucket_key_enabled(env.sse.and_then(|s| s.bucket_key))
                     .body(ByteStream::from(body))
                     .send()
                     .await
@@ -172,11 +197,14 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
             None => fail(p, "other".into()),
         },
         Op::Copy => {
-            let dest = object_key(env.stream_name, p.aux);
+            let dest = format!("{}{}", env.key_prefix, object_key(env.stream_name, p.aux));
             match c
                 .copy_object()
                 .bucket(env.bucket)
                 .key(&dest)
+                .set_server_side_encryption(env.sse.map(Sse::algorithm))
+                .set_ssekms_key_id(env.sse.and_then(|s| s.kms_key_id.clone()))
+                .set_bucket_key_enabled(env.sse.and_then(|s| s.bucket_key))
                 .copy_source(format!("{}/{key}", env.bucket))
                 .send()
                 .await
@@ -200,6 +228,9 @@ async fn multipart_put(
         .create_multipart_upload()
         .bucket(env.bucket)
         .key(key)
+        .set_server_side_encryption(env.sse.map(Sse::algorithm))
+        .set_ssekms_key_id(env.sse.and_then(|s| s.kms_key_id.clone()))
+        .set_bucket_key_enabled(env.sse.and_then(|s| s.bucket_key))
         .send()
         .await
     {

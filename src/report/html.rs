@@ -150,6 +150,18 @@ fn metadata(o: &mut String, s: &Summary) {
         ),
     );
     row("KMS counts", s.target.kms_counts.clone());
+    for m in &s.target.skipped_modes {
+        row(&format!("skipped {}", m.mode), m.reason.clone());
+    }
+    if let Some(k) = &s.target.created_key {
+        row("KMS key created", format!("{}: {}", k.arn, k.fate));
+    }
+    if let Some(p) = &s.target.key_prefix {
+        row(
+            "reused buckets",
+            format!("{} under {p}", s.target.reused_buckets.join(", ")),
+        );
+    }
     if let Some(sim) = &s.target.simulator {
         row("simulator", serde_json::to_string(sim).unwrap_or_default());
     }

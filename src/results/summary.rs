@@ -107,14 +107,38 @@ pub struct TargetInfo {
     pub kms_key_arn: Option<String>,
     /// Simulator settings (embedded only; no secrets).
     pub simulator: Option<serde_json::Value>,
-    /// "measured" when KMS calls were counted by the target, else "unavailable".
+    /// How per-mode KMS counts were obtained: "measured" (the simulator counted them),
+    /// "predicted" (real AWS: the model's count; CloudWatch's account-wide total is
+    /// `kms_account_wide`), "unavailable" (an endpoint whose KMS calls nobody counts; the
+    /// predicted column says what AWS would do).
     pub kms_counts: String,
     /// Buckets the run created.
     #[serde(default)]
     pub buckets: Vec<String>,
-    /// Of those, the ones still there after the run (kept with --keep, or cleanup failed).
+    /// What is still there after the run (kept with --keep, or cleanup failed).
     #[serde(default)]
     pub left_behind: Vec<String>,
+    /// Existing buckets the run used (`--bucket`), under `key_prefix`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reused_buckets: Vec<String>,
+    /// The run's key prefix in reused buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    /// The KMS key the run created (`--create-key`) and what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_key: Option<crate::target::CreatedKey>,
+    /// Modes the target does not honour, left out of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_modes: Vec<SkippedMode>,
+}
+
+/// A mode the run skipped, with the target's answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SkippedMode {
+    /// The mode.
+    pub mode: Mode,
+    /// What the target did instead.
+    pub reason: String,
 }
 
 /// Machine facts.

@@ -21,9 +21,31 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or("-".into(), f)
 }
 
+/// Where the measured KMS column comes from, in words.
+fn kms_source(s: &Summary) -> &'static str {
+    match s.target.kms_counts.as_str() {
+        "measured" => "measured by the target",
+        "predicted" => "real AWS: per-mode counts are the model's, not measured",
+        _ => "not counted by this target: the predicted column is what AWS would do",
+    }
+}
+
+/// One line per mode the target does not honour.
+fn skipped_lines(s: &Summary, markdown: bool) -> String {
+    let mut o = String::new();
+    for m in &s.target.skipped_modes {
+        if markdown {
+            let _ = writeln!(o, "- **skipped {}**: {}", m.mode, m.reason);
+        } else {
+            let _ = writeln!(o, "skipped {}: {}", m.mode, m.reason);
+        }
+    }
+    o
+}
+
 /// Renders the comparison, KMS, cost and knee tables.
 pub fn render(s: &Summary) -> String {
-    let mut out = String::new();
+    let mut out = skipped_lines(s, false);
     let _ = writeln!(
         out,
         "{:<20} {:<17} {:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>7} {:>9}",
@@ -61,7 +83,8 @@ pub fn render(s: &Summary) -> String {
     let quota = s.kms.iter().find_map(|k| k.quota_rps);
     let _ = writeln!(
         out,
-        "KMS calls (measured by the target; predicted by the model{})",
+        "KMS calls ({}; predicted by the model{})",
+        kms_source(s),
         quota.map_or(String::new(), |q| format!(
             "; quota {} req/s",
             thousands(q as f64)
@@ -244,6 +267,10 @@ pub fn render_markdown(s: &Summary) -> String {
         "### {} on {} ({})\n",
         s.scenario.name, s.target.label, s.target.region
     );
+    let skipped = skipped_lines(s, true);
+    if !skipped.is_empty() {
+        let _ = writeln!(o, "{skipped}");
+    }
     let _ = writeln!(
         o,
         "| mode | op | ops | ops/s | p50 ms | p99 ms | p99.9 ms | errors | KMS-throttled |"

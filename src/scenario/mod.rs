@@ -432,6 +432,42 @@ fn validate(s: &mut Scenario, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<T
             "every phase has record = false: nothing would be measured".into(),
         );
     }
+    if !s.target.principals.is_empty() {
+        let mut known: Vec<String> = Vec::new();
+        for st in &streams {
+            for n in st.writer_names().into_iter().chain(st.reader_names()) {
+                if !known.contains(&n) {
+                    known.push(n);
+                }
+            }
+        }
+        for (name, src) in &s.target.principals {
+            let at = vec![k("target"), k("principals"), k(name)];
+            if !known.is_empty() && !known.contains(name) {
+                report(
+                    at.clone(),
+                    format!(
+                        "no stream has a principal named {name:?} (the scenario's principals: {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+            if src.profile.is_none() && src.role_arn.is_none() {
+                report(at.clone(), "give profile = \"NAME\", role_arn = \"arn:aws:iam::...:role/...\", or both (the role assumed from the profile)".into());
+            }
+            if let Some(r) = &src.role_arn
+                && !(r.starts_with("arn:") && r.contains(":role/"))
+            {
+                report(
+                    at.clone(),
+                    format!("role_arn: expected arn:aws:iam::ACCOUNT:role/NAME, got {r:?}"),
+                );
+            }
+            if src.external_id.is_some() && src.role_arn.is_none() {
+                report(at, "external_id only applies with role_arn".into());
+            }
+        }
+    }
     let mut parsed = Vec::new();
     for (name, rule) in &s.thresholds {
         match parse_threshold(name, rule, &s.modes) {

@@ -199,6 +199,22 @@ pub struct TargetConfig {
     pub timeout: HumanDuration,
     /// Read account-wide KMS call counts from CloudWatch after the run.
     pub cloudwatch: Option<CloudWatchConfig>,
+    /// Credentials per principal on a real target (`[target.principals]`): a named
+    /// profile or a role to assume, so each requester is its own principal to AWS.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub principals: BTreeMap<String, PrincipalSource>,
+}
+
+/// Where one principal's credentials come from on a real target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalSource {
+    /// A profile of the shared AWS config files.
+    pub profile: Option<String>,
+    /// A role to assume (through STS, from the default chain or `profile`).
+    pub role_arn: Option<String>,
+    /// External id for the role, when its trust policy asks for one.
+    pub external_id: Option<String>,
 }
 
 /// `[target.cloudwatch]`: KMS `CallCount` from CloudWatch `AWS/Usage` (account-wide).
@@ -239,6 +255,7 @@ impl Default for TargetConfig {
             retries: RetryPolicy::Off,
             timeout: default_timeout(),
             cloudwatch: None,
+            principals: BTreeMap::new(),
         }
     }
 }

@@ -49,6 +49,9 @@ pub enum KmsError {
     /// An injected internal error.
     #[error("An internal error occurred.")]
     Internal,
+    /// The key's state does not allow the operation (e.g. pending deletion).
+    #[error("{0}")]
+    InvalidState(String),
 }
 
 impl KmsError {
@@ -63,6 +66,7 @@ impl KmsError {
             KmsError::Validation(_) => "ValidationException",
             KmsError::AlreadyExists(_) => "AlreadyExistsException",
             KmsError::Internal => "KMSInternalException",
+            KmsError::InvalidState(_) => "KMSInvalidStateException",
         }
     }
 
@@ -70,7 +74,7 @@ impl KmsError {
     pub fn status(&self) -> u16 {
         match self {
             KmsError::NotFound(_) => 404,
-            KmsError::Disabled(_) | KmsError::AlreadyExists(_) => 409,
+            KmsError::Disabled(_) | KmsError::AlreadyExists(_) | KmsError::InvalidState(_) => 409,
             KmsError::Internal => 500,
             _ => 400,
         }
@@ -90,7 +94,7 @@ pub struct KeyMetadata {
     pub aws_account_id: String,
     /// Free text.
     pub description: String,
-    /// `Enabled` or `Disabled`.
+    /// `Enabled`, `Disabled` or `PendingDeletion`.
     pub key_state: String,
     /// Whether the key can be used.
     pub enabled: bool,
@@ -102,11 +106,18 @@ pub struct KeyMetadata {
     pub key_spec: String,
     /// Creation time, seconds since the epoch.
     pub creation_date: f64,
+    /// When a key pending deletion will be deleted, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<f64>,
+    /// The waiting period of a key pending deletion, days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_deletion_window_in_days: Option<i64>,
 }
 
 struct KeyRecord {
     meta: KeyMetadata,
     material: [u8; 32],
+    tags: Vec<(String, String)>,
 }
 
 /// Result of GenerateDataKey.
@@ -162,7 +173,20 @@ impl Kms {
 
     /// Creates a customer-managed key.
     pub fn create_key(&self, description: &str, caller: &Caller) -> KeyMetadata {
+        self.create_key_tagged(description, Vec::new(), caller)
+    }
+
+    /// CreateKey with tags.
+    pub fn create_key_tagged(
+        &self,
+        description: &str,
+        tags: Vec<(String, String)>,
+        caller: &Caller,
+    ) -> KeyMetadata {
         let meta = self.insert_key(description, "CUSTOMER");
+        if let Some(rec) = self.keys.write().get_mut(&meta.key_id) {
+            rec.tags = tags;
+        }
         self.acct
             .kms_call("CreateKey", &meta.arn, caller, false, false);
         meta
@@ -181,12 +205,15 @@ impl Kms {
             key_usage: "ENCRYPT_DECRYPT".into(),
             key_spec: "SYMMETRIC_DEFAULT".into(),
             creation_date: time::OffsetDateTime::now_utc().unix_timestamp() as f64,
+            deletion_date: None,
+            pending_deletion_window_in_days: None,
         };
         self.keys.write().insert(
             id,
             KeyRecord {
                 meta: meta.clone(),
                 material: crypto::random_key(),
+                tags: Vec::new(),
             },
         );
         meta
@@ -306,11 +333,61 @@ impl Kms {
             .collect()
     }
 
+    /// ListResourceTags.
+    pub fn tags(&self, key: &str, caller: &Caller) -> Result<Vec<(String, String)>, KmsError> {
+        let id = self.resolve(key)?;
+        let keys = self.keys.read();
+        let rec = keys.get(&id).ok_or(KmsError::Internal)?;
+        self.acct
+            .kms_call("ListResourceTags", &rec.meta.arn, caller, false, false);
+        Ok(rec.tags.clone())
+    }
+
+    /// ScheduleKeyDeletion: the key becomes unusable now and is deleted after
+    /// `days` (7 to 30, as on AWS). Returns the key's metadata after the change.
+    pub fn schedule_deletion(
+        &self,
+        key: &str,
+        days: i64,
+        caller: &Caller,
+    ) -> Result<KeyMetadata, KmsError> {
+        if !(7..=30).contains(&days) {
+            return Err(KmsError::Validation(format!(
+                "PendingWindowInDays must be between 7 and 30, got {days}"
+            )));
+        }
+        let id = self.resolve(key)?;
+        let mut keys = self.keys.write();
+        let rec = keys.get_mut(&id).ok_or(KmsError::Internal)?;
+        if rec.meta.key_state == "PendingDeletion" {
+            return Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                rec.meta.arn
+            )));
+        }
+        rec.meta.enabled = false;
+        rec.meta.key_state = "PendingDeletion".into();
+        rec.meta.pending_deletion_window_in_days = Some(days);
+        rec.meta.deletion_date =
+            Some((time::OffsetDateTime::now_utc().unix_timestamp() + days * 86_400) as f64);
+        let meta = rec.meta.clone();
+        drop(keys);
+        self.acct
+            .kms_call("ScheduleKeyDeletion", &meta.arn, caller, false, false);
+        Ok(meta)
+    }
+
     /// EnableKey / DisableKey.
     pub fn set_enabled(&self, key: &str, enabled: bool, caller: &Caller) -> Result<(), KmsError> {
         let id = self.resolve(key)?;
         let mut keys = self.keys.write();
         let rec = keys.get_mut(&id).ok_or(KmsError::Internal)?;
+        if rec.meta.key_state == "PendingDeletion" {
+            return Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                rec.meta.arn
+            )));
+        }
         rec.meta.enabled = enabled;
         rec.meta.key_state = if enabled { "Enabled" } else { "Disabled" }.into();
         let arn = rec.meta.arn.clone();
@@ -345,6 +422,12 @@ impl Kms {
         let id = self.resolve(key)?;
         let keys = self.keys.read();
         let rec = keys.get(&id).ok_or(KmsError::Internal)?;
+        if rec.meta.key_state == "PendingDeletion" {
+            return Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                rec.meta.arn
+            )));
+        }
         if !rec.meta.enabled {
             return Err(KmsError::Disabled(format!("{} is disabled.", rec.meta.arn)));
         }
@@ -565,6 +648,45 @@ mod tests {
             k.generate_data_key(&meta.key_id, &ctx, 32, &c, true),
             Err(KmsError::Disabled(_))
         ));
+    }
+
+    #[test]
+    fn a_key_pending_deletion_keeps_its_tags_and_refuses_use() {
+        let (k, c) = kms();
+        let meta = k.create_key_tagged("t", vec![("sse-bench:run".into(), "r1".into())], &c);
+        assert_eq!(
+            k.tags(&meta.arn, &c).unwrap(),
+            vec![("sse-bench:run".to_owned(), "r1".to_owned())]
+        );
+        let ctx = EncryptionContext::new();
+        let dk = k
+            .generate_data_key(&meta.key_id, &ctx, 32, &c, true)
+            .unwrap();
+        // AWS's window is 7 to 30 days.
+        assert!(matches!(
+            k.schedule_deletion(&meta.key_id, 6, &c),
+            Err(KmsError::Validation(_))
+        ));
+        let after = k.schedule_deletion(&meta.key_id, 7, &c).unwrap();
+        assert_eq!(after.key_state, "PendingDeletion");
+        assert_eq!(after.pending_deletion_window_in_days, Some(7));
+        let days = (after.deletion_date.unwrap() - after.creation_date) / 86_400.0;
+        assert!((6.99..7.01).contains(&days), "{days}");
+        for r in [
+            k.decrypt(&dk.ciphertext_blob, &ctx, None, &c).map(|_| ()),
+            k.generate_data_key(&meta.key_id, &ctx, 32, &c, true)
+                .map(|_| ()),
+            k.set_enabled(&meta.key_id, true, &c),
+            k.schedule_deletion(&meta.key_id, 7, &c).map(|_| ()),
+        ] {
+            let e = r.unwrap_err();
+            assert_eq!(e.type_name(), "KMSInvalidStateException");
+            assert_eq!(e.status(), 409);
+        }
+        assert_eq!(
+            k.describe_key(&meta.arn, &c).unwrap().key_state,
+            "PendingDeletion"
+        );
     }
 
     #[test]

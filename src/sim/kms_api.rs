@@ -23,6 +23,15 @@ struct Req {
     source_encryption_context: Option<EncryptionContext>,
     destination_key_id: Option<String>,
     destination_encryption_context: Option<EncryptionContext>,
+    tags: Option<Vec<TagEntry>>,
+    pending_window_in_days: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagEntry {
+    tag_key: String,
+    tag_value: String,
 }
 
 fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, KmsError> {
@@ -63,7 +72,30 @@ pub fn dispatch(kms: &Kms, op: &str, body: &[u8], caller: &Caller) -> Result<Val
     let ctx = |c: &Option<EncryptionContext>| c.clone().unwrap_or_default();
     Ok(match op {
         "CreateKey" => {
-            json!({ "KeyMetadata": kms.create_key(r.description.as_deref().unwrap_or(""), caller) })
+            let tags = r
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.tag_key, t.tag_value))
+                .collect();
+            json!({ "KeyMetadata": kms.create_key_tagged(r.description.as_deref().unwrap_or(""), tags, caller) })
+        }
+        "ListResourceTags" => {
+            let tags: Vec<Value> = kms
+                .tags(required(&r.key_id, "keyId")?, caller)?
+                .into_iter()
+                .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+                .collect();
+            json!({ "Tags": tags, "Truncated": false })
+        }
+        "ScheduleKeyDeletion" => {
+            let meta = kms.schedule_deletion(
+                required(&r.key_id, "keyId")?,
+                r.pending_window_in_days.unwrap_or(30),
+                caller,
+            )?;
+            json!({ "KeyId": meta.arn, "DeletionDate": meta.deletion_date,
+                    "KeyState": meta.key_state, "PendingWindowInDays": meta.pending_deletion_window_in_days })
         }
         "DescribeKey" => {
             json!({ "KeyMetadata": kms.describe_key(required(&r.key_id, "keyId")?, caller)? })

@@ -49,6 +49,7 @@ pub fn kms_to_s3(e: KmsError) -> S3Error {
         KmsError::Validation(_) => ("KMS.ValidationException", 400),
         KmsError::AlreadyExists(_) => ("KMS.AlreadyExistsException", 400),
         KmsError::Internal => ("KMS.KMSInternalException", 500),
+        KmsError::InvalidState(_) => ("KMS.KMSInvalidStateException", 400),
     };
     let mut err = S3Error::with_message(S3ErrorCode::Custom(code.into()), e.to_string());
     err.set_status_code(

@@ -184,6 +184,9 @@ pub struct ServeProcess {
     pub admin: String,
     pub access_key: String,
     pub secret_key: String,
+    /// Every requester credential the banner lists (the first is `access_key`).
+    #[allow(dead_code)]
+    pub creds: Vec<(String, String)>,
 }
 
 impl Drop for ServeProcess {
@@ -195,14 +198,21 @@ impl Drop for ServeProcess {
 
 /// Starts `sse-bench serve --listen 127.0.0.1:0` and reads the endpoints and first credential from its banner.
 pub fn spawn_serve() -> ServeProcess {
+    spawn_serve_with(&[])
+}
+
+/// `spawn_serve` with more arguments (e.g. `--requesters 2`).
+pub fn spawn_serve_with(extra: &[&str]) -> ServeProcess {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start sse-bench serve");
     let stdout = child.stdout.take().expect("stdout");
-    let (mut s3, mut kms, mut admin, mut creds) = (None, None, None, None);
+    let (mut s3, mut kms, mut admin) = (None, None, None);
+    let mut all: Vec<(String, String)> = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("banner");
         let value = |l: &str| l.split_whitespace().nth(2).map(str::to_owned);
@@ -212,17 +222,17 @@ pub fn spawn_serve() -> ServeProcess {
             kms = value(&line);
         } else if line.contains("admin endpoint:") {
             admin = value(&line).map(|u| u.trim_end_matches("/stats").to_owned());
-        } else if line.contains("AWS_ACCESS_KEY_ID=") && creds.is_none() {
+        } else if line.contains("AWS_ACCESS_KEY_ID=") {
             let kv: Vec<String> = line
                 .split_whitespace()
                 .filter_map(|p| p.split_once('=').map(|x| x.1.to_owned()))
                 .collect();
-            creds = Some((kv[0].clone(), kv[1].clone()));
+            all.push((kv[0].clone(), kv[1].clone()));
         } else if line.starts_with("Press Ctrl-C") {
             break;
         }
     }
-    let (access_key, secret_key) = creds.expect("credentials in the banner");
+    let (access_key, secret_key) = all.first().cloned().expect("credentials in the banner");
     ServeProcess {
         child,
         s3: s3.expect("S3 endpoint in the banner"),
@@ -230,5 +240,6 @@ pub fn spawn_serve() -> ServeProcess {
         admin: admin.expect("admin endpoint in the banner"),
         access_key,
         secret_key,
+        creds: all,
     }
 }
