@@ -68,6 +68,8 @@ pub enum Command {
     Cost(CostArgs),
     /// Regression gate: compare a run with a baseline; exit 3 on regression.
     Compare(CompareArgs),
+    /// Merge the results of N shards into one results directory (histograms added).
+    Merge(MergeArgs),
     /// (Re)render charts, report.html and summary.md; several directories are overlaid.
     Report {
         /// Results directories.
@@ -152,6 +154,35 @@ pub struct RunArgs {
     /// Key prefix in `--bucket` buckets (default `sse-bench-<run id>/`); refused if objects exist under it.
     #[arg(long)]
     pub key_prefix: Option<String>,
+    /// Run shard I of N: 1/N of every rate and concurrency, a disjoint slice of the keys.
+    #[arg(long, value_name = "I/N", conflicts_with = "shards")]
+    pub shard: Option<String>,
+    /// Run as one of N shards, the index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// Wait for this instant before the first phase: RFC 3339 (2026-11-24T02:00:00Z) or +30s.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+}
+
+/// Arguments of `merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Shard results: directories (or a directory of them) or s3://bucket/prefix/ URLs.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Where to write the merged results directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Price file (TOML) merged over the built-in price table.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// Profile for reading s3:// inputs.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Region for reading s3:// inputs.
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// Arguments of `cost`.

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod cost;
 pub mod driver;
 pub mod kms;
+pub mod merge;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
@@ -18,6 +19,7 @@ pub mod results;
 pub mod run;
 pub mod scenario;
 pub mod serve;
+pub mod shard;
 pub mod sim;
 pub mod target;
 pub mod units;
@@ -42,9 +44,44 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+/// `merge`: s3:// inputs are downloaded to a temporary directory first.
+async fn merge_command(args: cli::MergeArgs, quiet: bool) -> i32 {
+    let access = run::AccessOptions {
+        profile: args.profile,
+        region: args.region,
+        ..Default::default()
+    };
+    let tmp = std::env::temp_dir().join(format!("sse-bench-merge-{:08x}", rand::random::<u32>()));
+    let mut inputs = Vec::new();
+    for (i, input) in args.inputs.iter().enumerate() {
+        if input.starts_with("s3://") {
+            let url = match results::remote::S3Url::parse(input) {
+                Ok(u) => u,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::USAGE;
+                }
+            };
+            let local = tmp.join(i.to_string());
+            if let Err(e) = results::remote::download(&url, &access, &local).await {
+                eprintln!("error: {e:#}");
+                let _ = std::fs::remove_dir_all(&tmp);
+                return exit::USAGE;
+            }
+            inputs.push(local);
+        } else {
+            inputs.push(std::path::PathBuf::from(input));
+        }
+    }
+    let code = merge::command(&inputs, &args.out, args.prices.as_deref(), quiet);
+    let _ = std::fs::remove_dir_all(&tmp);
+    code
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
+        Command::Merge(args) => merge_command(args, cli.quiet).await,
         Command::Serve(args) => match serve::serve(args).await {
             Ok(()) => exit::OK,
             Err(e) => {
@@ -122,6 +159,27 @@ pub async fn main(cli: Cli) -> i32 {
                     buckets: args.bucket,
                     key_prefix: args.key_prefix,
                 },
+                shard: match (&args.shard, args.shards) {
+                    (Some(s), _) => match shard::Shard::parse(s) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return exit::USAGE;
+                        }
+                    },
+                    (None, Some(n)) => match shard::Shard::from_job_index(
+                        n,
+                        std::env::var("JOB_COMPLETION_INDEX").ok().as_deref(),
+                    ) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return exit::USAGE;
+                        }
+                    },
+                    (None, None) => shard::Shard::SINGLE,
+                },
+                start_at: args.start_at,
             };
             if let Some(m) = opts.max_cost
                 && !(m >= 0.0 && m.is_finite())

@@ -30,7 +30,7 @@ pub const THROTTLED_KMS: &str = "throttled_kms";
 pub const INTEGRITY: &str = "integrity";
 
 /// Identifies one series of measurements.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct SeriesKey {
     /// Mode.
     pub mode: Mode,
@@ -255,6 +255,11 @@ impl Recorder {
                 live_throttled: 0,
             }),
         })
+    }
+
+    /// Unix time of the recorder's start (the hlogs' StartTime).
+    pub fn start_unix(&self) -> f64 {
+        self.inner.lock().sink.start_unix
     }
 
     /// Starts a step; operations recorded until [`Recorder::end_step`] belong to it.

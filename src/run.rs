@@ -36,6 +36,10 @@ pub struct RunOptions {
     pub max_cost: Option<f64>,
     /// `--profile`, `--region`, `--kms-key`, `--create-key`, `--bucket`, `--key-prefix`.
     pub access: AccessOptions,
+    /// `--shard I/N` (or `--shards N` with `JOB_COMPLETION_INDEX`).
+    pub shard: crate::shard::Shard,
+    /// `--start-at`: RFC 3339 or `+30s`.
+    pub start_at: Option<String>,
 }
 
 /// How to reach a real target, as given on the command line.
@@ -205,6 +209,12 @@ pub async fn run_loaded(
         )));
     }
     let access = opts.access.resolve(&spec)?;
+    let start_at = opts
+        .start_at
+        .as_deref()
+        .map(|t| crate::shard::parse_start_at(t, time::OffsetDateTime::now_utc()))
+        .transpose()
+        .map_err(RunError::Usage)?;
     for (role, _) in &access.reuse {
         if let Some(r) = role
             && !roles.contains(r)
@@ -262,7 +272,30 @@ pub async fn run_loaded(
             )));
         }
     }
-    let dir = opts.out.clone().unwrap_or_else(|| default_out(&s.name));
+    // `{shard}` in --out is this worker's index (one manifest for every worker).
+    let out = opts.out.as_ref().map(|p| {
+        PathBuf::from(
+            p.to_string_lossy()
+                .replace("{shard}", &opts.shard.index.to_string()),
+        )
+    });
+    let remote = match &out {
+        Some(p) if p.to_string_lossy().starts_with("s3://") => Some(
+            crate::results::remote::S3Url::parse(&p.to_string_lossy()).map_err(RunError::Usage)?,
+        ),
+        _ => None,
+    };
+    let dir = match (&remote, out) {
+        // Written locally first, then uploaded: summary.json last, as on disk.
+        (Some(_), _) => std::env::temp_dir().join(format!(
+            "sse-bench-{}-{}-{:08x}",
+            s.name,
+            opts.shard.index,
+            rand::random::<u32>()
+        )),
+        (None, Some(p)) => p,
+        (None, None) => default_out(&s.name),
+    };
     let run_id = format!("{:08x}", rand::random::<u32>());
 
     let started_wall = time::OffsetDateTime::now_utc();
@@ -336,13 +369,14 @@ pub async fn run_loaded(
     let harness = Arc::new(Harness {
         streams: streams
             .iter()
-            .map(|st| StreamPlan::new(st.clone(), st.share / total_share, &principals))
+            .map(|st| StreamPlan::new(st.clone(), st.share / total_share, &principals, opts.shard))
             .collect(),
         clients: target.clients.clone(),
         seed,
         recorder: recorder.clone(),
         cancel: cancel.clone(),
         kms: kms_env,
+        shard: opts.shard,
     });
 
     // The in-process simulator's counters feed the per-second KMS column.
@@ -371,6 +405,14 @@ pub async fn run_loaded(
     let mut prefills: Vec<(Mode, f64, f64)> = Vec::new();
     let mut prefilled: BTreeSet<Mode> = BTreeSet::new();
     let mut incomplete: Option<String> = None;
+    let mut barrier: Option<crate::shard::Barrier> = None;
+    let shared_counter = target.sim.is_none() && target.admin.is_some();
+    if shared_counter && !opts.shard.is_single() && target.created.is_empty() {
+        tracing::warn!(
+            "shard {}: buckets shared with other workers (--bucket): this shard's KMS counts are the whole target's",
+            opts.shard
+        );
+    }
     for step in &steps {
         if cancel.is_cancelled() {
             break;
@@ -414,6 +456,25 @@ pub async fn run_loaded(
             step.round + 1
         ));
         progress.set_length(phase.duration.map(|d| d.0));
+        if let Some(at) = start_at
+            && barrier.is_none()
+        {
+            progress.set_label(format!(
+                "waiting for --start-at {}",
+                opts.start_at.as_deref().unwrap_or("")
+            ));
+            let b = crate::shard::wait_until(at, &cancel).await;
+            if b.late_by_s > 0.0 {
+                eprintln!(
+                    "shard {}: reached the start instant {} {:.3} s late",
+                    opts.shard, b.start_at, b.late_by_s
+                );
+            }
+            barrier = Some(b);
+            if cancel.is_cancelled() {
+                break;
+            }
+        }
         let before: Option<KmsStats> = target.kms_snapshot().await;
         let attempts_before = target.attempts.0.load(std::sync::atomic::Ordering::Relaxed);
         recorder.begin_step(
@@ -427,10 +488,16 @@ pub async fn run_loaded(
         driver::run_phase(&harness, buckets, phase, step_seed).await;
         recorder.end_step();
         if let (Some(after), Some(before)) = (target.kms_snapshot().await, before) {
+            let mut calls = after.since(&before);
+            // Other workers use the same simulator: a shard counts the calls made for
+            // its own buckets (merge adds them up; per-second readings stay target-wide).
+            if shared_counter && !opts.shard.is_single() && !target.created.is_empty() {
+                calls.retain(|c| target.created.contains(&c.bucket));
+            }
             step_kms.push(summary::StepKms {
                 mode: step.mode,
                 record: step.record,
-                calls: after.since(&before),
+                calls,
                 per_second: after.seconds_since(&before),
                 attempts: target.attempts.0.load(std::sync::atomic::Ordering::Relaxed)
                     - attempts_before,
@@ -551,17 +618,8 @@ pub async fn run_loaded(
             })
             .collect(),
     };
-    let prices = match price_table.region(&target.region) {
-        Ok(p) => Some(summary::PriceInfo {
-            region: p.region.clone(),
-            source: p.source.clone(),
-            as_of: p.as_of.clone(),
-            file: price_table
-                .user_file
-                .as_ref()
-                .map(|f| f.display().to_string()),
-            prices: p.clone(),
-        }),
+    let prices = match summary::PriceInfo::from_table(&price_table, &target.region) {
+        Ok(p) => Some(p),
         Err(e) => {
             tracing::warn!("costs left out: {e}");
             None
@@ -582,7 +640,43 @@ pub async fn run_loaded(
         .scenario
         .modes
         .retain(|m| !skipped.contains_key(m));
-    let summary = summary::build(
+    let keys = u32::from(target.kms_key_arn.is_some());
+    let record = crate::merge::ShardRecord {
+        format: crate::merge::SHARD_FORMAT,
+        shard: opts.shard,
+        scenario_sha256: crate::merge::scenario_digest(&ls.text),
+        seed,
+        start_unix: recorder.start_unix(),
+        started_at: rfc3339(started_wall),
+        ended_at: rfc3339(ended),
+        incomplete_reason: incomplete.clone(),
+        barrier: barrier.clone(),
+        kms_counter: if target.sim.is_some() {
+            "own"
+        } else if target.admin.is_some() {
+            "shared"
+        } else {
+            "none"
+        }
+        .into(),
+        target: target_info.clone(),
+        quota_rps,
+        keys,
+        series: recorded
+            .stats
+            .iter()
+            .map(|(k, v)| crate::merge::SeriesRecord::of(k, v))
+            .collect(),
+        steps: recorded.steps.clone(),
+        kms_per_second: recorded.kms_per_second.clone(),
+        step_kms: step_kms.clone(),
+        prefills: prefills.clone(),
+        bucket_roles: bucket_roles.clone(),
+        principal_names: principal_names.clone(),
+        stream_roles: stream_roles.clone(),
+        kms_account_wide: kms_account_wide.clone(),
+    };
+    let mut summary = summary::build(
         &recorded,
         summary::BuildInput {
             scenario: &measured_ls,
@@ -602,11 +696,28 @@ pub async fn run_loaded(
             prices,
             hours_per_month: price_table.hours_per_month,
             // The run's KMS modes share one customer-managed key.
-            keys: u32::from(target.kms_key_arn.is_some()),
+            keys,
             kms_account_wide,
         },
         &measured_ls.thresholds,
     );
+    if !opts.shard.is_single() || barrier.is_some() {
+        summary.shards = Some(summary::ShardsInfo {
+            count: opts.shard.count,
+            index: Some(opts.shard.index),
+            start_at: barrier.as_ref().map(|b| b.start_at.clone()),
+            late_by_s: barrier.as_ref().map(|b| b.late_by_s),
+            merged: Vec::new(),
+        });
+    }
+    let record_json = serde_json::to_vec(&record).map_err(|e| {
+        fail(anyhow::anyhow!(
+            "encoding {}: {e}",
+            crate::merge::SHARD_FILE
+        ))
+    })?;
+    results::write_atomic(&dir.join(crate::merge::SHARD_FILE), &record_json)
+        .map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
     results::write_dir(&dir, &summary, &ls.text)
         .map_err(|e| fail(anyhow::anyhow!("writing {}: {e}", dir.display())))?;
     // Charts and reports: a failure here loses nothing measured, so it is a warning.
@@ -626,6 +737,24 @@ pub async fn run_loaded(
             tracing::warn!("the run is incomplete: baseline {name} not saved");
         }
     }
+    // `--out s3://...`: the directory goes up (summary.json last); the local copy is
+    // removed only once everything is there.
+    let dir = match &remote {
+        Some(url) => match crate::results::remote::upload_dir(&dir, url, &opts.access).await {
+            Ok(()) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                PathBuf::from(url.to_string())
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: uploading the results to {url} failed ({e:#}); they are in {}",
+                    dir.display()
+                );
+                return Err(fail(anyhow::anyhow!("uploading results to {url}: {e:#}")));
+            }
+        },
+        None => dir,
+    };
     let exit_code = if !summary.complete {
         exit::INTERRUPTED
     } else if summary.thresholds.iter().any(|t| !t.passed) {
@@ -778,6 +907,22 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, RunErro
         }
     );
     let _ = writeln!(o, "plan: {} steps", steps.len());
+    if !opts.shard.is_single() {
+        let _ = writeln!(
+            o,
+            "shard {}: every {}th arrival of each open-loop schedule, 1/{} of the workers, operations and keys",
+            opts.shard, opts.shard.count, opts.shard.count
+        );
+    }
+    if let Some(t) = &opts.start_at {
+        let at = crate::shard::parse_start_at(t, time::OffsetDateTime::now_utc())
+            .map_err(RunError::Usage)?;
+        let _ = writeln!(
+            o,
+            "start barrier: waits for {} before the first measured phase",
+            rfc3339(at)
+        );
+    }
     for st in &steps {
         let p = &s.phases[st.phase];
         let load = match (p.rate, p.concurrency) {

@@ -167,17 +167,7 @@ fn the_aws_target_provisions_runs_and_cleans_up_through_the_standard_chain() {
         "{t}"
     );
     assert_eq!(t["kms_key_arn"].as_str(), Some(arn.as_str()));
-    let client = {
-        let _g = rt.enter();
-        sse_bench::target::kms_client(&sse_bench::target::ClientOptions::endpoint(
-            &serve.kms,
-            "us-east-1",
-            sse_bench::target::StaticCredentials {
-                access_key_id: serve.access_key.clone(),
-                secret_access_key: serve.secret_key.clone(),
-            },
-        ))
-    };
+    let client = serve.kms_client(&rt);
     let meta = rt
         .block_on(client.describe_key().key_id(&arn).send())
         .unwrap()
@@ -196,17 +186,7 @@ fn the_aws_target_provisions_runs_and_cleans_up_through_the_standard_chain() {
             .any(|t| t.tag_key() == "sse-bench:run" && !t.tag_value().is_empty()),
         "{tags:?}"
     );
-    let s3 = {
-        let _g = rt.enter();
-        sse_bench::target::s3_client(&sse_bench::target::ClientOptions::endpoint(
-            &serve.s3,
-            "us-east-1",
-            sse_bench::target::StaticCredentials {
-                access_key_id: serve.access_key.clone(),
-                secret_access_key: serve.secret_key.clone(),
-            },
-        ))
-    };
+    let s3 = serve.s3_client(&rt);
     let left = rt.block_on(s3.list_buckets().send()).unwrap();
     assert!(left.buckets().is_empty(), "{:?}", left.buckets());
 

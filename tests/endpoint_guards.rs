@@ -53,15 +53,7 @@ fn requests(rt: &tokio::runtime::Runtime, serve: &common::ServeProcess) -> (u64,
 }
 
 fn s3(rt: &tokio::runtime::Runtime, serve: &common::ServeProcess) -> aws_sdk_s3::Client {
-    let _g = rt.enter();
-    sse_bench::target::s3_client(&sse_bench::target::ClientOptions::endpoint(
-        &serve.s3,
-        "us-east-1",
-        sse_bench::target::StaticCredentials {
-            access_key_id: serve.access_key.clone(),
-            secret_access_key: serve.secret_key.clone(),
-        },
-    ))
+    serve.s3_client(rt)
 }
 
 fn buckets(rt: &tokio::runtime::Runtime, c: &aws_sdk_s3::Client) -> Vec<String> {

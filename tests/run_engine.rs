@@ -117,7 +117,14 @@ concurrency = 8
     let r = result(&o.summary, Mode::SseS3, Op::Head);
     assert!(r.count > 10_000, "{}", r.count);
     assert!(within(served.p50_ms, 10.0), "served p50 {}", served.p50_ms);
-    assert!(within(served.p99_ms, 40.0), "served p99 {}", served.p99_ms);
+    // The tail of what the simulator serves at 64 in flight on 2 cores includes its own
+    // scheduling delays (46 ms seen once on a loaded CI machine): a sanity bound on the
+    // model, while the harness-vs-served comparison below stays tight.
+    assert!(
+        (38.0..=50.0).contains(&served.p99_ms),
+        "served p99 {}",
+        served.p99_ms
+    );
     assert!(
         within(r.latency_ms.p50, served.p50_ms),
         "p50 {} vs served {}",

@@ -7,6 +7,7 @@ pub mod payload;
 
 use crate::recorder::Recorder;
 use crate::scenario::{Op, Phase, Rate, SizeDist, Stream};
+use crate::shard::Shard;
 use ops::{OpEnv, Pick};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -107,22 +108,32 @@ pub struct StreamPlan {
     pub writers: Vec<usize>,
     /// Principal indexes that read.
     pub readers: Vec<usize>,
+    /// This worker's key range `[lo, hi)` (all keys unless sharded).
+    pub keys: (u64, u64),
     sizes: SizeSampler,
     ops: Vec<Op>,
     mix: Option<WeightedIndex<u32>>,
 }
 
 impl StreamPlan {
-    /// Builds a stream plan; principals are looked up by name.
-    pub fn new(stream: Stream, share: f64, principals: &[String]) -> Self {
+    /// Builds a stream plan; principals are looked up by name. A shard keeps its slice
+    /// of the key space and, when the stream has at least N of them, its requesters.
+    pub fn new(stream: Stream, share: f64, principals: &[String], shard: Shard) -> Self {
         let idx = |names: Vec<String>| -> Vec<usize> {
-            names
+            shard
+                .principals(&names)
                 .iter()
                 .filter_map(|n| principals.iter().position(|p| p == n))
                 .collect()
         };
         let writers = idx(stream.writer_names());
         let readers = idx(stream.reader_names());
+        let all = stream.keys.max(1);
+        let keys = match shard.range(all) {
+            // Fewer keys than shards: every shard uses them all.
+            (lo, hi) if hi > lo => (lo, hi),
+            _ => (0, all),
+        };
         let pairs: Vec<(Op, u32)> = stream.mix.weights();
         let mix = WeightedIndex::new(pairs.iter().map(|p| p.1)).ok();
         StreamPlan {
@@ -133,6 +144,7 @@ impl StreamPlan {
             share,
             writers,
             readers,
+            keys,
         }
     }
 
@@ -147,7 +159,7 @@ impl StreamPlan {
 
     /// Chooses key, size and principal for a given operation (writes by writers, reads by readers).
     pub fn pick_op(&self, op: Op, index: usize, rng: &mut ChaCha8Rng) -> Pick {
-        let keys = self.stream.keys.max(1);
+        let keys = self.keys.0..self.keys.1;
         let principals = if matches!(op, Op::Get | Op::Head | Op::Decrypt) {
             &self.readers
         } else {
@@ -156,8 +168,8 @@ impl StreamPlan {
         Pick {
             op,
             stream: index,
-            key: rng.random_range(0..keys),
-            aux: rng.random_range(0..keys),
+            key: rng.random_range(keys.clone()),
+            aux: rng.random_range(keys),
             size: self.sizes.sample(rng),
             version: rng.random::<u64>() | 1,
             principal: principals
@@ -182,6 +194,8 @@ pub struct Harness {
     pub cancel: Arc<Cancel>,
     /// KMS clients and data keys (KMS scenarios).
     pub kms: Option<Arc<ops::KmsEnv>>,
+    /// This worker's part of the scenario.
+    pub shard: Shard,
 }
 
 /// Where one step's objects go: a bucket per stream, a key prefix and, on buckets
@@ -236,7 +250,7 @@ pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize
         .iter()
         .enumerate()
         .filter(|(_, sp)| sp.stream.prefill)
-        .flat_map(|(s, sp)| (0..sp.stream.keys).map(move |k| (s, k)))
+        .flat_map(|(s, sp)| (sp.keys.0..sp.keys.1).map(move |k| (s, k)))
         .collect();
     let jobs = Arc::new(jobs);
     let next = Arc::new(AtomicU64::new(0));
@@ -283,10 +297,12 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
         let budget = phase
             .operations
             .map(|n| ((n as f64 * sp.share).round() as u64).max(1));
-        let seed = step_seed ^ ((s as u64 + 1) << 40);
+        // Shards draw different random sequences from the same step seed.
+        let seed = step_seed ^ ((s as u64 + 1) << 40) ^ (u64::from(h.shard.index) << 52);
         if let Some(conc) = phase.concurrency {
-            let workers = ((conc as f64 * sp.share).round() as u32).max(1);
-            let remaining = Arc::new(AtomicU64::new(budget.unwrap_or(u64::MAX)));
+            let all = u64::from(((conc as f64 * sp.share).round() as u32).max(1));
+            let workers = h.shard.take(all).max(1) as u32;
+            let remaining = Arc::new(AtomicU64::new(budget.map_or(u64::MAX, |b| h.shard.take(b))));
             for w in 0..workers {
                 let (h, place, remaining) = (h.clone(), place.clone(), remaining.clone());
                 tasks.push(tokio::spawn(closed_worker(
@@ -307,8 +323,8 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
                     to: b * sp.share,
                 },
             };
-            let cap =
-                ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as usize).max(1);
+            let all = ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as u64).max(1);
+            let cap = h.shard.take(all).max(1) as usize;
             let (h, place) = (h.clone(), place.clone());
             tasks.push(tokio::spawn(open_scheduler(
                 h, place, s, seed, start, duration, rate, cap, budget,
@@ -366,7 +382,9 @@ async fn open_scheduler(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let sem = Arc::new(Semaphore::new(cap));
     let dur = duration.as_secs_f64();
-    let mut i: u64 = 0;
+    // `i` walks the scenario's whole schedule; this worker takes its shard's arrivals.
+    let mut i: u64 = h.shard.index as u64;
+    let step = u64::from(h.shard.count.max(1));
     loop {
         if h.cancel.is_cancelled() || budget.is_some_and(|b| i >= b) {
             break;
@@ -403,7 +421,7 @@ async fn open_scheduler(
             h2.recorder.record(&out, end - intended, end - actual);
             drop(permit);
         });
-        i += 1;
+        i += step;
     }
     // Wait for requests still in flight (each is bounded by the SDK timeout, and by cancellation).
     let _ = sem.acquire_many(cap as u32).await;

@@ -3,6 +3,7 @@
 //! written atomically (temporary file, then rename).
 
 pub mod economics;
+pub mod remote;
 pub mod summary;
 pub mod table;
 

@@ -60,6 +60,9 @@ pub struct Summary {
     pub steps: Vec<StepTotals>,
     /// Threshold verdicts.
     pub thresholds: Vec<ThresholdResult>,
+    /// Sharded runs: this worker's shard and start barrier, or what a merge added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardsInfo>,
 }
 
 /// Tool identity.
@@ -130,6 +133,39 @@ pub struct TargetInfo {
     /// Modes the target does not honour, left out of the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_modes: Vec<SkippedMode>,
+}
+
+/// A sharded run: this worker's place and start barrier, or the shards a merge added up.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ShardsInfo {
+    /// Number of shards of the run.
+    pub count: u32,
+    /// This worker's index (absent in a merged result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// The common start instant (`--start-at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// How late this worker reached the start instant, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_by_s: Option<f64>,
+    /// The shards merged into this result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergedShard>,
+}
+
+/// One shard of a merged result.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MergedShard {
+    /// Shard index.
+    pub index: u32,
+    /// Where its results were read from.
+    pub dir: String,
+    /// Operations it recorded.
+    pub operations: u64,
+    /// How late it reached the start instant, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_by_s: Option<f64>,
 }
 
 /// A mode the run skipped, with the target's answer.
@@ -307,6 +343,23 @@ pub struct PriceInfo {
     pub prices: RegionPrices,
 }
 
+impl PriceInfo {
+    /// The entry of `region` in `table`, with where it came from.
+    pub fn from_table(
+        table: &crate::cost::PriceTable,
+        region: &str,
+    ) -> Result<PriceInfo, crate::cost::PriceError> {
+        let p = table.region(region)?;
+        Ok(PriceInfo {
+            region: p.region.clone(),
+            source: p.source.clone(),
+            as_of: p.as_of.clone(),
+            file: table.user_file.as_ref().map(|f| f.display().to_string()),
+            prices: p.clone(),
+        })
+    }
+}
+
 /// Cost of one mode: this run, per million operations, and per month at the steady rate.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModeCost {
@@ -381,7 +434,7 @@ pub struct ThresholdResult {
 }
 
 /// KMS calls of one step, as counted by the target.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StepKms {
     /// Mode.
     pub mode: Mode,
@@ -673,6 +726,7 @@ pub fn build(rec: &Recorded, input: BuildInput<'_>, thresholds: &[Threshold]) ->
         knees,
         steps: rec.steps.clone(),
         thresholds: Vec::new(),
+        shards: None,
     };
     summary.thresholds = thresholds.iter().map(|t| evaluate(t, &summary)).collect();
     summary

@@ -325,6 +325,16 @@ impl Target {
                         (None, None) => unreachable!("checked above"),
                     };
                 target.clients = configs.iter().map(|c| count_s3(s3_for(c, url))).collect();
+                // Read before any key is made, so a bad admin URL leaves nothing behind.
+                target.admin = t.admin_endpoint.as_deref().map(admin_base);
+                if let Some(a) = &target.admin {
+                    let config = http_get(&format!("{a}/config"))
+                        .await
+                        .with_context(|| format!("reading the admin endpoint {a}"))?;
+                    target.admin_quota = serde_json::from_str::<serde_json::Value>(&config)
+                        .ok()
+                        .and_then(|v| v["kms_quota_rps"].as_u64());
+                }
                 // With a KMS endpoint (e.g. `sse-bench serve`), the key lives there.
                 if let Some(kms_url) = &t.kms_endpoint {
                     let kms_for = |cfg: &Option<aws_config::SdkConfig>| match (cfg, &env_creds) {
@@ -354,15 +364,6 @@ impl Target {
                         "--create-key needs a KMS endpoint: set [target] kms_endpoint"
                     );
                     target.kms_key_arn = needs_key.then(|| key_ref.clone());
-                }
-                target.admin = t.admin_endpoint.as_deref().map(admin_base);
-                if let Some(a) = &target.admin {
-                    let config = http_get(&format!("{a}/config"))
-                        .await
-                        .with_context(|| format!("reading the admin endpoint {a}"))?;
-                    target.admin_quota = serde_json::from_str::<serde_json::Value>(&config)
-                        .ok()
-                        .and_then(|v| v["kms_quota_rps"].as_u64());
                 }
                 target.region = region;
             }
@@ -952,13 +953,31 @@ async fn ensure_key(kms: &aws_sdk_kms::Client, alias: &str) -> anyhow::Result<St
         .context("creating the KMS key")?
         .key_metadata
         .context("CreateKey returned no metadata")?;
-    kms.create_alias()
+    match kms
+        .create_alias()
         .alias_name(alias)
         .target_key_id(meta.key_id())
         .send()
         .await
-        .context("creating the key alias")?;
-    meta.arn.context("CreateKey returned no ARN")
+    {
+        Ok(_) => meta.arn.context("CreateKey returned no ARN"),
+        // Another worker (a shard started at the same moment) made the alias first: use its key.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_already_exists_exception()) =>
+        {
+            kms.describe_key()
+                .key_id(alias)
+                .send()
+                .await
+                .context("reading the key alias another worker created")?
+                .key_metadata
+                .and_then(|m| m.arn)
+                .context("DescribeKey returned no ARN")
+        }
+        Err(e) => Err(anyhow::anyhow!(aws_sdk_kms::error::DisplayErrorContext(e)))
+            .context("creating the key alias"),
+    }
 }
 
 /// `--create-key`: a symmetric key tagged with the run id.

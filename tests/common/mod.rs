@@ -189,6 +189,32 @@ pub struct ServeProcess {
     pub creds: Vec<(String, String)>,
 }
 
+#[allow(dead_code)]
+impl ServeProcess {
+    fn options(&self, url: &str) -> sse_bench::target::ClientOptions {
+        sse_bench::target::ClientOptions::endpoint(
+            url,
+            "us-east-1",
+            sse_bench::target::StaticCredentials {
+                access_key_id: self.access_key.clone(),
+                secret_access_key: self.secret_key.clone(),
+            },
+        )
+    }
+
+    /// An S3 client for the simulator, as its first requester.
+    pub fn s3_client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
+        let _g = rt.enter();
+        sse_bench::target::s3_client(&self.options(&self.s3))
+    }
+
+    /// A KMS client for the simulator, as its first requester.
+    pub fn kms_client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_kms::Client {
+        let _g = rt.enter();
+        sse_bench::target::kms_client(&self.options(&self.kms))
+    }
+}
+
 impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -242,4 +268,22 @@ pub fn spawn_serve_with(extra: &[&str]) -> ServeProcess {
         secret_key,
         creds: all,
     }
+}
+
+/// Symmetric cryptographic KMS calls the simulator behind `admin` has served so far.
+#[allow(dead_code)]
+pub fn kms_crypto_total(rt: &tokio::runtime::Runtime, admin: &str) -> u64 {
+    let (status, body) = rt.block_on(http("GET", &format!("{admin}/stats")));
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    [
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "Decrypt",
+        "Encrypt",
+        "ReEncrypt",
+    ]
+    .iter()
+    .map(|api| v["kms"]["by_api"][api].as_u64().unwrap_or(0))
+    .sum()
 }
