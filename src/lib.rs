@@ -45,7 +45,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 }
 
 /// `merge`: s3:// inputs are downloaded to a temporary directory first.
-async fn merge_command(args: cli::MergeArgs, quiet: bool) -> i32 {
+async fn merge_command(args: cli::MergeArgs, quiet: bool, format: cli::Format) -> i32 {
     let access = run::AccessOptions {
         profile: args.profile,
         region: args.region,
@@ -73,7 +73,7 @@ async fn merge_command(args: cli::MergeArgs, quiet: bool) -> i32 {
             inputs.push(std::path::PathBuf::from(input));
         }
     }
-    let code = merge::command(&inputs, &args.out, args.prices.as_deref(), quiet);
+    let code = merge::command(&inputs, &args.out, args.prices.as_deref(), quiet, format);
     let _ = std::fs::remove_dir_all(&tmp);
     code
 }
@@ -81,7 +81,7 @@ async fn merge_command(args: cli::MergeArgs, quiet: bool) -> i32 {
 /// Runs a parsed command line; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
-        Command::Merge(args) => merge_command(args, cli.quiet).await,
+        Command::Merge(args) => merge_command(args, cli.quiet, cli.format).await,
         Command::Serve(args) => match serve::serve(args).await {
             Ok(()) => exit::OK,
             Err(e) => {

@@ -478,23 +478,23 @@ pub fn merge(inputs: &[PathBuf], out: &Path, prices: Option<&Path>) -> Result<Me
     // Each shard's prefix differs; the merged result names none.
     target.key_prefix = None;
 
-    let started = shards
-        .iter()
-        .min_by(|a, b| {
-            rfc3339_unix(&a.record.started_at)
-                .partial_cmp(&rfc3339_unix(&b.record.started_at))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
-        .map(|s| s.record.started_at.clone())
+    // The run spans the first shard's start to the last shard's end.
+    let times = |pick: fn(&ShardRecord) -> &String| -> Vec<(f64, String)> {
+        shards
+            .iter()
+            .map(|s| pick(&s.record))
+            .filter_map(|t| rfc3339_unix(t).map(|u| (u, t.clone())))
+            .collect()
+    };
+    let started = times(|r| &r.started_at)
+        .into_iter()
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|t| t.1)
         .unwrap_or_default();
-    let ended = shards
-        .iter()
-        .max_by(|a, b| {
-            rfc3339_unix(&a.record.ended_at)
-                .partial_cmp(&rfc3339_unix(&b.record.ended_at))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
-        .map(|s| s.record.ended_at.clone())
+    let ended = times(|r| &r.ended_at)
+        .into_iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|t| t.1)
         .unwrap_or_default();
     let duration_s = match (rfc3339_unix(&started), rfc3339_unix(&ended)) {
         (Some(a), Some(b)) => (b - a).max(0.0),
@@ -757,12 +757,35 @@ fn merge_timeseries(
 }
 
 /// `sse-bench merge`: prints a short summary; exit 0, 2 for refused input, 1 on failure.
-pub fn command(inputs: &[PathBuf], out: &Path, prices: Option<&Path>, quiet: bool) -> i32 {
+pub fn command(
+    inputs: &[PathBuf],
+    out: &Path,
+    prices: Option<&Path>,
+    quiet: bool,
+    format: crate::cli::Format,
+) -> i32 {
+    use crate::cli::Format;
     match merge(inputs, out, prices) {
         Ok(m) => {
-            if !quiet {
-                print!("{}", crate::results::table::render(&m.summary));
-                println!("\nmerged {} shards into {}", m.inputs.len(), out.display());
+            match format {
+                Format::Json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&m.summary).unwrap_or_default()
+                    )
+                }
+                Format::Markdown => {
+                    print!("{}", crate::results::table::render_markdown(&m.summary))
+                }
+                Format::Csv => match std::fs::read_to_string(out.join("ops.csv")) {
+                    Ok(csv) => print!("{csv}"),
+                    Err(e) => eprintln!("ops.csv: {e}"),
+                },
+                Format::Text if !quiet => {
+                    print!("{}", crate::results::table::render(&m.summary));
+                    println!("\nmerged {} shards into {}", m.inputs.len(), out.display());
+                }
+                Format::Text => {}
             }
             crate::cli::exit::OK
         }

@@ -325,6 +325,27 @@ fn three_shards_merge_into_exactly_the_scenario() {
         assert_eq!(hlog_count(&merged.join("histograms").join(f)), parts, "{f}");
     }
 
+    // --format json prints the merged summary.
+    let o = sse_bench(&serve)
+        .args(["--format", "json", "merge"])
+        .args([
+            local[0].to_str().unwrap(),
+            local[1].to_str().unwrap(),
+            "s3://bench-results/run/",
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("merged-json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(printed["results"], m["results"]);
+
     // Refusals, exit 2: a missing shard, a shard twice, another seed, another scenario.
     let (code, err) = merge(
         &serve,
