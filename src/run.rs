@@ -352,7 +352,7 @@ pub async fn run_loaded(
             return Err(fail(e));
         }
         for (m, why) in &skipped {
-            eprintln!("skipped {m}: {why}");
+            eprintln!("probe: {m} is not honoured by this target, skipped: {why}");
         }
         None
     };

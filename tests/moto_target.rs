@@ -117,10 +117,13 @@ fn moto_runs_the_modes_it_honours_and_is_left_as_found() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("skipped dsse-kms: the target answered aws:kms:dsse without a KMS key id"),
+        stderr.contains("probe: dsse-kms is not honoured by this target, skipped: the target answered aws:kms:dsse without a KMS key id"),
         "{stderr}"
     );
-    assert!(stdout.contains("skipped dsse-kms"), "{stdout}");
+    assert!(
+        stdout.contains("skipped dsse-kms: the target answered aws:kms:dsse"),
+        "{stdout}"
+    );
 
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
