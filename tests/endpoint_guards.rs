@@ -395,3 +395,27 @@ fn a_reused_bucket_keeps_its_settings_and_other_objects() {
     }
     assert_eq!(buckets(&rt, &client), vec!["shared".to_owned()]);
 }
+
+#[test]
+fn real_target_flags_are_refused_on_the_embedded_simulator() {
+    for flags in [
+        &["--create-key"][..],
+        &["--bucket", "shared"][..],
+        &["--kms-key", "alias/a", "--create-key", "--target", "aws"][..],
+        &["--target", "aws", "--key-prefix", "p/"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+            .args(["run", "scenarios/quickstart.toml"])
+            .args(flags)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(
+            err.contains("--create-key") || err.contains("--key-prefix"),
+            "{flags:?}: {err}"
+        );
+    }
+}

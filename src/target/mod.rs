@@ -1042,3 +1042,36 @@ pub fn bucket_name(prefix: &str, run_id: &str, mode: Mode, role: &str) -> String
     name.truncate(63);
     name.trim_end_matches('-').to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_flags_name_a_bucket_for_every_role_or_one() {
+        assert_eq!(
+            Access::parse_buckets(&["team-bench".into(), "logs=log.bucket-1".into()]).unwrap(),
+            vec![
+                (None, "team-bench".to_owned()),
+                (Some("logs".to_owned()), "log.bucket-1".to_owned())
+            ]
+        );
+        for bad in ["Upper", "ab", "under_score", "role=", &"x".repeat(64)] {
+            let e = Access::parse_buckets(&[bad.to_owned()]).unwrap_err();
+            assert!(e.contains("--bucket"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_are_valid_and_bounded() {
+        let n = bucket_name(
+            "SSE_Bench",
+            "0a1b2c3d",
+            Mode::SseKmsBucketKey,
+            "Audio Input",
+        );
+        assert_eq!(n, "sse-bench-0a1b2c3d-sse-kms-bucket-key-audio-input");
+        let long = bucket_name("p", "0a1b2c3d", Mode::DsseKms, &"r".repeat(80));
+        assert!(long.len() <= 63 && !long.ends_with('-'), "{long}");
+    }
+}
