@@ -237,3 +237,66 @@ async fn a_run_reports_cloudwatch_counts_as_account_wide() {
     assert_eq!(seen.lock().unwrap().len(), 1);
     assert!(!stdout.contains(serve.secret_key.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_target_reads_cloudwatch_through_its_credential_chain() {
+    let serve = common::spawn_serve();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 60
+        * 60;
+    let cw = fake_cloudwatch(vec![response(&[(now, 987.0)], None)], seen.clone()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("cw-aws.toml");
+    // No CloudWatch endpoint in the scenario: AWS_ENDPOINT_URL_CLOUDWATCH, through aws-config.
+    std::fs::write(
+        &scenario,
+        "version = 1\nname = \"cw-aws\"\nmodes = [\"sse-kms\"]\n[target]\nkind = \"aws\"\nregion = \"us-east-1\"\ncloudwatch = { settle = \"0s\" }\n[workload]\nkeys = 10\nsize = \"1KiB\"\nmix = { put = 1, get = 1 }\n[[phases]]\nname = \"m\"\noperations = 40\nconcurrency = 2\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (ak, sk, s3, kms) = (
+        serve.access_key.clone(),
+        serve.secret_key.clone(),
+        serve.s3.clone(),
+        serve.kms.clone(),
+    );
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+            .args(["-q", "run"])
+            .arg(&scenario)
+            .args(["--create-key", "--out"])
+            .arg(&out)
+            .env("AWS_ACCESS_KEY_ID", ak)
+            .env("AWS_SECRET_ACCESS_KEY", sk)
+            .env("AWS_ENDPOINT_URL_S3", s3)
+            .env("AWS_ENDPOINT_URL_KMS", kms)
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH", cw)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("987 KMS calls account-wide"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("out/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["target"]["kind"], "aws");
+    assert_eq!(summary["target"]["kms_counts"], "predicted");
+    assert_eq!(summary["kms_account_wide"]["calls"], 987.0);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
