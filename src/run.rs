@@ -215,16 +215,7 @@ pub async fn run_loaded(
         .map(|t| crate::shard::parse_start_at(t, time::OffsetDateTime::now_utc()))
         .transpose()
         .map_err(RunError::Usage)?;
-    for (role, _) in &access.reuse {
-        if let Some(r) = role
-            && !roles.contains(r)
-        {
-            return Err(RunError::Usage(format!(
-                "--bucket {r}=...: the scenario has no bucket role {r:?} (its roles: {})",
-                roles.join(", ")
-            )));
-        }
-    }
+    access.check_roles(&roles).map_err(RunError::Usage)?;
     // On AWS every principal must be a distinct identity, or Bucket Key counts would be
     // those of one requester.
     if spec == TargetSpec::Aws && principals.len() > 1 {
@@ -528,14 +519,7 @@ pub async fn run_loaded(
                 eprintln!(
                     "--keep: left the run's objects under {} in {}",
                     target.key_prefix,
-                    target
-                        .buckets
-                        .values()
-                        .cloned()
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    target.bucket_names().join(", ")
                 );
             }
         }
@@ -601,13 +585,7 @@ pub async fn run_loaded(
         reused_buckets: if target.key_prefix.is_empty() {
             Vec::new()
         } else {
-            target
-                .buckets
-                .values()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
+            target.bucket_names()
         },
         created_key,
         skipped_modes: skipped
@@ -984,11 +962,8 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, RunErro
             );
             for role in &roles {
                 let name = access
-                    .reuse
-                    .iter()
-                    .find(|(r, _)| r.as_deref() == Some(role.as_str()))
-                    .or_else(|| access.reuse.iter().find(|(r, _)| r.is_none()))
-                    .map_or("(no --bucket for this role)", |(_, n)| n.as_str());
+                    .bucket_for(role)
+                    .unwrap_or("(no --bucket for this role)");
                 let _ = writeln!(o, "  {role}: {name}");
             }
         }

@@ -48,12 +48,11 @@ fn scenario(dir: &Path, principals: bool) -> std::path::PathBuf {
     p
 }
 
-/// Runs sse-bench with only the shared config files as credentials.
-fn run(serve: &common::ServeProcess, dir: &Path, args: &[&str]) -> (i32, String, String) {
+/// sse-bench with only the shared config files as credentials, the simulator posing as AWS.
+fn sse_bench(serve: &common::ServeProcess, dir: &Path) -> Command {
     let (config, credentials) = write_profiles(dir, serve);
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(args)
-        .env_remove("AWS_ACCESS_KEY_ID")
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sse-bench"));
+    c.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
@@ -65,9 +64,13 @@ fn run(serve: &common::ServeProcess, dir: &Path, args: &[&str]) -> (i32, String,
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ENDPOINT_URL_S3", &serve.s3)
-        .env("AWS_ENDPOINT_URL_KMS", &serve.kms)
-        .output()
-        .unwrap();
+        .env("AWS_ENDPOINT_URL_KMS", &serve.kms);
+    c
+}
+
+/// Runs sse-bench to completion; (exit code, stdout, stderr).
+fn run(serve: &common::ServeProcess, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = sse_bench(serve, dir).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -259,7 +262,6 @@ fn an_interrupted_aws_run_still_cleans_up_and_retires_its_key() {
     let serve = common::spawn_serve_with(&["--requesters", "2"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (config, credentials) = write_profiles(tmp.path(), &serve);
     let sc = tmp.path().join("long.toml");
     std::fs::write(
         &sc,
@@ -267,7 +269,7 @@ fn an_interrupted_aws_run_still_cleans_up_and_retires_its_key() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let child = sse_bench(&serve, tmp.path())
         .args(["-q", "run"])
         .arg(&sc)
         .args([
@@ -279,15 +281,6 @@ fn an_interrupted_aws_run_still_cleans_up_and_retires_its_key() {
             "--out",
         ])
         .arg(&out)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_S3", &serve.s3)
-        .env("AWS_ENDPOINT_URL_KMS", &serve.kms)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -382,7 +375,6 @@ fn a_principal_mapped_to_a_role_signs_with_the_assumed_role() {
     let serve = common::spawn_serve_with(&["--requesters", "2"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (config, credentials) = write_profiles(tmp.path(), &serve);
     let (sts, requests) = fake_sts(serve.creds[1].clone());
     let sc = tmp.path().join("role.toml");
     std::fs::write(
@@ -390,7 +382,7 @@ fn a_principal_mapped_to_a_role_signs_with_the_assumed_role() {
         "version = 1\nname = \"role\"\nmodes = [\"sse-kms\"]\n[target]\nkind = \"aws\"\nregion = \"eu-central-1\"\n[target.principals]\nw = { profile = \"bench-writer\" }\nr = { role_arn = \"arn:aws:iam::123456789012:role/reader\", external_id = \"bench\" }\n[workload]\nkeys = 10\nsize = \"1KiB\"\nmix = { put = 1, get = 1 }\nwriters = [\"w\"]\nreaders = [\"r\"]\n[[phases]]\nname = \"m\"\noperations = 20\nconcurrency = 2\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let out = sse_bench(&serve, tmp.path())
         .args(["-q", "run"])
         .arg(&sc)
         .args([
@@ -402,15 +394,6 @@ fn a_principal_mapped_to_a_role_signs_with_the_assumed_role() {
             "--out",
         ])
         .arg(tmp.path().join("out"))
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_S3", &serve.s3)
-        .env("AWS_ENDPOINT_URL_KMS", &serve.kms)
         .env("AWS_ENDPOINT_URL_STS", &sts)
         .output()
         .unwrap();

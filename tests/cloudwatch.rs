@@ -96,6 +96,16 @@ async fn fake_cloudwatch(pages: Vec<Vec<u8>>, seen: Arc<Mutex<Vec<Seen>>>) -> St
     format!("http://{addr}")
 }
 
+/// The start of the current minute, unix seconds (CloudWatch's one-minute periods).
+fn this_minute() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 60
+        * 60
+}
+
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -184,12 +194,7 @@ async fn an_error_from_cloudwatch_is_an_error() {
 async fn a_run_reports_cloudwatch_counts_as_account_wide() {
     let serve = common::spawn_serve();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let now = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        / 60
-        * 60;
+    let now = this_minute();
     let cw = fake_cloudwatch(vec![response(&[(now, 4321.0)], None)], seen.clone()).await;
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("cw.toml");
@@ -242,12 +247,7 @@ async fn a_run_reports_cloudwatch_counts_as_account_wide() {
 async fn the_aws_target_reads_cloudwatch_through_its_credential_chain() {
     let serve = common::spawn_serve();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let now = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        / 60
-        * 60;
+    let now = this_minute();
     let cw = fake_cloudwatch(vec![response(&[(now, 987.0)], None)], seen.clone()).await;
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("cw-aws.toml");

@@ -27,9 +27,9 @@ pub struct Pick {
     pub principal: usize,
 }
 
-/// The object key of a key index.
-pub fn object_key(stream: &str, key: u64) -> String {
-    format!("{stream}/{key:010}")
+/// The object key of a key index, under `prefix` (empty, or the run's prefix in a reused bucket).
+pub fn object_key(prefix: &str, stream: &str, key: u64) -> String {
+    format!("{prefix}{stream}/{key:010}")
 }
 
 /// Encryption headers a write carries (`x-amz-server-side-encryption`, `-aws-kms-key-id`,
@@ -136,7 +136,7 @@ fn ok(p: &Pick, bytes: u64, ttfb: Option<std::time::Duration>) -> Outcome {
 
 /// Runs one operation.
 pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
-    let key = format!("{}{}", env.key_prefix, object_key(env.stream_name, p.key));
+    let key = object_key(env.key_prefix, env.stream_name, p.key);
     let c = env.client;
     match p.op {
         Op::Put => {
@@ -197,7 +197,7 @@ pub async fn execute(env: &OpEnv<'_>, p: &Pick) -> Outcome {
             None => fail(p, "other".into()),
         },
         Op::Copy => {
-            let dest = format!("{}{}", env.key_prefix, object_key(env.stream_name, p.aux));
+            let dest = object_key(env.key_prefix, env.stream_name, p.aux);
             match c
                 .copy_object()
                 .bucket(env.bucket)

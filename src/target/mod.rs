@@ -126,6 +126,32 @@ impl Access {
     }
 }
 
+impl Access {
+    /// Refuses a `--bucket ROLE=NAME` whose role the scenario does not have.
+    pub fn check_roles(&self, roles: &[String]) -> Result<(), String> {
+        for (role, _) in &self.reuse {
+            if let Some(r) = role
+                && !roles.contains(r)
+            {
+                return Err(format!(
+                    "--bucket {r}=...: the scenario has no bucket role {r:?} (its roles: {})",
+                    roles.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The reused bucket of a bucket role: its own `--bucket ROLE=NAME`, else `--bucket NAME`.
+    pub fn bucket_for(&self, role: &str) -> Option<&str> {
+        self.reuse
+            .iter()
+            .find(|(r, _)| r.as_deref() == Some(role))
+            .or_else(|| self.reuse.iter().find(|(r, _)| r.is_none()))
+            .map(|(_, n)| n.as_str())
+    }
+}
+
 /// The KMS key a run created with `--create-key`, and what became of it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreatedKey {
@@ -222,24 +248,8 @@ impl Target {
         let needs_key = ls.scenario.kind == crate::scenario::ScenarioKind::Kms
             || ls.scenario.modes.iter().any(|m| m.uses_kms());
         let key_ref = access.kms_key.clone().unwrap_or_else(|| t.kms_key.clone());
-        let mut target = Target {
-            spec: spec.clone(),
-            region: String::new(),
-            sim: None,
-            principals: principals.clone(),
-            clients: Vec::new(),
-            kms_key_arn: None,
-            buckets: BTreeMap::new(),
-            attempts: attempts.clone(),
-            kms_clients: Vec::new(),
-            admin: None,
-            admin_quota: None,
-            created: Default::default(),
-            key_prefix: String::new(),
-            created_key: None,
-            sdk_config: None,
-            key_admin: None,
-        };
+        let mut target = Target::bare(spec.clone(), principals.clone(), Vec::new());
+        target.attempts = attempts.clone();
         match &spec {
             TargetSpec::Embedded => {
                 let config = sim_config(ls, seed, principals.len());
@@ -530,16 +540,7 @@ impl Target {
         run_id: &str,
         access: &Access,
     ) -> anyhow::Result<()> {
-        for (role, _) in &access.reuse {
-            if let Some(r) = role
-                && !roles.contains(r)
-            {
-                anyhow::bail!(
-                    "--bucket {r}=...: the scenario has no bucket role {r:?} (its roles: {})",
-                    roles.join(", ")
-                );
-            }
-        }
+        access.check_roles(roles).map_err(anyhow::Error::msg)?;
         let prefix = match &access.key_prefix {
             Some(p) => {
                 let p = p.trim_start_matches('/');
@@ -558,11 +559,8 @@ impl Target {
         let s3 = self.clients.first().context("no client")?.clone();
         for role in roles {
             let name = access
-                .reuse
-                .iter()
-                .find(|(r, _)| r.as_deref() == Some(role.as_str()))
-                .or_else(|| access.reuse.iter().find(|(r, _)| r.is_none()))
-                .map(|(_, n)| n.clone())
+                .bucket_for(role)
+                .map(str::to_owned)
                 .with_context(|| {
                     format!("no --bucket for the bucket role {role:?} (give --bucket NAME or --bucket {role}=NAME)")
                 })?;
@@ -570,8 +568,7 @@ impl Target {
                 self.buckets.insert((mode, role.clone()), name.clone());
             }
         }
-        let names: std::collections::BTreeSet<String> = self.buckets.values().cloned().collect();
-        for name in &names {
+        for name in &self.bucket_names() {
             s3.head_bucket()
                 .bucket(name)
                 .send()
@@ -644,11 +641,22 @@ impl Target {
     /// A target around existing S3 clients (no simulator, no KMS endpoint, no
     /// buckets yet): what cleanup needs, for tools and tests.
     pub fn for_clients(clients: Vec<aws_sdk_s3::Client>) -> Target {
+        let mut t = Target::bare(
+            TargetSpec::Endpoint(String::new()),
+            vec!["main".into(); clients.len()],
+            clients,
+        );
+        t.region = "us-east-1".into();
+        t
+    }
+
+    /// A target with clients and nothing else yet: no simulator, key, buckets or admin.
+    fn bare(spec: TargetSpec, principals: Vec<String>, clients: Vec<aws_sdk_s3::Client>) -> Target {
         Target {
-            spec: TargetSpec::Endpoint(String::new()),
-            region: "us-east-1".into(),
+            spec,
+            region: String::new(),
             sim: None,
-            principals: vec!["main".into(); clients.len()],
+            principals,
             clients,
             kms_key_arn: None,
             buckets: BTreeMap::new(),
@@ -662,6 +670,16 @@ impl Target {
             sdk_config: None,
             key_admin: None,
         }
+    }
+
+    /// The distinct buckets the run uses (created or reused), sorted.
+    pub fn bucket_names(&self) -> Vec<String> {
+        self.buckets
+            .values()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 
     /// The target's own KMS counters, where it has them (the embedded simulator).
@@ -722,8 +740,7 @@ impl Target {
             }
         }
         if !self.key_prefix.is_empty() {
-            let reused: std::collections::BTreeSet<&String> = self.buckets.values().collect();
-            for name in reused {
+            for name in &self.bucket_names() {
                 if let Err(why) = delete_under(s3, name, &self.key_prefix).await {
                     left.push(LeftBehind {
                         what: format!("objects in s3://{name}/{}", self.key_prefix),
