@@ -1,0 +1,134 @@
+//! The README's main command, seeded, against a checked-in record of what it counts:
+//! operations per (mode, op) and per phase, KMS calls measured and predicted, costs and
+//! threshold verdicts. Latencies and timestamps vary from run to run; these do not, so a
+//! change to the code that moves any of them changes what the tool reports.
+//!
+//! `SSE_BENCH_BLESS=1 cargo test --release --test quickstart_golden` rewrites the record
+//! after a change that is meant to move a number (say why in the commit).
+
+use serde_json::{Map, Value, json};
+use std::path::Path;
+
+const GOLDEN: &str = "tests/golden/quickstart-seed7.json";
+
+/// Rounds to 9 significant digits, so float formatting noise is not a difference.
+fn num(v: &Value) -> Value {
+    match v.as_f64() {
+        Some(x) if x != 0.0 => {
+            let digits = 9 - (x.abs().log10().floor() as i32) - 1;
+            let k = 10f64.powi(digits);
+            json!((x * k).round() / k)
+        }
+        Some(_) => json!(0.0),
+        None => v.clone(),
+    }
+}
+
+fn pick(o: &Value, keys: &[&str]) -> Value {
+    let mut m = Map::new();
+    for k in keys {
+        m.insert((*k).to_owned(), o[*k].clone());
+    }
+    Value::Object(m)
+}
+
+fn costs(c: &Value) -> Value {
+    let mut m = Map::new();
+    for part in ["s3_requests_usd", "kms_requests_usd", "key_usd", "total_usd"] {
+        m.insert(part.to_owned(), num(&c[part]));
+    }
+    Value::Object(m)
+}
+
+/// What must not move: counts, KMS calls, costs, verdicts.
+fn invariant(summary: &Value) -> Value {
+    let results: Vec<Value> = summary["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| pick(r, &["mode", "op", "count", "ok", "errors"]))
+        .collect();
+    let phases: Vec<Value> = summary["phases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| pick(r, &["mode", "phase", "round", "stream", "op", "count", "errors"]))
+        .collect();
+    let kms: Vec<Value> = summary["kms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            json!({
+                "mode": k["mode"],
+                "source": k["source"],
+                "calls": k["calls"],
+                "calls_by_api": k["calls_by_api"],
+                "throttled": k["throttled"],
+                "s3_ops": k["s3_ops"],
+                "by_bucket_role": k["by_bucket_role"],
+                "by_requester": k["by_requester"],
+                "predicted_calls": num(&k["predicted"]["calls"]),
+                "predicted_status": k["predicted"]["status"],
+            })
+        })
+        .collect();
+    let cost: Vec<Value> = summary["cost"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            json!({
+                "mode": c["mode"],
+                "kms_calls": num(&c["kms_calls"]),
+                "run": costs(&c["run"]),
+                "per_million_ops": costs(&c["per_million_ops"]),
+                "monthly": costs(&c["monthly"]["cost"]),
+                "monthly_kms_requests": num(&c["monthly"]["kms_requests"]),
+            })
+        })
+        .collect();
+    let thresholds: Vec<Value> = summary["thresholds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| json!({"name": t["name"], "rule": t["rule"], "actual": num(&t["actual"]), "passed": t["passed"]}))
+        .collect();
+    json!({
+        "complete": summary["complete"],
+        "results": results,
+        "phases": phases,
+        "kms": kms,
+        "cost": cost,
+        "thresholds": thresholds,
+    })
+}
+
+#[test]
+fn seeded_quickstart_counts_and_costs_do_not_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["run", "scenarios/quickstart.toml", "--seed", "7", "-q", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("sse-bench runs");
+    assert_eq!(status.code(), Some(0), "the quickstart passes its thresholds");
+    let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let got = invariant(&serde_json::from_str(&text).unwrap());
+    if std::env::var_os("SSE_BENCH_BLESS").is_some() {
+        let pretty = serde_json::to_string_pretty(&got).unwrap() + "\n";
+        std::fs::write(Path::new(GOLDEN), pretty).unwrap();
+        return;
+    }
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(GOLDEN).unwrap()).unwrap();
+    for section in ["complete", "results", "phases", "kms", "cost", "thresholds"] {
+        assert_eq!(
+            got[section],
+            want[section],
+            "{section} moved: got {}",
+            serde_json::to_string_pretty(&got[section]).unwrap()
+        );
+    }
+}
