@@ -7,11 +7,11 @@
 
 mod common;
 
-use sse_bench::driver::Cancel;
 use sse_bench::run::{RunOptions, RunOutcome, run_loaded};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 fn cpu_seconds() -> f64 {
     // utime + stime of this process, in clock ticks (100 Hz on Linux).
@@ -91,7 +91,7 @@ async fn run_scenario(text: &str) -> RunOutcome {
         quiet: true,
         ..Default::default()
     };
-    run_loaded(&ls, opts, Arc::new(Cancel::default()), None)
+    run_loaded(&ls, opts, CancellationToken::new(), None)
         .await
         .unwrap()
 }

@@ -1,3 +1,5 @@
+//! The `sse-bench` binary: parses the command line and hands it to the library.
+
 use clap::Parser;
 use sse_bench::cli::{Cli, exit};
 

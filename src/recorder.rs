@@ -3,107 +3,18 @@
 //! they close (`timeseries.csv`, `histograms/*.hlog`), so memory stays flat
 //! however long the run.
 
+use crate::results::hlog::{self, HlogWriter};
+use crate::results::record::{
+    Hist, OfferedSecond, OpStats, SeriesKey, StepTotals, THROTTLED_KMS, new_hist,
+};
+use crate::results::timeseries::{self, SecondRow, milli};
 use crate::scenario::{Mode, Op};
-use base64::Engine as _;
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use parking_lot::Mutex;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
-
-/// Latency histograms count microseconds.
-pub type Hist = Histogram<u64>;
-
-/// A new histogram with three significant digits that grows as needed.
-pub fn new_hist() -> Hist {
-    Histogram::new(3)
-        .unwrap_or_else(|_| Histogram::new_with_max(3_600_000_000, 3).expect("valid bounds"))
-}
-
-/// The error class of the KMS-throttling S3 error.
-pub const THROTTLED_KMS: &str = "throttled_kms";
-/// The error class of failed payload verification.
-pub const INTEGRITY: &str = "integrity";
-
-/// Identifies one series of measurements.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
-pub struct SeriesKey {
-    /// Mode.
-    pub mode: Mode,
-    /// Phase name.
-    pub phase: String,
-    /// Round.
-    pub round: u32,
-    /// Stream name.
-    pub stream: String,
-    /// Operation.
-    pub op: Op,
-}
-
-/// Everything measured for one series.
-#[derive(Clone, Debug)]
-pub struct OpStats {
-    /// Latency from the intended start (open loop) or the actual start (closed loop).
-    pub corrected: Hist,
-    /// Service time from the actual start.
-    pub uncorrected: Hist,
-    /// Time to first byte (GET).
-    pub ttfb: Hist,
-    /// Operations completed (ok or not).
-    pub count: u64,
-    /// Operations that succeeded.
-    pub ok: u64,
-    /// Payload bytes moved by successful operations.
-    pub bytes: u64,
-    /// Failures by class.
-    pub errors: BTreeMap<String, u64>,
-    /// Successful multipart uploads among the operations.
-    pub multipart: u64,
-    /// Parts of those uploads.
-    pub parts: u64,
-}
-
-impl Default for OpStats {
-    fn default() -> Self {
-        OpStats {
-            corrected: new_hist(),
-            uncorrected: new_hist(),
-            ttfb: new_hist(),
-            count: 0,
-            ok: 0,
-            bytes: 0,
-            errors: BTreeMap::new(),
-            multipart: 0,
-            parts: 0,
-        }
-    }
-}
-
-impl OpStats {
-    /// Adds another series into this one (histograms are added, never percentiles).
-    pub fn merge(&mut self, o: &OpStats) {
-        let _ = self.corrected.add(&o.corrected);
-        let _ = self.uncorrected.add(&o.uncorrected);
-        let _ = self.ttfb.add(&o.ttfb);
-        self.count += o.count;
-        self.ok += o.ok;
-        self.bytes += o.bytes;
-        self.multipart += o.multipart;
-        self.parts += o.parts;
-        for (k, v) in &o.errors {
-            *self.errors.entry(k.clone()).or_default() += v;
-        }
-    }
-
-    /// Failed operations.
-    pub fn failed(&self) -> u64 {
-        self.count - self.ok
-    }
-}
+use std::time::{Duration, Instant};
 
 /// What one operation did.
 #[derive(Clone, Debug)]
@@ -144,48 +55,12 @@ struct Active {
     arrivals: BTreeMap<i64, (u64, u64)>,
 }
 
-/// Operations by the wall-clock second of their intended start (open loop: the
-/// offered load), with how many of them KMS throttled.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct OfferedSecond {
-    /// Unix second.
-    pub unix_second: i64,
-    /// Operations whose intended start fell in it.
-    pub arrivals: u64,
-    /// Of those, KMS-throttled.
-    pub throttled: u64,
-}
-
-/// Totals for one step.
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
-pub struct StepTotals {
-    /// Mode.
-    pub mode: Mode,
-    /// Phase.
-    pub phase: String,
-    /// Round.
-    pub round: u32,
-    /// Whether it was measured.
-    pub record: bool,
-    /// Seconds it ran.
-    pub seconds: f64,
-    /// Open-loop arrivals that waited for the in-flight cap.
-    pub late: u64,
-    /// Seconds from the run's start to the step's start.
-    #[serde(default)]
-    pub start_s: f64,
-    /// Operations per wall-clock second of intended start (measured steps).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub offered: Vec<OfferedSecond>,
-}
-
 struct Sink {
     dir: PathBuf,
     run_start: Instant,
     start_unix: f64,
-    timeseries: BufWriter<File>,
-    hlogs: HashMap<(Mode, Op), BufWriter<File>>,
-    serializer: V2DeflateSerializer,
+    timeseries: timeseries::Writer,
+    hlogs: HashMap<(Mode, Op), HlogWriter<BufWriter<File>>>,
 }
 
 struct Inner {
@@ -217,23 +92,12 @@ pub struct Live {
     pub throttled: u64,
 }
 
-/// Name of the streaming time-series file while the run is going.
-pub const TIMESERIES_PARTIAL: &str = "timeseries.csv.partial";
-
 impl Recorder {
     /// A recorder streaming interval data into `dir` (created if needed).
     pub fn new(dir: &Path, run_start: Instant) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir.join("histograms"))?;
-        let mut timeseries = BufWriter::new(File::create(dir.join(TIMESERIES_PARTIAL))?);
-        writeln!(
-            timeseries,
-            "second,unix_time,mode,phase,round,op,ops,errors,throttled,mib,p50_ms,p99_ms,max_ms,kms_calls,kms_throttled"
-        )?;
-        let start_unix = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0)
-            - run_start.elapsed().as_secs_f64();
+        let timeseries = timeseries::Writer::create(&dir.join(timeseries::PARTIAL))?;
+        let start_unix = hlog::unix_now() - run_start.elapsed().as_secs_f64();
         Ok(Recorder {
             inner: Mutex::new(Inner {
                 active: None,
@@ -248,7 +112,6 @@ impl Recorder {
                     start_unix,
                     timeseries,
                     hlogs: HashMap::new(),
-                    serializer: V2DeflateSerializer::new(),
                 },
                 live_ops: 0,
                 live_errors: 0,
@@ -391,44 +254,21 @@ impl Recorder {
         let unix = sink.start_unix + sink.run_start.elapsed().as_secs_f64();
         let mut all = Interval::default();
         let intervals = std::mem::take(&mut a.interval);
-        let elapsed_start = second as f64;
+        let tag = hlog::tag(&a.phase, a.round);
         for (op, mut iv) in intervals {
             let hist = iv.hist.take().unwrap_or_else(new_hist);
-            write_row(
-                &mut sink.timeseries,
-                second,
-                unix,
-                a,
-                op.as_str(),
-                &iv_counts(&iv),
-                &hist,
-                None,
-            )?;
+            sink.timeseries
+                .write(&second_row(second, unix, a, op.as_str(), &iv, &hist, None))?;
             let hlog = match sink.hlogs.entry((a.mode, op)) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    let path = sink
-                        .dir
-                        .join("histograms")
-                        .join(format!("{}.{}.hlog.partial", a.mode, op));
-                    let mut w = BufWriter::new(File::create(path)?);
-                    write_hlog_header(&mut w, sink.start_unix)?;
-                    v.insert(w)
+                    let name = hlog::file_name(a.mode.as_str(), op.as_str());
+                    let path = sink.dir.join("histograms").join(format!("{name}.partial"));
+                    let file = BufWriter::new(File::create(path)?);
+                    v.insert(HlogWriter::begin(file, sink.start_unix, None)?)
                 }
             };
-            let mut buf = Vec::new();
-            if sink.serializer.serialize(&hist, &mut buf).is_ok() {
-                writeln!(
-                    hlog,
-                    "Tag={}-r{},{:.3},{:.3},{:.3},{}",
-                    a.phase,
-                    a.round,
-                    elapsed_start,
-                    1.0,
-                    hist.max() as f64 / 1000.0,
-                    base64::engine::general_purpose::STANDARD.encode(&buf)
-                )?;
-            }
+            hlog.append(&tag, second as f64, 1.0, &hist)?;
             all.ops += iv.ops;
             all.errors += iv.errors;
             all.throttled += iv.throttled;
@@ -436,16 +276,8 @@ impl Recorder {
             let _ = all.hist.get_or_insert_with(new_hist).add(&hist);
         }
         let hist = all.hist.take().unwrap_or_else(new_hist);
-        write_row(
-            &mut sink.timeseries,
-            second,
-            unix,
-            a,
-            "all",
-            &iv_counts(&all),
-            &hist,
-            kms_delta,
-        )?;
+        sink.timeseries
+            .write(&second_row(second, unix, a, "all", &all, &hist, kms_delta))?;
         // Once a second: what was measured is on disk even if the process dies.
         sink.timeseries.flush()?;
         for w in sink.hlogs.values_mut() {
@@ -521,99 +353,32 @@ pub struct Recorded {
     pub kms_per_second: BTreeMap<Mode, Vec<(u64, u64, u64)>>,
 }
 
-fn iv_counts(iv: &Interval) -> (u64, u64, u64, u64) {
-    (iv.ops, iv.errors, iv.throttled, iv.bytes)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_row(
-    w: &mut BufWriter<File>,
+/// The time-series row of one second of one operation (or "all").
+fn second_row(
     second: u64,
     unix: f64,
     a: &Active,
     op: &str,
-    (ops, errors, throttled, bytes): &(u64, u64, u64, u64),
+    iv: &Interval,
     hist: &Hist,
     kms: Option<(u64, u64)>,
-) -> std::io::Result<()> {
+) -> SecondRow {
     let ms = |v: u64| v as f64 / 1000.0;
-    let (kc, kt) = kms.map_or((String::new(), String::new()), |(c, t)| {
-        (c.to_string(), t.to_string())
-    });
-    writeln!(
-        w,
-        "{second},{unix:.3},{},{},{},{op},{ops},{errors},{throttled},{:.3},{:.3},{:.3},{:.3},{kc},{kt}",
-        a.mode,
-        a.phase,
-        a.round,
-        *bytes as f64 / (1u64 << 20) as f64,
-        ms(hist.value_at_quantile(0.5)),
-        ms(hist.value_at_quantile(0.99)),
-        ms(hist.max()),
-    )
-}
-
-fn write_hlog_header(w: &mut impl Write, start_unix: f64) -> std::io::Result<()> {
-    writeln!(w, "#[Histogram log format version 1.3]")?;
-    writeln!(
-        w,
-        "#[Values are latencies in microseconds; interval max in milliseconds]"
-    )?;
-    writeln!(w, "#[StartTime: {start_unix:.3} (seconds since epoch)]")?;
-    writeln!(w, "#[BaseTime: {start_unix:.3} (seconds since epoch)]")?;
-    writeln!(
-        w,
-        "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
-    )
-}
-
-/// Latency percentiles in milliseconds.
-#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
-pub struct Percentiles {
-    /// Median.
-    pub p50: f64,
-    /// 90th.
-    pub p90: f64,
-    /// 99th.
-    pub p99: f64,
-    /// 99.9th.
-    pub p999: f64,
-    /// 99.99th.
-    pub p9999: f64,
-    /// Maximum.
-    pub max: f64,
-    /// Mean.
-    pub mean: f64,
-}
-
-impl Percentiles {
-    /// Percentiles of a histogram of microseconds.
-    pub fn of(h: &Hist) -> Self {
-        if h.is_empty() {
-            return Percentiles::default();
-        }
-        let ms = |v: u64| v as f64 / 1000.0;
-        Percentiles {
-            p50: ms(h.value_at_quantile(0.5)),
-            p90: ms(h.value_at_quantile(0.9)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            p9999: ms(h.value_at_quantile(0.9999)),
-            max: ms(h.max()),
-            mean: h.mean() / 1000.0,
-        }
-    }
-
-    /// A percentile by threshold metric name.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "p50" => self.p50,
-            "p90" => self.p90,
-            "p99" => self.p99,
-            "p999" => self.p999,
-            "p9999" => self.p9999,
-            "max" => self.max,
-            _ => return None,
-        })
+    SecondRow {
+        second,
+        unix_time: milli(unix),
+        mode: a.mode,
+        phase: a.phase.clone(),
+        round: a.round,
+        op: op.to_owned(),
+        ops: iv.ops,
+        errors: iv.errors,
+        throttled: iv.throttled,
+        mib: milli(iv.bytes as f64 / (1u64 << 20) as f64),
+        p50_ms: ms(hist.value_at_quantile(0.5)),
+        p99_ms: ms(hist.value_at_quantile(0.99)),
+        max_ms: ms(hist.max()),
+        kms_calls: kms.map(|k| k.0),
+        kms_throttled: kms.map(|k| k.1),
     }
 }

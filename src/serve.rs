@@ -1,7 +1,7 @@
 //! `sse-bench serve`: the simulator as a standalone server.
 
 use crate::cli::ServeArgs;
-use crate::sim::{Clock, SimConfig, Simulator};
+use sse_sim::{Clock, SimConfig, Simulator};
 use std::net::SocketAddr;
 
 /// Loads the simulator configuration of `serve` (file, then flags).
@@ -44,7 +44,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "sse-bench simulator (region {}, KMS quota {} req/s)",
         c.region,
-        sim.state().kms.quota.limit()
+        sim.kms_quota()
     );
     println!("  S3 endpoint:    {}", sim.s3_endpoint());
     println!("  KMS endpoint:   {}", sim.kms_endpoint());

@@ -127,7 +127,10 @@ pub struct Barrier {
 }
 
 /// Waits until `at` (or cancellation); says how late this worker was.
-pub async fn wait_until(at: time::OffsetDateTime, cancel: &crate::driver::Cancel) -> Barrier {
+pub async fn wait_until(
+    at: time::OffsetDateTime,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Barrier {
     let now = time::OffsetDateTime::now_utc();
     let ahead = (at - now).as_seconds_f64();
     let start_at = at

@@ -1,23 +1,16 @@
-//! Human-readable sizes ("64KiB") and durations ("30s") for TOML files, with
-//! messages that say what is allowed.
+//! Human-readable quantities: sizes ("64KiB") and durations ("30s") for TOML
+//! files, with messages that say what is allowed, and counts and rates with
+//! thousands separators.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::time::Duration;
 
-/// A duration written like `"250ms"`, `"30s"` or `"5m"`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HumanDuration(pub Duration);
+/// Durations come from the simulator crate, whose configuration uses them too.
+pub use sse_sim::{HumanDuration, parse_duration};
 
 /// A byte size written like `"64KiB"`, `"8MiB"` or a plain number of bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Size(pub u64);
-
-/// Parses a duration such as `"30s"`; the error says what is expected.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|_| format!("expected a duration like \"30s\" or \"250ms\", got {s:?}"))
-}
 
 /// Parses a size such as `"64KiB"` (binary and decimal units, or plain bytes).
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -68,30 +61,9 @@ pub fn format_size(bytes: u64) -> String {
     format!("{bytes}B")
 }
 
-impl fmt::Display for HumanDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
-    }
-}
-
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_size(self.0))
-    }
-}
-
-impl Serialize for HumanDuration {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s)
-            .map(HumanDuration)
-            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -125,6 +97,29 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
+/// `12345.6` → `12,346`.
+pub fn thousands(v: f64) -> String {
+    let n = v.round() as i64;
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A request rate: whole numbers with separators, small rates with decimals.
+pub fn rate(v: f64) -> String {
+    if v > 0.0 && v < 10.0 {
+        format!("{v:.3}")
+    } else {
+        thousands(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,12 +136,5 @@ mod tests {
         assert_eq!(format_size(1_572_864), "1536KiB");
         assert_eq!(format_size(1_500_000), "1.4MiB");
         assert_eq!(format_size(100), "100B");
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert!(parse_duration("soon").is_err());
     }
 }

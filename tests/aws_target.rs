@@ -70,7 +70,22 @@ fn sse_bench(serve: &common::ServeProcess, dir: &Path) -> Command {
 
 /// Runs sse-bench to completion; (exit code, stdout, stderr).
 fn run(serve: &common::ServeProcess, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = sse_bench(serve, dir).args(args).output().unwrap();
+    output(sse_bench(serve, dir).args(args))
+}
+
+/// `sse-bench -q run SCENARIO --target aws --profile bench-writer EXTRA...` against `serve`.
+fn aws_run(serve: &common::ServeProcess, dir: &Path, sc: &Path, extra: &[&str]) -> Command {
+    let mut c = sse_bench(serve, dir);
+    c.args(["-q", "run"])
+        .arg(sc)
+        .args(["--target", "aws", "--profile", "bench-writer"])
+        .args(extra);
+    c
+}
+
+/// Exit code, stdout and stderr of a finished command.
+fn output(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -91,22 +106,12 @@ fn the_aws_target_provisions_runs_and_cleans_up_through_the_standard_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("out");
     let sc = scenario(tmp.path(), true);
-    let (code, _, err) = run(
+    let (code, _, err) = output(&mut aws_run(
         &serve,
         tmp.path(),
-        &[
-            "-q",
-            "run",
-            sc.to_str().unwrap(),
-            "--target",
-            "aws",
-            "--profile",
-            "bench-writer",
-            "--create-key",
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-    );
+        &sc,
+        &["--create-key", "--out", out_dir.to_str().unwrap()],
+    ));
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("CREATED KMS KEY arn:aws:kms:"),
@@ -229,21 +234,12 @@ fn a_missing_key_is_not_created_silently_on_aws() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let sc = scenario(tmp.path(), true);
-    let (code, _, err) = run(
+    let (code, _, err) = output(&mut aws_run(
         &serve,
         tmp.path(),
-        &[
-            "-q",
-            "run",
-            sc.to_str().unwrap(),
-            "--target",
-            "aws",
-            "--profile",
-            "bench-writer",
-            "--kms-key",
-            "alias/does-not-exist",
-        ],
-    );
+        &sc,
+        &["--kms-key", "alias/does-not-exist"],
+    ));
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("alias/does-not-exist") && err.contains("--create-key"),
@@ -269,17 +265,7 @@ fn an_interrupted_aws_run_still_cleans_up_and_retires_its_key() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let child = sse_bench(&serve, tmp.path())
-        .args(["-q", "run"])
-        .arg(&sc)
-        .args([
-            "--target",
-            "aws",
-            "--profile",
-            "bench-writer",
-            "--create-key",
-            "--out",
-        ])
+    let child = aws_run(&serve, tmp.path(), &sc, &["--create-key", "--out"])
         .arg(&out)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -382,17 +368,7 @@ fn a_principal_mapped_to_a_role_signs_with_the_assumed_role() {
         "version = 1\nname = \"role\"\nmodes = [\"sse-kms\"]\n[target]\nkind = \"aws\"\nregion = \"eu-central-1\"\n[target.principals]\nw = { profile = \"bench-writer\" }\nr = { role_arn = \"arn:aws:iam::123456789012:role/reader\", external_id = \"bench\" }\n[workload]\nkeys = 10\nsize = \"1KiB\"\nmix = { put = 1, get = 1 }\nwriters = [\"w\"]\nreaders = [\"r\"]\n[[phases]]\nname = \"m\"\noperations = 20\nconcurrency = 2\n",
     )
     .unwrap();
-    let out = sse_bench(&serve, tmp.path())
-        .args(["-q", "run"])
-        .arg(&sc)
-        .args([
-            "--target",
-            "aws",
-            "--profile",
-            "bench-writer",
-            "--create-key",
-            "--out",
-        ])
+    let out = aws_run(&serve, tmp.path(), &sc, &["--create-key", "--out"])
         .arg(tmp.path().join("out"))
         .env("AWS_ENDPOINT_URL_STS", &sts)
         .output()

@@ -190,6 +190,32 @@ async fn an_error_from_cloudwatch_is_an_error() {
     );
 }
 
+/// `sse-bench -q run SCENARIO --out OUT`.
+fn sse_bench_run(scenario: &std::path::Path, out: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"));
+    c.args(["-q", "run"]).arg(scenario).arg("--out").arg(out);
+    c
+}
+
+/// Runs `cmd` off the async runtime (the fake CloudWatch answers on it); asserts success
+/// and returns stdout and the summary written under `out`.
+async fn run_ok(
+    mut cmd: std::process::Command,
+    out: std::path::PathBuf,
+) -> (String, serde_json::Value) {
+    let run = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (String::from_utf8_lossy(&run.stdout).into_owned(), summary)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_reports_cloudwatch_counts_as_account_wide() {
     let serve = common::spawn_serve();
@@ -207,31 +233,11 @@ async fn a_run_reports_cloudwatch_counts_as_account_wide() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let (ak, sk) = (serve.access_key.clone(), serve.secret_key.clone());
-    let run = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-            .args(["-q", "run"])
-            .arg(&scenario)
-            .arg("--out")
-            .arg(&out)
-            .env("AWS_ACCESS_KEY_ID", ak)
-            .env("AWS_SECRET_ACCESS_KEY", sk)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let mut cmd = sse_bench_run(&scenario, &out);
+    cmd.env("AWS_ACCESS_KEY_ID", &serve.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key);
+    let (stdout, summary) = run_ok(cmd, out).await;
     assert!(stdout.contains("4321 KMS calls account-wide"), "{stdout}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("out/summary.json")).unwrap(),
-    )
-    .unwrap();
     assert_eq!(summary["kms_account_wide"]["scope"], "account-wide");
     assert_eq!(summary["kms_account_wide"]["calls"], 4321.0);
     // Without counts from the target, KMS cost rests on the model's prediction.
@@ -258,43 +264,19 @@ async fn the_aws_target_reads_cloudwatch_through_its_credential_chain() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let (ak, sk, s3, kms) = (
-        serve.access_key.clone(),
-        serve.secret_key.clone(),
-        serve.s3.clone(),
-        serve.kms.clone(),
-    );
-    let run = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-            .args(["-q", "run"])
-            .arg(&scenario)
-            .args(["--create-key", "--out"])
-            .arg(&out)
-            .env("AWS_ACCESS_KEY_ID", ak)
-            .env("AWS_SECRET_ACCESS_KEY", sk)
-            .env("AWS_ENDPOINT_URL_S3", s3)
-            .env("AWS_ENDPOINT_URL_KMS", kms)
-            .env("AWS_ENDPOINT_URL_CLOUDWATCH", cw)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let mut cmd = sse_bench_run(&scenario, &out);
+    cmd.arg("--create-key")
+        .env("AWS_ACCESS_KEY_ID", &serve.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key)
+        .env("AWS_ENDPOINT_URL_S3", &serve.s3)
+        .env("AWS_ENDPOINT_URL_KMS", &serve.kms)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", cw)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    let (stdout, summary) = run_ok(cmd, out).await;
     assert!(stdout.contains("987 KMS calls account-wide"), "{stdout}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("out/summary.json")).unwrap(),
-    )
-    .unwrap();
     assert_eq!(summary["target"]["kind"], "aws");
     assert_eq!(summary["target"]["kms_counts"], "predicted");
     assert_eq!(summary["kms_account_wide"]["calls"], 987.0);

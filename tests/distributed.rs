@@ -137,12 +137,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
         .collect();
     for c in children {
         let o = c.wait_with_output().unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        common::assert_exit(&o, 0);
     }
     let local: Vec<PathBuf> = (0..2)
         .map(|i| tmp.path().join(format!("shard-{i}")))
@@ -232,8 +227,8 @@ fn three_shards_merge_into_exactly_the_scenario() {
                 .unwrap();
             assert_eq!(row["count"].as_u64().unwrap(), count, "{mode} {op}");
             assert_eq!(union.len(), count, "every operation recorded once");
-            let expect = sse_bench::recorder::Percentiles::of(&union);
-            let got: sse_bench::recorder::Percentiles =
+            let expect = sse_bench::results::record::Percentiles::of(&union);
+            let got: sse_bench::results::record::Percentiles =
                 serde_json::from_value(row["latency_ms"].clone()).unwrap();
             assert_eq!(got, expect, "{mode} {op}");
             total += count;
@@ -274,12 +269,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
         .arg(&merged)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::assert_exit(&o, 0);
     assert!(merged.join("report.html").is_file());
     // Time series and interval logs: the shards' rows and intervals, added.
     let series_ops = |path: &Path| -> u64 {
@@ -337,12 +327,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
         .arg(tmp.path().join("merged-json"))
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::assert_exit(&o, 0);
     let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(printed["results"], m["results"]);
 

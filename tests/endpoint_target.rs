@@ -3,7 +3,25 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
+
+/// `sse-bench -q --format json run SCENARIO --out OUT` with endpoint credentials; it must
+/// succeed. Returns stdout and the summary it printed.
+fn run_json(scenario: &Path, out: &Path, ak: &str, sk: &str) -> (String, serde_json::Value) {
+    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["-q", "--format", "json", "run"])
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .env("AWS_ACCESS_KEY_ID", ak)
+        .env("AWS_SECRET_ACCESS_KEY", sk)
+        .output()
+        .unwrap();
+    common::assert_exit(&run, 0);
+    let summary = serde_json::from_slice(&run.stdout).unwrap();
+    (String::from_utf8_lossy(&run.stdout).into_owned(), summary)
+}
 
 #[test]
 fn run_against_sse_bench_serve_as_an_endpoint() {
@@ -19,21 +37,7 @@ fn run_against_sse_bench_serve_as_an_endpoint() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(["-q", "--format", "json", "run"])
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .env("AWS_ACCESS_KEY_ID", ak)
-        .env("AWS_SECRET_ACCESS_KEY", sk)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (stdout, summary) = run_json(&scenario, &out, ak, sk);
     assert_eq!(summary["target"]["kind"], "endpoint");
     assert_eq!(summary["target"]["kms_counts"], "unavailable");
     for r in summary["results"].as_array().unwrap() {
@@ -46,10 +50,7 @@ fn run_against_sse_bench_serve_as_an_endpoint() {
         .map(|r| r["count"].as_u64().unwrap())
         .sum();
     assert_eq!(total, 200, "100 operations per mode");
-    assert!(
-        !String::from_utf8_lossy(&run.stdout).contains(sk.as_str()),
-        "no secret in the output"
-    );
+    assert!(!stdout.contains(sk.as_str()), "no secret in the output");
 }
 
 #[test]
@@ -65,21 +66,12 @@ fn kms_direct_scenario_against_a_kms_endpoint() {
         ),
     )
     .unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(["-q", "--format", "json", "run"])
-        .arg(&scenario)
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .env("AWS_ACCESS_KEY_ID", &serve.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let (_, summary) = run_json(
+        &scenario,
+        &tmp.path().join("out"),
+        &serve.access_key,
+        &serve.secret_key,
     );
-    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let results = summary["results"].as_array().unwrap();
     let ops: Vec<&str> = results.iter().map(|r| r["op"].as_str().unwrap()).collect();
     assert_eq!(ops, ["generate_data_key", "decrypt", "encrypt"]);

@@ -2,15 +2,14 @@
 //! equal the measured ones for every shipped scenario, the throttling knee is
 //! found where the quota is, and `sse-bench cost` answers without load.
 
-use sse_bench::driver::Cancel;
 use sse_bench::results::Summary;
 use sse_bench::run::{RunOptions, run_loaded};
 use sse_bench::scenario::{self, LoadedScenario, Mode};
 use sse_bench::units::HumanDuration;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Timing-sensitive runs take turns: two loads sharing two cores would measure each other.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -22,7 +21,7 @@ async fn run(ls: &LoadedScenario, dir: &Path) -> Summary {
         quiet: true,
         ..Default::default()
     };
-    match run_loaded(ls, opts, Arc::new(Cancel::default()), None).await {
+    match run_loaded(ls, opts, CancellationToken::new(), None).await {
         Ok(o) => o.summary,
         Err(e) => panic!("{}: run failed: {e}", ls.path.display()),
     }
@@ -66,7 +65,7 @@ async fn predicted_kms_calls_equal_measured_for_every_shipped_scenario() {
         let dir = tempfile::tempdir().unwrap();
         let s = run(&shortened(&f), dir.path()).await;
         for k in &s.kms {
-            assert_eq!(k.source, "measured");
+            assert_eq!(k.source, sse_bench::results::summary::KmsSource::Measured);
             let measured = k.calls as f64;
             let predicted = k.predicted.calls;
             let name = format!("{} {}", f.display(), k.mode);
@@ -245,6 +244,16 @@ fn cost_over_the_quota_says_so_and_exits_zero() {
     assert!(!out.contains("dsse-kms needs") || out.contains("dsse-kms needs 26,000"));
 }
 
+/// The estimate of one mode in `cost --format json` output.
+fn mode_of<'a>(v: &'a serde_json::Value, mode: &str) -> &'a serde_json::Value {
+    v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mode"] == mode)
+        .unwrap()
+}
+
 #[test]
 fn cost_formats_parse() {
     let base = ["cost", "--puts-per-s", "100", "--gets-per-s", "300"];
@@ -253,12 +262,7 @@ fn cost_formats_parse() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["modes"].as_array().unwrap().len(), 4);
     assert_eq!(v["quota_rps"], 100_000);
-    let kms = v["modes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["mode"] == "sse-kms")
-        .unwrap();
+    let kms = mode_of(&v, "sse-kms");
     assert_eq!(kms["kms_rps"], 400.0);
     let (code, out, _) = sse_bench(&[&base[..], &["--format", "csv"]].concat());
     assert_eq!(code, 0);
@@ -321,12 +325,7 @@ fn cost_from_a_scenario_uses_its_rate_mix_and_region() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["profile"]["region"], "eu-central-1");
     // 500 ops/s, 30 % PUT and 65 % GET: 475 KMS req/s without Bucket Keys.
-    let kms = v["modes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["mode"] == "sse-kms")
-        .unwrap();
+    let kms = mode_of(&v, "sse-kms");
     assert!(
         (kms["kms_rps"].as_f64().unwrap() - 475.0).abs() < 1e-6,
         "{kms}"
@@ -360,12 +359,7 @@ async fn cost_from_results_uses_measured_kms_calls() {
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let kms = v["modes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["mode"] == "sse-kms")
-        .unwrap();
+    let kms = mode_of(&v, "sse-kms");
     assert_eq!(kms["kms_basis"], "measured");
     assert!((kms["kms_rps"].as_f64().unwrap() - measured * 1000.0).abs() < 1e-6);
 }

@@ -34,7 +34,12 @@ fn pick(o: &Value, keys: &[&str]) -> Value {
 
 fn costs(c: &Value) -> Value {
     let mut m = Map::new();
-    for part in ["s3_requests_usd", "kms_requests_usd", "key_usd", "total_usd"] {
+    for part in [
+        "s3_requests_usd",
+        "kms_requests_usd",
+        "key_usd",
+        "total_usd",
+    ] {
         m.insert(part.to_owned(), num(&c[part]));
     }
     Value::Object(m)
@@ -52,7 +57,12 @@ fn invariant(summary: &Value) -> Value {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|r| pick(r, &["mode", "phase", "round", "stream", "op", "count", "errors"]))
+        .map(|r| {
+            pick(
+                r,
+                &["mode", "phase", "round", "stream", "op", "count", "errors"],
+            )
+        })
         .collect();
     let kms: Vec<Value> = summary["kms"]
         .as_array()
@@ -109,12 +119,23 @@ fn seeded_quickstart_counts_and_costs_do_not_move() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(["run", "scenarios/quickstart.toml", "--seed", "7", "-q", "--out"])
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--seed",
+            "7",
+            "-q",
+            "--out",
+        ])
         .arg(&out)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("sse-bench runs");
-    assert_eq!(status.code(), Some(0), "the quickstart passes its thresholds");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the quickstart passes its thresholds"
+    );
     let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
     let got = invariant(&serde_json::from_str(&text).unwrap());
     if std::env::var_os("SSE_BENCH_BLESS").is_some() {

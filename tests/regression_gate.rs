@@ -221,7 +221,7 @@ fn junit_and_markdown_carry_the_failures() {
     assert_eq!(declared, Some(4));
     assert!(cases > 40);
     let md = std::fs::read_to_string(&md).unwrap();
-    assert_eq!(md.matches("**regressed**").count(), 4, "{md}");
+    assert_eq!(md.matches("| REGRESSED |").count(), 4, "{md}");
     assert_eq!(
         std::fs::read_to_string(&step).unwrap(),
         md,
@@ -239,12 +239,7 @@ fn run_nightly(scenario: &Path, out: &Path, extra: &[&str], baselines: &Path) {
         .env("SSE_BENCH_BASELINES", baselines)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

@@ -3,13 +3,13 @@
 //! self-contained report.html, summary.md, overlays of several runs, and the
 //! page rendered by headless Chromium (installed by `.ci/run`).
 
-use sse_bench::driver::Cancel;
 use sse_bench::report::charts::SIZE;
 use sse_bench::run::{RunOptions, run_loaded};
 use sse_bench::scenario;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
+use tokio_util::sync::CancellationToken;
 
 /// Two modes, a steady and a ramped phase past a small quota: every kind of chart.
 const SCENARIO: &str = r#"
@@ -49,7 +49,7 @@ fn run_dir() -> &'static Path {
                 quiet: true,
                 ..Default::default()
             };
-            run_loaded(&ls, opts, Arc::new(Cancel::default()), None)
+            run_loaded(&ls, opts, CancellationToken::new(), None)
                 .await
                 .unwrap()
         });
@@ -167,20 +167,9 @@ fn report_html_is_self_contained() {
         n_charts,
         "charts inline as SVG"
     );
-    for t in [
-        "class=\"results\"",
-        "class=\"kms\"",
-        "class=\"cost\"",
-        "class=\"meta\"",
-    ] {
-        assert!(html.contains(t), "{t}");
-    }
-    for needle in [
-        "report-test",
-        "sse-kms-bucket-key",
-        "embedded",
-        "Throttling knees",
-    ] {
+    // The tables, the run's metadata, its names and sections.
+    let wanted = "class=\"results\" class=\"kms\" class=\"cost\" class=\"meta\" report-test sse-kms-bucket-key embedded";
+    for needle in wanted.split(' ').chain(["Throttling knees"]) {
         assert!(html.contains(needle), "{needle}");
     }
     // Nothing to fetch: no scripts, no links, no external sources; CSP forbids any.
@@ -210,18 +199,22 @@ fn report_rerenders_and_overlays_runs() {
         std::fs::remove_dir_all(d.join("charts")).unwrap();
         std::fs::remove_file(d.join("report.html")).unwrap();
     }
+    // `sse-bench report ARGS...` with the step summary file `step` (or none); it must succeed.
+    let report = |args: &[&Path], step: Option<&Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sse-bench"));
+        c.arg("report").args(args).env_remove("GITHUB_STEP_SUMMARY");
+        if let Some(s) = step {
+            c.env("GITHUB_STEP_SUMMARY", s);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     let step = tmp.path().join("step-summary.md");
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(["report"])
-        .arg(&a)
-        .env("GITHUB_STEP_SUMMARY", &step)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    report(&[&a], Some(&step));
     assert!(a.join("report.html").exists() && a.join("charts/kms_per_1000_ops.svg").exists());
     assert!(
         std::fs::read_to_string(&step)
@@ -230,20 +223,7 @@ fn report_rerenders_and_overlays_runs() {
     );
 
     let over = tmp.path().join("overlay");
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(["report"])
-        .arg(&a)
-        .arg(&b)
-        .arg("--out")
-        .arg(&over)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    report(&[&a, &b, Path::new("--out"), &over], None);
     let svg = std::fs::read_to_string(over.join("charts/latency_spectrum_get.svg")).unwrap();
     assert!(
         svg.contains("night-1: sse-kms") && svg.contains("night-2: sse-kms"),
@@ -309,16 +289,17 @@ fn chromium_renders_the_report_without_network() {
         .collect()
     };
     // The DOM after rendering: the tables and one element per chart.
-    let dom = Command::new(chromium)
-        .args(common("dom"))
-        .args(["--dump-dom", &page])
-        .output()
-        .unwrap();
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
+    // Chromium with the flags of one profile and `args`; it must succeed.
+    let browse = |profile: &str, args: &[String]| {
+        let o = Command::new(chromium)
+            .args(common(profile))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let dom = browse("dom", &["--dump-dom".into(), page.clone()]);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.contains("class=\"results\"") && dom.contains("class=\"kms\""));
     assert_eq!(
@@ -329,17 +310,14 @@ fn chromium_renders_the_report_without_network() {
     // A screenshot, with every network event logged.
     let shot = tmp.path().join("shot.png");
     let netlog = tmp.path().join("net.json");
-    let out = Command::new(chromium)
-        .args(common("shot"))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("--log-net-log={}", netlog.display()))
-        .args(["--window-size=1200,2400", &page])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    browse(
+        "shot",
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--log-net-log={}", netlog.display()),
+            "--window-size=1200,2400".into(),
+            page.clone(),
+        ],
     );
     let img = image::open(&shot).unwrap().to_rgb8();
     let (_, var) = luminance(&img);
@@ -355,17 +333,14 @@ fn chromium_renders_the_report_without_network() {
     )
     .unwrap();
     let probe_log = tmp.path().join("probe.json");
-    let out = Command::new(chromium)
-        .args(common("probe"))
-        .arg(format!(
-            "--screenshot={}",
-            tmp.path().join("probe.png").display()
-        ))
-        .arg(format!("--log-net-log={}", probe_log.display()))
-        .arg(format!("file://{}", probe.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    browse(
+        "probe",
+        &[
+            format!("--screenshot={}", tmp.path().join("probe.png").display()),
+            format!("--log-net-log={}", probe_log.display()),
+            format!("file://{}", probe.display()),
+        ],
+    );
     assert_eq!(
         page_requests(&probe_log),
         vec!["http://127.0.0.1:9/x.png".to_owned()]

@@ -6,7 +6,7 @@ mod common;
 use aws_sdk_s3::primitives::ByteStream;
 use common::*;
 use futures::future::join_all;
-use sse_bench::sim::{Clock, SimConfig};
+use sse_sim::{Clock, SimConfig};
 use std::time::Duration;
 
 async fn put_get(t: &Sim, bucket_name: &str, puts: usize, gets: usize) {
@@ -22,7 +22,7 @@ fn s3_calls(t: &Sim, api: &str) -> u64 {
     t.sim
         .stats()
         .kms
-        .count_where(|c| c.via == "s3" && c.api == api)
+        .count_where(|c| c.via == sse_sim::Via::S3 && c.api == api)
 }
 
 #[tokio::test]
@@ -132,7 +132,7 @@ async fn bucket_keys_are_per_requester_and_per_lifetime() {
     assert_eq!(s3_calls(&t, "Decrypt"), 3);
     let per_requester: Vec<u64> = (0..3)
         .map(|r| {
-            let ak = sse_bench::sim::config::requester_credential(r).access_key_id;
+            let ak = sse_sim::requester_credential(r).access_key_id;
             t.sim.stats().kms.count_where(|c| c.requester == ak)
         })
         .collect();
@@ -280,7 +280,7 @@ async fn quota_throttles_s3_and_direct_calls_within_one_window() {
 #[tokio::test]
 async fn injected_faults_and_latency() {
     let t = start(SimConfig {
-        faults: sse_bench::sim::Faults {
+        faults: sse_sim::Faults {
             s3_5xx: 1.0,
             ..Default::default()
         },
@@ -291,7 +291,7 @@ async fn injected_faults_and_latency() {
     assert_eq!(s3_code(&e), ("InternalError".into(), 500));
 
     let t = start(SimConfig {
-        faults: sse_bench::sim::Faults {
+        faults: sse_sim::Faults {
             connection_reset: 1.0,
             ..Default::default()
         },
@@ -309,7 +309,7 @@ async fn injected_faults_and_latency() {
     );
 
     let t = start(SimConfig {
-        s3_latency: sse_bench::sim::LatencyModel::fixed(Duration::from_millis(50)),
+        s3_latency: sse_sim::LatencyModel::fixed(Duration::from_millis(50)),
         ..SimConfig::default()
     })
     .await;
@@ -325,8 +325,8 @@ async fn injected_faults_and_latency() {
 async fn kms_round_trips_add_to_s3_latency() {
     let ms = Duration::from_millis;
     let t = start(SimConfig {
-        s3_latency: sse_bench::sim::LatencyModel::fixed(ms(30)),
-        kms_latency: sse_bench::sim::LatencyModel::fixed(ms(30)),
+        s3_latency: sse_sim::LatencyModel::fixed(ms(30)),
+        kms_latency: sse_sim::LatencyModel::fixed(ms(30)),
         ..SimConfig::default()
     })
     .await;

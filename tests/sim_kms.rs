@@ -5,7 +5,7 @@ mod common;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use common::*;
-use sse_bench::sim::SimConfig;
+use sse_sim::SimConfig;
 
 fn kms_code<E: aws_sdk_kms::error::ProvideErrorMetadata>(
     e: &aws_sdk_kms::error::SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
@@ -201,7 +201,7 @@ async fn cryptographic_operations_are_real() {
         s.kms
             .calls
             .iter()
-            .all(|c| c.via == "direct" && c.requester == "SSEBENCHREQUESTER000")
+            .all(|c| c.via == sse_sim::Via::Direct && c.requester == "SSEBENCHREQUESTER000")
     );
 }
 
@@ -214,18 +214,18 @@ async fn admin_endpoint_reports_json_and_prometheus_and_resets() {
     get(&t.s3, "admin-b", "k").await;
     let (status, body) = http("GET", &format!("{}/stats", t.sim.admin_endpoint())).await;
     assert_eq!(status, 200);
-    let stats: sse_bench::sim::SimStats = serde_json::from_str(&body).unwrap();
+    let stats: sse_sim::SimStats = serde_json::from_str(&body).unwrap();
     assert_eq!(stats, t.sim.stats());
     assert_eq!(
         stats
             .kms
-            .count_where(|c| c.via == "s3" && c.api == "GenerateDataKey"),
+            .count_where(|c| c.via == sse_sim::Via::S3 && c.api == "GenerateDataKey"),
         1
     );
     assert_eq!(
         stats
             .kms
-            .count_where(|c| c.via == "s3" && c.api == "Decrypt"),
+            .count_where(|c| c.via == sse_sim::Via::S3 && c.api == "Decrypt"),
         1
     );
     assert_eq!(stats.s3.by_operation["PutObject"], 1);

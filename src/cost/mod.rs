@@ -2,8 +2,7 @@
 //! and the arithmetic of S3 request, KMS request and key costs (DESIGN.md §8,
 //! AWS-FACTS.md §6).
 
-pub mod estimate;
-
+use crate::kms::S3Requests;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -201,33 +200,6 @@ impl PriceTable {
     }
 }
 
-/// S3 requests by price tier.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct S3Requests {
-    /// PUT, COPY, POST, LIST (CreateMultipartUpload, UploadPart, Complete included).
-    pub tier1: f64,
-    /// GET, HEAD.
-    pub tier2: f64,
-}
-
-impl S3Requests {
-    /// Scaled by a factor.
-    pub fn scaled(self, k: f64) -> S3Requests {
-        S3Requests {
-            tier1: self.tier1 * k,
-            tier2: self.tier2 * k,
-        }
-    }
-
-    /// Sum of two.
-    pub fn plus(self, o: S3Requests) -> S3Requests {
-        S3Requests {
-            tier1: self.tier1 + o.tier1,
-            tier2: self.tier2 + o.tier2,
-        }
-    }
-}
-
 /// A cost split the way a bill splits it (USD).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CostBreakdown {
@@ -348,7 +320,7 @@ mod tests {
         ] {
             assert_eq!(t.region(r).unwrap().kms_quota_rps, q, "{r}");
             assert_eq!(
-                crate::sim::config::default_kms_quota(r),
+                sse_sim::default_kms_quota(r),
                 q,
                 "the simulator's default quota for {r} follows the same table"
             );

@@ -14,43 +14,13 @@ use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 /// Phases given only an operation count still stop after this long.
 pub const MAX_PHASE: Duration = Duration::from_secs(3600);
-
-/// Cooperative cancellation (Ctrl-C, SIGTERM).
-#[derive(Default)]
-pub struct Cancel {
-    flag: AtomicBool,
-    notify: Notify,
-}
-
-impl Cancel {
-    /// Requests cancellation.
-    pub fn cancel(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    /// Whether cancellation was requested.
-    pub fn is_cancelled(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-
-    /// Resolves when cancelled.
-    pub async fn cancelled(&self) {
-        loop {
-            let n = self.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            n.await;
-        }
-    }
-}
 
 /// Draws object sizes.
 pub enum SizeSampler {
@@ -191,7 +161,7 @@ pub struct Harness {
     /// Recorder.
     pub recorder: Arc<Recorder>,
     /// Cancellation.
-    pub cancel: Arc<Cancel>,
+    pub cancel: CancellationToken,
     /// KMS clients and data keys (KMS scenarios).
     pub kms: Option<Arc<ops::KmsEnv>>,
     /// This worker's part of the scenario.
@@ -315,14 +285,7 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
                 )));
             }
         } else if let Some(rate) = phase.rate {
-            let (a, b) = rate.bounds();
-            let rate = match rate {
-                Rate::Fixed(r) => Rate::Fixed(r * sp.share),
-                Rate::Ramp { .. } => Rate::Ramp {
-                    from: a * sp.share,
-                    to: b * sp.share,
-                },
-            };
+            let rate = rate.scaled(sp.share);
             let all = ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as u64).max(1);
             let cap = h.shard.take(all).max(1) as usize;
             let (h, place) = (h.clone(), place.clone());

@@ -1,7 +1,8 @@
 //! One S3 operation through aws-sdk-s3, classified into an [`Outcome`].
 
 use super::payload;
-use crate::recorder::{INTEGRITY, Outcome, THROTTLED_KMS};
+use crate::recorder::Outcome;
+use crate::results::record::{INTEGRITY, THROTTLED_KMS};
 use crate::scenario::{Multipart, Op};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;

@@ -1,21 +1,38 @@
 //! The KMS prediction, cost and throttling knee of a run, assembled from what the
 //! recorder measured, the scenario and the price table.
 
-use super::summary::{BuildInput, Knee, ModeCost, ModeKms, MonthlyProjection};
+use super::record::{INTEGRITY, RunRecord, StepTotals};
+use super::summary::{
+    KmsSource, Knee, ModeCost, ModeKms, MonthlyProjection, PriceInfo, RateSource,
+};
 use crate::cost::CostBreakdown;
-use crate::kms::{self, BucketActivity, Prediction, S3Work, Span};
-use crate::recorder::{INTEGRITY, Recorded};
-use crate::scenario::{self, Mode, Op, Rate};
+use crate::kms::{self, BucketActivity, KmsRules, Prediction, S3Work, Span};
+use crate::scenario::{self, Mode, Op, Rate, Scenario};
 use std::collections::BTreeSet;
+
+/// What a run's economics are worked out from.
+pub struct Context<'a> {
+    /// The run record.
+    pub record: &'a RunRecord,
+    /// The scenario as measured (skipped modes left out).
+    pub scenario: &'a Scenario,
+    /// The rules the KMS model follows (the simulator's settings, or the defaults).
+    pub rules: KmsRules,
+    /// Prices of the run's region, when known.
+    pub prices: Option<PriceInfo>,
+    /// Hours in a billing month.
+    pub hours_per_month: f64,
+}
 
 /// Throttled share at and above which a second counts as throttled (0.1 %).
 pub const KNEE_THROTTLE_SHARE: f64 = 0.001;
 
 /// The S3 work of one mode's measured steps (successful operations; failed GETs
 /// whose payload did not verify still made their KMS call).
-pub fn work_of(rec: &Recorded, mode: Mode) -> S3Work {
+pub fn work_of(rec: &RunRecord, mode: Mode) -> S3Work {
     let mut w = S3Work::default();
-    for (k, st) in rec.stats.iter().filter(|(k, _)| k.mode == mode) {
+    for series in rec.series_of(mode) {
+        let (k, st) = (&series.key, &series.stats);
         let ok = st.ok as f64;
         match k.op {
             Op::Put => {
@@ -23,7 +40,7 @@ pub fn work_of(rec: &Recorded, mode: Mode) -> S3Work {
                 w.multipart_uploads += st.multipart as f64;
                 w.parts += st.parts as f64;
             }
-            Op::Get => w.gets += ok + st.errors.get(INTEGRITY).copied().unwrap_or(0) as f64,
+            Op::Get => w.gets += ok + st.errors_of(INTEGRITY) as f64,
             Op::Head => w.heads += ok,
             Op::Copy => w.copies += ok,
             Op::Delete => w.deletes += ok,
@@ -35,7 +52,7 @@ pub fn work_of(rec: &Recorded, mode: Mode) -> S3Work {
 }
 
 /// Successful direct KMS calls of a mode by API (KMS scenarios).
-fn direct_calls(rec: &Recorded, mode: Mode) -> Vec<(&'static str, f64)> {
+fn direct_calls(rec: &RunRecord, mode: Mode) -> Vec<(&'static str, f64)> {
     let mut out = Vec::new();
     for (op, api) in [
         (Op::GenerateDataKey, "GenerateDataKey"),
@@ -43,10 +60,9 @@ fn direct_calls(rec: &Recorded, mode: Mode) -> Vec<(&'static str, f64)> {
         (Op::Encrypt, "Encrypt"),
     ] {
         let n: u64 = rec
-            .stats
-            .iter()
-            .filter(|(k, _)| k.mode == mode && k.op == op)
-            .map(|(_, st)| st.ok + st.errors.get(INTEGRITY).copied().unwrap_or(0))
+            .series_of(mode)
+            .filter(|s| s.key.op == op)
+            .map(|s| s.stats.ok + s.stats.errors_of(INTEGRITY))
             .sum();
         if n > 0 {
             out.push((api, n as f64));
@@ -56,44 +72,39 @@ fn direct_calls(rec: &Recorded, mode: Mode) -> Vec<(&'static str, f64)> {
 }
 
 /// Operations that succeeded in a mode's measured steps.
-fn ok_ops(rec: &Recorded, mode: Mode) -> f64 {
-    rec.stats
-        .iter()
-        .filter(|(k, _)| k.mode == mode)
-        .map(|(_, st)| st.ok as f64)
-        .sum()
+fn ok_ops(rec: &RunRecord, mode: Mode) -> f64 {
+    rec.series_of(mode).map(|s| s.stats.ok as f64).sum()
 }
 
 /// The model's KMS calls for one mode of the run.
-pub fn predict(rec: &Recorded, input: &BuildInput<'_>, mode: Mode) -> Prediction {
+pub fn predict(ctx: &Context<'_>, mode: Mode) -> Prediction {
+    let rec = ctx.record;
     if mode == Mode::KmsDirect {
         return kms::direct(&direct_calls(rec, mode));
     }
     if !mode.bucket_key() {
-        return kms::per_request(mode, &input.rules, &work_of(rec, mode));
+        return kms::per_request(mode, &ctx.rules, &work_of(rec, mode));
     }
-    let prefill = input.prefills.iter().find(|p| p.0 == mode).map(|p| Span {
+    let prefill = rec.prefills.iter().find(|p| p.0 == mode).map(|p| Span {
         start: p.1,
         end: p.2,
         recorded: false,
         ops: None,
     });
     let steps: Vec<_> = rec.steps.iter().filter(|t| t.mode == mode).collect();
-    kms::sum(roles(input).into_iter().map(|r| {
+    kms::sum(roles(ctx.scenario).into_iter().map(|r| {
         // Reads that need the Bucket Key: GETs, copy sources, multipart parts.
-        let reads_in_step = |t: &crate::recorder::StepTotals| -> Option<f64> {
+        let reads_in_step = |t: &StepTotals| -> Option<f64> {
             t.record.then(|| {
-                rec.stats
-                    .iter()
-                    .filter(|(k, _)| {
-                        k.mode == mode
-                            && k.phase == t.phase
-                            && k.round == t.round
-                            && r.streams.contains(&k.stream)
+                rec.series_of(mode)
+                    .filter(|s| {
+                        s.key.phase == t.phase
+                            && s.key.round == t.round
+                            && r.streams.contains(&s.key.stream)
                     })
-                    .map(|(k, st)| match k.op {
-                        Op::Get | Op::Copy => st.ok as f64,
-                        Op::Put => st.parts as f64,
+                    .map(|s| match s.key.op {
+                        Op::Get | Op::Copy => s.stats.ok as f64,
+                        Op::Put => s.stats.parts as f64,
                         _ => 0.0,
                     })
                     .sum()
@@ -123,7 +134,7 @@ pub fn predict(rec: &Recorded, input: &BuildInput<'_>, mode: Mode) -> Prediction
             Vec::new()
         };
         kms::bucket_key(
-            &input.rules,
+            &ctx.rules,
             &BucketActivity {
                 writers: r.writers,
                 readers: r.readers,
@@ -177,8 +188,8 @@ fn role_principals(streams: &[&scenario::Stream]) -> RolePrincipals {
 }
 
 /// Principals of every bucket role of the scenario.
-fn roles(input: &BuildInput<'_>) -> Vec<RolePrincipals> {
-    let streams = scenario::streams(&input.scenario.scenario);
+fn roles(s: &Scenario) -> Vec<RolePrincipals> {
+    let streams = s.streams();
     let names: BTreeSet<&str> = streams.iter().map(|s| s.bucket_role()).collect();
     names
         .into_iter()
@@ -192,42 +203,38 @@ fn roles(input: &BuildInput<'_>) -> Vec<RolePrincipals> {
 
 /// The steady rate a month is projected at: the scenario's longest measured fixed
 /// open-loop rate, else what the mode achieved.
-fn steady_rate(input: &BuildInput<'_>, measured_ops_per_s: f64) -> (f64, &'static str) {
-    match input.scenario.scenario.steady_rate() {
-        Some(r) => (r, "scenario"),
-        None => (measured_ops_per_s, "measured"),
+fn steady_rate(s: &Scenario, measured_ops_per_s: f64) -> (f64, RateSource) {
+    match s.steady_rate() {
+        Some(r) => (r, RateSource::Scenario),
+        None => (measured_ops_per_s, RateSource::Measured),
     }
 }
 
 /// Cost of one mode: the run, per million operations, and a month at the steady rate.
-pub fn mode_cost(
-    rec: &Recorded,
-    input: &BuildInput<'_>,
-    k: &ModeKms,
-    measured_seconds: f64,
-    run_seconds: f64,
-) -> Option<ModeCost> {
-    let info = input.prices.as_ref()?;
+pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
+    let rec = ctx.record;
+    let measured_seconds = rec.mode_seconds(k.mode);
+    let run_seconds = rec.duration_s;
+    let info = ctx.prices.as_ref()?;
     let p = &info.prices;
     let work = work_of(rec, k.mode);
     let requests = work.requests();
-    let measured = k.source == "measured";
+    let measured = k.source.is_measured();
     let kms_calls = if measured {
         k.calls as f64
     } else {
         k.predicted.calls
     };
-    let keys = if k.mode.uses_kms() { input.keys } else { 0 };
+    let keys = if k.mode.uses_kms() { rec.keys } else { 0 };
     let bytes_written: f64 = rec
-        .stats
-        .iter()
-        .filter(|(s, _)| s.mode == k.mode && matches!(s.op, Op::Put))
-        .map(|(_, st)| st.bytes as f64)
+        .series_of(k.mode)
+        .filter(|s| s.key.op == Op::Put)
+        .map(|s| s.stats.bytes as f64)
         .sum();
     let dsse = (k.mode == Mode::DsseKms)
         .then(|| p.dsse_usd(bytes_written))
         .flatten();
-    let hpm = input.hours_per_month;
+    let hpm = ctx.hours_per_month;
     let run = CostBreakdown::new(
         p.s3_requests_usd(requests),
         p.kms_requests_usd(kms_calls),
@@ -244,7 +251,7 @@ pub fn mode_cost(
     } else {
         0.0
     };
-    let (rate, rate_source) = steady_rate(input, measured_rate);
+    let (rate, rate_source) = steady_rate(ctx.scenario, measured_rate);
     let month_ops = rate * hpm * 3600.0;
     // Everything scales with operations, except the key, which is a flat monthly charge.
     let per_op = if ops > 0.0 { 1.0 / ops } else { 0.0 };
@@ -252,15 +259,15 @@ pub fn mode_cost(
     // steady-state model (writers × lifetimes, readers × Bucket Keys × lifetimes).
     let kms_rate = if k.mode.bucket_key() {
         let reads_share = (work.gets + work.copies + work.parts) * per_op;
-        roles(input)
+        roles(ctx.scenario)
             .into_iter()
             .map(|r| {
                 let (g, d) = kms::bucket_key_rates(
-                    &input.rules,
+                    &ctx.rules,
                     r.writers,
                     r.readers,
                     rate * reads_share,
-                    input.rules.bucket_key_lifetime,
+                    ctx.rules.bucket_key_lifetime,
                 );
                 g + d
             })
@@ -271,7 +278,7 @@ pub fn mode_cost(
     let month_kms = kms_rate * hpm * 3600.0;
     let monthly = MonthlyProjection {
         ops_per_s: rate,
-        rate_source: rate_source.into(),
+        rate_source,
         operations: month_ops,
         kms_requests: month_kms,
         kms_rps: kms_rate,
@@ -294,7 +301,11 @@ pub fn mode_cost(
     );
     Some(ModeCost {
         mode: k.mode,
-        kms_calls_basis: if measured { "measured" } else { "predicted" }.into(),
+        kms_calls_basis: if measured {
+            KmsSource::Measured
+        } else {
+            KmsSource::Predicted
+        },
         kms_calls,
         s3_requests: requests,
         keys,
@@ -306,8 +317,8 @@ pub fn mode_cost(
 
 /// Knees of every measured ramp step: the highest offered second with under 0.1 %
 /// KMS throttling, before throttling first reached 0.1 %.
-pub fn knees(rec: &Recorded, input: &BuildInput<'_>, kms: &[ModeKms]) -> Vec<Knee> {
-    let s = &input.scenario.scenario;
+pub fn knees(ctx: &Context<'_>, kms: &[ModeKms]) -> Vec<Knee> {
+    let (rec, s) = (ctx.record, ctx.scenario);
     let mut out = Vec::new();
     for t in rec.steps.iter().filter(|t| t.record) {
         let Some(phase) = s.phases.iter().find(|p| p.name == t.phase) else {
@@ -335,7 +346,7 @@ pub fn knees(rec: &Recorded, input: &BuildInput<'_>, kms: &[ModeKms]) -> Vec<Kne
         // Below the knee every operation succeeds: KMS calls per successful operation.
         let ok = ok_ops(rec, t.mode);
         let kms_per_op = kms.iter().find(|k| k.mode == t.mode).map_or(0.0, |k| {
-            let calls = if k.source == "measured" {
+            let calls = if k.source.is_measured() {
                 k.calls as f64
             } else {
                 k.predicted.calls

@@ -2,11 +2,15 @@
 //! `timeseries.csv`, `histograms/*.hlog`, the scenario copy. Every file is
 //! written atomically (temporary file, then rename).
 
-pub mod economics;
-pub mod remote;
+mod build;
+mod economics;
+pub mod hlog;
+pub mod record;
 pub mod summary;
-pub mod table;
+mod thresholds;
+pub mod timeseries;
 
+pub use build::build;
 pub use summary::{SCHEMA_VERSION, Summary};
 
 use std::io::Write;
@@ -57,7 +61,7 @@ pub fn ops_csv(s: &Summary) -> Result<Vec<u8>, csv::Error> {
             .kms
             .iter()
             .find(|k| k.mode == p.mode)
-            .filter(|k| k.source == "measured")
+            .filter(|k| k.source.is_measured())
             .map(|k| k.per_s3_op);
         let k = s.kms.iter().find(|k| k.mode == p.mode);
         let predicted = k
@@ -104,9 +108,9 @@ pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Resul
         &ops_csv(s).map_err(std::io::Error::other)?,
     )?;
     write_atomic(&dir.join("scenario.toml"), scenario_text.as_bytes())?;
-    let partial = dir.join(crate::recorder::TIMESERIES_PARTIAL);
+    let partial = dir.join(timeseries::PARTIAL);
     if partial.exists() {
-        std::fs::rename(partial, dir.join("timeseries.csv"))?;
+        std::fs::rename(partial, dir.join(timeseries::FILE))?;
     }
     let hist = dir.join("histograms");
     if hist.is_dir() {
@@ -126,7 +130,11 @@ pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Resul
 }
 
 /// Reads a summary from a results directory or a summary.json path.
-pub fn read_summary(path: &Path) -> Result<Summary, String> {
+pub fn read_summary(path: &Path) -> Result<Summary, crate::error::Error> {
+    read_summary_text(path).map_err(crate::error::Error::Usage)
+}
+
+fn read_summary_text(path: &Path) -> Result<Summary, String> {
     let file = if path.is_dir() {
         path.join("summary.json")
     } else {

@@ -1,7 +1,7 @@
 //! Threshold rules: `"<mode|all>.<op|all>.<metric>" = "< 80ms"` and
 //! `"<mode|all>.<mode metric>" = "< 0.01"`. A name that selects no metric is an error.
 
-use super::types::{Mode, Op};
+use super::{Mode, Op};
 use serde::Serialize;
 
 /// Latency and throughput metrics of a (mode, operation).

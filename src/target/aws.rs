@@ -3,8 +3,8 @@
 //! `AWS_ENDPOINT_URL_S3`, `_KMS`, `_STS`, `_CLOUDWATCH`) honoured. One credential source per
 //! requester principal: a named profile or a role assumed through STS.
 
-use super::clients::RetryPolicy;
 use crate::scenario::PrincipalSource;
+use crate::scenario::RetryPolicy;
 use anyhow::Context as _;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -105,7 +105,7 @@ pub fn s3_client(
     path_style: bool,
 ) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(cfg)
-        .retry_config(retry.to_sdk())
+        .retry_config(super::clients::retry_config(retry))
         .timeout_config(timeouts(timeout))
         .stalled_stream_protection(aws_sdk_s3::config::StalledStreamProtectionConfig::disabled())
         .force_path_style(path_style)
@@ -116,17 +116,21 @@ pub fn s3_client(
 /// A KMS client from a shared configuration.
 pub fn kms_client(cfg: &SdkConfig, retry: RetryPolicy, timeout: Duration) -> aws_sdk_kms::Client {
     let conf = aws_sdk_kms::config::Builder::from(cfg)
-        .retry_config(retry.to_sdk())
+        .retry_config(super::clients::retry_config(retry))
         .timeout_config(timeouts(timeout))
         .build();
     aws_sdk_kms::Client::from_conf(conf)
 }
 
 /// A CloudWatch client from a shared configuration.
-pub fn cloudwatch_client(cfg: &SdkConfig) -> aws_sdk_cloudwatch::Client {
+pub fn cloudwatch_client(
+    cfg: &SdkConfig,
+    retry: RetryPolicy,
+    timeout: Duration,
+) -> aws_sdk_cloudwatch::Client {
     let conf = aws_sdk_cloudwatch::config::Builder::from(cfg)
-        .retry_config(RetryPolicy::Standard.to_sdk())
-        .timeout_config(timeouts(Duration::from_secs(30)))
+        .retry_config(super::clients::retry_config(retry))
+        .timeout_config(timeouts(timeout))
         .build();
     aws_sdk_cloudwatch::Client::from_conf(conf)
 }

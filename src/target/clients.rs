@@ -1,33 +1,20 @@
 //! aws-sdk clients for every target kind: one code path, different endpoints
 //! and credentials.
 
+use crate::scenario::RetryPolicy;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::config::Region;
 use std::time::Duration;
 
-/// How the SDK retries failed requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RetryPolicy {
-    /// No retries: every failure is recorded as it happened.
-    #[default]
-    Off,
-    /// The SDK's standard mode (3 attempts).
-    Standard,
-    /// The SDK's adaptive mode (client-side rate limiting).
-    Adaptive,
-}
-
-impl RetryPolicy {
-    /// The SDK retry configuration.
-    pub fn to_sdk(self) -> RetryConfig {
-        match self {
-            RetryPolicy::Off => RetryConfig::disabled(),
-            RetryPolicy::Standard => RetryConfig::standard(),
-            RetryPolicy::Adaptive => RetryConfig::adaptive(),
-        }
+/// The SDK retry configuration of a scenario's retry policy.
+pub fn retry_config(p: RetryPolicy) -> RetryConfig {
+    match p {
+        RetryPolicy::Off => RetryConfig::disabled(),
+        RetryPolicy::Standard => RetryConfig::standard(),
+        RetryPolicy::Adaptive => RetryConfig::adaptive(),
     }
 }
 
@@ -75,8 +62,8 @@ impl StaticCredentials {
     }
 }
 
-impl From<&crate::sim::Credential> for StaticCredentials {
-    fn from(c: &crate::sim::Credential) -> Self {
+impl From<&sse_sim::Credential> for StaticCredentials {
+    fn from(c: &sse_sim::Credential) -> Self {
         StaticCredentials {
             access_key_id: c.access_key_id.clone(),
             secret_access_key: c.secret_access_key.clone(),
@@ -110,62 +97,33 @@ impl ClientOptions {
             timeout: Duration::from_secs(30),
         }
     }
+}
 
-    fn timeouts(&self) -> aws_config::timeout::TimeoutConfig {
-        aws_config::timeout::TimeoutConfig::builder()
-            .operation_attempt_timeout(self.timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
+/// The shared SDK configuration of a client with these options.
+fn sdk_config(o: &ClientOptions) -> aws_config::SdkConfig {
+    let mut b = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(o.region.clone()));
+    if let Some(e) = &o.endpoint {
+        b = b.endpoint_url(e);
     }
+    if let Some(c) = &o.credentials {
+        b = b.credentials_provider(SharedCredentialsProvider::new(c.provider()));
+    }
+    b.build()
 }
 
 /// An S3 client (path-style addressing when an endpoint is set).
 pub fn s3_client(o: &ClientOptions) -> aws_sdk_s3::Client {
-    let mut b = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(o.region.clone()))
-        .retry_config(o.retry.to_sdk())
-        .timeout_config(o.timeouts())
-        // The per-attempt timeout bounds every request; the SDK's stalled-stream monitor would
-        // add a timer to every body poll and turn slow-but-progressing bodies into errors.
-        .stalled_stream_protection(aws_sdk_s3::config::StalledStreamProtectionConfig::disabled());
-    if let Some(e) = &o.endpoint {
-        b = b.endpoint_url(e).force_path_style(true);
-    }
-    if let Some(c) = &o.credentials {
-        b = b.credentials_provider(c.provider());
-    }
-    aws_sdk_s3::Client::from_conf(b.build())
+    super::aws::s3_client(&sdk_config(o), o.retry, o.timeout, o.endpoint.is_some())
 }
 
 /// A KMS client.
 pub fn kms_client(o: &ClientOptions) -> aws_sdk_kms::Client {
-    let mut b = aws_sdk_kms::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new(o.region.clone()))
-        .retry_config(o.retry.to_sdk())
-        .timeout_config(o.timeouts());
-    if let Some(e) = &o.endpoint {
-        b = b.endpoint_url(e);
-    }
-    if let Some(c) = &o.credentials {
-        b = b.credentials_provider(c.provider());
-    }
-    aws_sdk_kms::Client::from_conf(b.build())
+    super::aws::kms_client(&sdk_config(o), o.retry, o.timeout)
 }
 
 /// A CloudWatch client (reading `AWS/Usage` KMS call counts).
 pub fn cloudwatch_client(o: &ClientOptions) -> aws_sdk_cloudwatch::Client {
-    let mut b = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(aws_sdk_cloudwatch::config::Region::new(o.region.clone()))
-        .retry_config(o.retry.to_sdk())
-        .timeout_config(o.timeouts());
-    if let Some(e) = &o.endpoint {
-        b = b.endpoint_url(e);
-    }
-    if let Some(c) = &o.credentials {
-        b = b.credentials_provider(c.provider());
-    }
-    aws_sdk_cloudwatch::Client::from_conf(b.build())
+    super::aws::cloudwatch_client(&sdk_config(o), o.retry, o.timeout)
 }

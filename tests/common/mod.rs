@@ -1,9 +1,26 @@
 //! Shared helpers for integration tests: a simulator with SDK clients.
 #![allow(dead_code)]
 
-use sse_bench::sim::{Clock, SimConfig, Simulator};
 use sse_bench::target::{ClientOptions, StaticCredentials, kms_client, s3_client};
+use sse_sim::{Clock, SimConfig, Simulator};
 use std::net::SocketAddr;
+
+/// Asserts a finished command exited with `code`, showing its stderr otherwise.
+pub fn assert_exit(o: &std::process::Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Deterministic test bytes.
+pub fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
 
 /// A running simulator plus clients for its first requester.
 pub struct Sim {

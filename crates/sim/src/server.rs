@@ -1,0 +1,214 @@
+//! HTTP front ends: the S3 port (s3s behind the latency and fault model) and the
+//! KMS port (awsJson1_1, plus the admin endpoint under `/_sim/`).
+
+use crate::SimState;
+use crate::accounting::Caller;
+use crate::faults::S3Fault;
+use crate::kms::KmsError;
+use crate::respond::{content_length, json_response, kms_error, xml_error};
+use crate::sigv4::{self, AuthFailure};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3Result, s3_error};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+struct Auth(HashMap<String, String>);
+
+#[async_trait::async_trait]
+impl S3Auth for Auth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.0.get(access_key) {
+            Some(s) => Ok(SecretKey::from(s.clone())),
+            None => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )),
+        }
+    }
+}
+
+fn build_s3(state: &Arc<SimState>) -> S3Service {
+    let mut b = S3ServiceBuilder::new(crate::s3::SimS3 {
+        state: state.clone(),
+    });
+    b.set_auth(Auth(state.secrets.clone()));
+    b.build()
+}
+
+async fn accept_loop<F, Fut>(listener: TcpListener, handle: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<s3s::Body>, std::io::Error>> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(&handle);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// Serves S3 until the task is aborted.
+pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
+    let svc = build_s3(&state);
+    accept_loop(listener, move |req: Request<Incoming>| {
+        let (svc, state) = (svc.clone(), state.clone());
+        async move {
+            let arrived = tokio::time::Instant::now();
+            state.accounting.s3_request();
+            let (n, fault) = state.faults.s3_fault();
+            match fault {
+                // Failing the service makes hyper drop the connection without a response.
+                S3Fault::Reset => return Err(std::io::Error::other("injected connection reset")),
+                S3Fault::InternalError => {
+                    state.accounting.s3_error("InternalError");
+                    return Ok(xml_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        "We encountered an internal error. Please try again.",
+                    ));
+                }
+                S3Fault::None => {}
+            }
+            let req_bytes = content_length::<Incoming>(req.headers(), None);
+            let kms_wait = std::cell::Cell::new(std::time::Duration::ZERO);
+            let (resp, kms_wait) = crate::sse::KMS_WAIT
+                .scope(kms_wait, async {
+                    let r = svc.call(req.map(s3s::Body::from)).await;
+                    (r, crate::sse::KMS_WAIT.with(|w| w.get()))
+                })
+                .await;
+            let resp = match resp {
+                Ok(r) => r,
+                Err(e) => {
+                    state.accounting.s3_error("InternalError");
+                    return Ok(xml_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalError",
+                        &format!("{e:?}"),
+                    ));
+                }
+            };
+            if resp.status().as_u16() >= 400 {
+                state
+                    .accounting
+                    .s3_error(&format!("HTTP {}", resp.status().as_u16()));
+            }
+            let resp_bytes = content_length(resp.headers(), Some(resp.body()));
+            // Counted from arrival, so the handler's own work is part of the injected latency;
+            // S3's round trips to KMS come on top, as they do on AWS.
+            let delay = state.faults.s3_delay(req_bytes + resp_bytes, n);
+            if !delay.is_zero() {
+                tokio::time::sleep_until(arrived + kms_wait + delay).await;
+            }
+            state.accounting.s3_served(arrived.elapsed());
+            Ok(resp)
+        }
+    })
+    .await;
+}
+
+/// Serves KMS and the admin endpoint until the task is aborted.
+pub async fn serve_kms(listener: TcpListener, state: Arc<SimState>) {
+    accept_loop(listener, move |req: Request<Incoming>| {
+        let state = state.clone();
+        async move { Ok::<_, std::io::Error>(handle_kms(req, &state).await) }
+    })
+    .await;
+}
+
+async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s3s::Body> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, 1 << 20).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return kms_error(
+                400,
+                "ValidationException",
+                "request body too large or unreadable",
+            );
+        }
+    };
+    if let Some(admin) = parts.uri.path().strip_prefix("/_sim/") {
+        return crate::admin::handle(
+            admin,
+            parts.method.as_str(),
+            parts.uri.query().unwrap_or(""),
+            state,
+        );
+    }
+    let caller = match sigv4::verify(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        &body,
+        &state.secrets,
+    ) {
+        Ok(ak) => Caller::direct(&ak),
+        Err(AuthFailure::Missing) => {
+            return kms_error(
+                400,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            );
+        }
+        Err(AuthFailure::UnknownAccessKey) => {
+            return kms_error(
+                400,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            );
+        }
+        Err(AuthFailure::BadSignature) => {
+            return kms_error(
+                400,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided.",
+            );
+        }
+    };
+    let Some(op) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("TrentService."))
+        .map(str::to_owned)
+    else {
+        return kms_error(
+            400,
+            "UnknownOperationException",
+            "missing or unknown X-Amz-Target",
+        );
+    };
+    let delay = state.faults.kms_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if state.faults.kms_internal_error() {
+        let e = KmsError::Internal;
+        return kms_error(e.status(), e.type_name(), &e.to_string());
+    }
+    match crate::kms_api::dispatch(&state.kms, &op, &body, &caller) {
+        Ok(v) => json_response(
+            200,
+            v.to_string().into_bytes(),
+            "application/x-amz-json-1.1",
+        ),
+        Err(e) => kms_error(e.status(), e.type_name(), &e.to_string()),
+    }
+}

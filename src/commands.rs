@@ -1,0 +1,227 @@
+//! One function per subcommand: turn parsed arguments into library calls, print
+//! what they produce through the presentation layer, and return the exit code.
+//! Every failure is an [`Error`], which carries its own exit code.
+
+use crate::cli::{self, CompareArgs, CostArgs, Format, MergeArgs, RunArgs, ServeArgs, exit};
+use crate::error::Error;
+use crate::render::{self, compare::compare_doc, cost::cost_doc};
+use crate::{compare, estimate, merge, plan, remote, report, run, scenario, shard, target};
+use std::path::{Path, PathBuf};
+
+/// `run`: a scenario against a target; prints the summary.
+pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Error> {
+    let shard = match (&args.shard, args.shards) {
+        (Some(s), _) => shard::Shard::parse(s).map_err(Error::Usage)?,
+        (None, Some(n)) => {
+            shard::Shard::from_job_index(n, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())
+                .map_err(Error::Usage)?
+        }
+        (None, None) => shard::Shard::SINGLE,
+    };
+    if let Some(m) = args.max_cost
+        && !(m >= 0.0 && m.is_finite())
+    {
+        return Err(Error::Usage(format!(
+            "--max-cost: expected an amount of USD of 0 or more, got {m}"
+        )));
+    }
+    let opts = run::RunOptions {
+        target: args.target,
+        out: args.out,
+        seed: args.seed,
+        prices: args.prices,
+        save_baseline: args.save_baseline,
+        keep: args.keep,
+        max_cost: args.max_cost,
+        format,
+        quiet,
+        access: target::AccessOptions {
+            profile: args.profile,
+            region: args.region,
+            kms_key: args.kms_key,
+            create_key: args.create_key,
+            buckets: args.bucket,
+            key_prefix: args.key_prefix,
+        },
+        shard,
+        start_at: args.start_at,
+    };
+    let ls = scenario::load(&args.scenario).map_err(|e| Error::Usage(e.to_string()))?;
+    if args.dry_run {
+        print!("{}", run::dry_run(&ls, &opts)?);
+        return Ok(exit::OK);
+    }
+    let cancel = tokio_util::sync::CancellationToken::new();
+    run::cancel_on_signals(cancel.clone());
+    let outcome = run::run_loaded(&ls, opts, cancel, None).await?;
+    let mut footer = vec![format!("results: {}", outcome.dir.display())];
+    let html = outcome.dir.join("report.html");
+    if html.exists() {
+        footer.push(format!("report:  {}", html.display()));
+    }
+    print!(
+        "{}",
+        render::summary_output(&outcome.summary, format, &footer)?
+    );
+    Ok(outcome.exit_code)
+}
+
+/// `validate`: checks every file, prints every problem; exit 2 if any.
+pub fn validate(paths: &[PathBuf], quiet: bool) -> Result<i32, Error> {
+    let mut code = exit::OK;
+    for p in paths {
+        match scenario::load(p) {
+            Ok(ls) => {
+                if !quiet {
+                    let steps = plan::plan(&ls.scenario, ls.scenario.seed).len();
+                    let what = match ls.scenario.kind {
+                        scenario::ScenarioKind::Kms => "KMS direct".to_owned(),
+                        scenario::ScenarioKind::S3 => format!("{} modes", ls.scenario.modes.len()),
+                    };
+                    println!(
+                        "{}: ok ({what}, {} phases, {steps} steps)",
+                        p.display(),
+                        ls.scenario.phases.len()
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                code = exit::USAGE;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `serve`: the simulator until Ctrl-C.
+pub async fn serve(args: ServeArgs) -> Result<i32, Error> {
+    crate::serve::serve(args).await?;
+    Ok(exit::OK)
+}
+
+/// `compare`: the regression gate; exit 3 on regression.
+pub fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
+    let c = compare::run(&compare::CompareOptions {
+        baseline: a.baseline,
+        current: a.current,
+        max_regression: a.max_regression,
+        rules: a.rules,
+        allow_different: a.allow_different,
+    })?;
+    let doc = compare_doc(&c);
+    let md = doc.markdown();
+    if let Some(f) = &a.markdown {
+        crate::results::write_atomic(f, md.as_bytes())
+            .map_err(|e| Error::Usage(format!("--markdown {}: {e}", f.display())))?;
+    }
+    report::append_step_summary(&md);
+    if let Some(f) = &a.junit {
+        let xml = render::compare::compare_junit(&c);
+        crate::results::write_atomic(f, xml.as_bytes())
+            .map_err(|e| Error::Usage(format!("--junit {}: {e}", f.display())))?;
+    }
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&c).map_err(|e| Error::failure(format!("{e}")))?
+        ),
+        Format::Markdown => print!("{md}"),
+        Format::Text | Format::Csv => print!("{}", doc.text_output()),
+    }
+    Ok(if c.regressions > 0 {
+        exit::THRESHOLD
+    } else {
+        exit::OK
+    })
+}
+
+/// `report`: charts, report.html and summary.md of one or several results directories.
+pub fn report(dirs: &[PathBuf], out: Option<&Path>, quiet: bool) -> Result<i32, Error> {
+    let w = report::command(dirs, out)?;
+    if !quiet {
+        println!(
+            "{} charts, {}, {}",
+            w.charts.len(),
+            w.html.display(),
+            w.markdown.display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `cost`: the estimate of a profile, a scenario or a results directory.
+pub fn cost(args: &CostArgs, format: Format) -> Result<i32, Error> {
+    let table = crate::cost::PriceTable::load(args.prices.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let r = estimate::estimate(&estimate::profile(args)?, &table)?;
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| Error::failure(format!("{e}")))?
+        ),
+        Format::Csv => print!("{}", render::cost::cost_csv(&r)),
+        Format::Markdown => print!("{}", cost_doc(&r).markdown()),
+        Format::Text => print!("{}", cost_doc(&r).text_output()),
+    }
+    Ok(exit::OK)
+}
+
+/// `merge`: s3:// inputs are downloaded to a temporary directory first.
+pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, Error> {
+    let access = target::AccessOptions {
+        profile: args.profile,
+        region: args.region,
+        ..Default::default()
+    };
+    let tmp = std::env::temp_dir().join(format!("sse-bench-merge-{:08x}", rand::random::<u32>()));
+    let result = async {
+        let mut inputs = Vec::new();
+        for (i, input) in args.inputs.iter().enumerate() {
+            if input.starts_with("s3://") {
+                let url = remote::S3Url::parse(input).map_err(Error::Usage)?;
+                let local = tmp.join(i.to_string());
+                remote::download(&url, &access, &local)
+                    .await
+                    .map_err(|e| Error::Usage(format!("{e:#}")))?;
+                inputs.push(local);
+            } else {
+                inputs.push(PathBuf::from(input));
+            }
+        }
+        merge::merge(&inputs, &args.out, args.prices.as_deref())
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    let m = result?;
+    if !(quiet && format == Format::Text) {
+        let footer = [format!(
+            "merged {} shards into {}",
+            m.inputs.len(),
+            args.out.display()
+        )];
+        print!("{}", render::summary_output(&m.summary, format, &footer)?);
+    }
+    Ok(exit::OK)
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn dispatch(cli: cli::Cli) -> i32 {
+    let (quiet, format) = (cli.quiet, cli.format);
+    let result = match cli.command {
+        cli::Command::Run(args) => run(args, quiet, format).await,
+        cli::Command::Validate { scenarios } => validate(&scenarios, quiet),
+        cli::Command::Serve(args) => serve(args).await,
+        cli::Command::Compare(a) => compare(a, format),
+        cli::Command::Report { dirs, out } => report(&dirs, out.as_deref(), quiet),
+        cli::Command::Cost(args) => cost(&args, format),
+        cli::Command::Merge(args) => merge(args, quiet, format).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! A run's summary as a document: latency and throughput per (mode, operation),
+//! KMS calls measured and predicted against the quota, cost, throttling knees,
+//! threshold verdicts. The terminal, summary.md, report.html and `merge` all show
+//! this one document.
+
+use super::doc::Doc;
+use super::format::{opt, thousands, usd};
+use super::table::Table;
+use crate::results::record::THROTTLED_KMS;
+use crate::results::summary::{KmsSource, Summary};
+
+/// Where the measured KMS column comes from, in words.
+fn kms_source(s: &Summary) -> &'static str {
+    match s.target.kms_counts {
+        KmsSource::Measured => "measured by the target",
+        KmsSource::Predicted => "real AWS: per-mode counts are the model's, not measured",
+        KmsSource::Unavailable => {
+            "not counted by this target: the predicted column is what AWS would do"
+        }
+    }
+}
+
+/// Latency and throughput per (mode, operation).
+pub fn results_table(s: &Summary) -> Table {
+    let mut t = Table::new(&[
+        "<mode",
+        "<op",
+        "ops",
+        "ops/s",
+        "MiB/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "errors",
+        "throttled",
+    ])
+    .with_class("results");
+    for r in &s.results {
+        t.row([
+            r.mode.to_string(),
+            r.op.to_string(),
+            r.count.to_string(),
+            format!("{:.1}", r.ops_per_s),
+            format!("{:.2}", r.mib_per_s),
+            format!("{:.2}", r.latency_ms.p50),
+            format!("{:.2}", r.latency_ms.p99),
+            format!("{:.2}", r.latency_ms.p999),
+            format!("{:.2}", r.latency_ms.max),
+            (r.count - r.ok).to_string(),
+            r.errors
+                .get(THROTTLED_KMS)
+                .copied()
+                .unwrap_or(0)
+                .to_string(),
+        ]);
+    }
+    t
+}
+
+/// KMS calls per mode: measured, predicted, against the quota.
+pub fn kms_table(s: &Summary) -> Table {
+    let mut t = Table::new(&[
+        "<mode",
+        "measured",
+        "predicted",
+        "diff",
+        "per 1k op",
+        "GenDataKey",
+        "Decrypt",
+        "peak/s",
+        "mean/s",
+        "headroom",
+        "throttled",
+        "<model",
+    ])
+    .with_class("kms");
+    for k in &s.kms {
+        let measured = k.source.is_measured();
+        let api = |name: &str| {
+            if measured {
+                k.calls_by_api.get(name).copied().unwrap_or(0).to_string()
+            } else {
+                format!(
+                    "~{:.0}",
+                    k.predicted.calls_by_api.get(name).copied().unwrap_or(0.0)
+                )
+            }
+        };
+        let headroom = k
+            .peak_headroom_pct
+            .filter(|_| measured)
+            .or(k.mean_headroom_pct);
+        t.row([
+            k.mode.to_string(),
+            if measured {
+                k.calls.to_string()
+            } else {
+                "n/a".into()
+            },
+            format!("{:.0}", k.predicted.calls),
+            opt(k.difference, |d| format!("{d:+.0}")),
+            format!(
+                "{:.1}",
+                if measured {
+                    k.per_1000_ops
+                } else {
+                    k.predicted_per_1000_ops
+                }
+            ),
+            api("GenerateDataKey"),
+            api("Decrypt"),
+            if measured {
+                k.peak_rps.to_string()
+            } else {
+                "n/a".into()
+            },
+            format!(
+                "{:.1}",
+                if measured {
+                    k.mean_rps
+                } else {
+                    k.predicted_mean_rps
+                }
+            ),
+            opt(headroom, |h| format!("{h:.1}%")),
+            k.throttled.to_string(),
+            k.predicted.status.map_or("-", |st| st.as_str()).to_owned(),
+        ]);
+    }
+    t
+}
+
+/// Cost per mode: this run, per million operations, a month at the steady rate.
+pub fn cost_table(s: &Summary) -> Table {
+    let mut t = Table::new(&[
+        "<mode",
+        "this run",
+        "per 1M ops",
+        "month at",
+        "S3 req/month",
+        "KMS req/month",
+        "key/month",
+        "total/month",
+    ])
+    .with_class("cost");
+    for c in &s.cost {
+        let m = &c.monthly;
+        t.row([
+            c.mode.to_string(),
+            usd(c.run.total_usd),
+            usd(c.per_million_ops.total_usd),
+            format!("{:.0} op/s", m.ops_per_s),
+            usd(m.cost.s3_requests_usd),
+            usd(m.cost.kms_requests_usd),
+            usd(m.cost.key_usd),
+            usd(m.cost.total_usd),
+        ]);
+    }
+    t
+}
+
+/// One line per throttling knee.
+fn knee_lines(s: &Summary) -> Vec<String> {
+    s.knees
+        .iter()
+        .map(|kn| {
+            let what = match (kn.knee_ops_per_s, kn.throttling_from_ops_per_s) {
+                (Some(k), Some(t)) => format!(
+                    "under 0.1% KMS-throttled up to {k:.0} op/s ({:.0} KMS req/s); throttled from {t:.0} op/s",
+                    k * kn.kms_per_op
+                ),
+                (Some(k), None) => format!(
+                    "no throttling up to {k:.0} op/s ({:.0} KMS req/s)",
+                    k * kn.kms_per_op
+                ),
+                (None, Some(t)) => format!("throttled from the first full second ({t:.0} op/s)"),
+                (None, None) => "too short to tell (fewer than three whole seconds)".into(),
+            };
+            format!(
+                "knee {} {} round {} (ramp {:.0}->{:.0} op/s): {what}",
+                kn.mode,
+                kn.phase,
+                kn.round + 1,
+                kn.ramp.0,
+                kn.ramp.1
+            )
+        })
+        .collect()
+}
+
+/// One line per threshold verdict.
+fn threshold_lines(s: &Summary) -> Vec<String> {
+    s.thresholds
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {} (actual {})",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.name,
+                t.rule,
+                t.actual.map_or("no data".into(), |a| format!("{a:.4}"))
+            )
+        })
+        .collect()
+}
+
+/// The whole summary.
+pub fn summary_doc(s: &Summary) -> Doc {
+    let mut d = Doc::default();
+    d.heading(format!(
+        "{} on {} ({})",
+        s.scenario.name, s.target.label, s.target.region
+    ));
+    d.text(
+        s.target
+            .skipped_modes
+            .iter()
+            .map(|m| format!("skipped {}: {}", m.mode, m.reason)),
+    );
+    d.table(results_table(s));
+    let quota = s.kms.iter().find_map(|k| k.quota_rps);
+    d.heading(format!(
+        "KMS calls ({}; predicted by the model{})",
+        kms_source(s),
+        quota.map_or(String::new(), |q| format!(
+            "; quota {} req/s",
+            thousands(q as f64)
+        ))
+    ));
+    d.table(kms_table(s));
+    if let Some(u) = &s.kms_account_wide {
+        d.text([format!(
+            "all modes: {:.0} KMS calls account-wide (CloudWatch AWS/Usage, {}, {} one-minute periods; every caller in the account, not only this run); busiest minute {:.1} req/s",
+            u.calls,
+            u.region,
+            u.per_minute.len(),
+            u.peak_minute_rps
+        )]);
+    }
+    if !s.cost.is_empty() {
+        let region = s.prices.as_ref().map_or("", |p| p.region.as_str());
+        let as_of = s.prices.as_ref().map_or("", |p| p.as_of.as_str());
+        d.heading(format!(
+            "cost in USD ({region} prices as of {as_of}; this run and per 1M ops before the KMS free tier, per month after it)"
+        ));
+        d.table(cost_table(s));
+    }
+    if !s.knees.is_empty() {
+        d.heading("Throttling knees").list(knee_lines(s));
+    }
+    if !s.thresholds.is_empty() {
+        d.heading("Thresholds").list(threshold_lines(s));
+    }
+    if !s.complete {
+        d.warning(format!(
+            "INCOMPLETE: {}",
+            s.incomplete_reason.as_deref().unwrap_or("interrupted")
+        ));
+    }
+    d
+}

@@ -1,0 +1,73 @@
+//! The latency percentile spectrum of one operation, every mode of every run.
+
+use super::{DrawResult, FONT, RunData, err, label, legend, run_color, title_style};
+use crate::scenario::Op;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// 1. Latency percentile spectrum: x is the percentile on the usual log scale.
+pub(super) fn spectrum<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[RunData],
+    op: Op,
+    title: &str,
+) -> DrawResult {
+    let mut series = Vec::new();
+    let mut ymax: f64 = 1.0;
+    for (ri, r) in runs.iter().enumerate() {
+        for ((mode, o), h) in &r.histograms {
+            if *o != op || h.is_empty() {
+                continue;
+            }
+            // Up to 99.99 %, as far as the sample supports (a point needs 10^k samples).
+            let nines = ((h.len() as f64).log10()).clamp(1.0, 4.0);
+            let pts: Vec<(f64, f64)> = (0..=(nines * 50.0) as u32)
+                .map(|i| {
+                    let x = i as f64 / 50.0;
+                    let q = 1.0 - 10f64.powf(-x);
+                    (x, h.value_at_quantile(q) as f64 / 1000.0)
+                })
+                .collect();
+            ymax = pts.iter().map(|p| p.1).fold(ymax, f64::max);
+            series.push((label(runs, ri, mode.as_str()), run_color(*mode, ri), pts));
+        }
+    }
+    let mut c = ChartBuilder::on(root)
+        .caption(title, title_style())
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..4.0f64, 0.0..ymax * 1.1)
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_labels(5)
+        .x_label_formatter(&percentile_label)
+        .x_desc("percentile")
+        .y_desc("latency (ms)")
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .draw()
+        .map_err(err)?;
+    for (name, color, pts) in series {
+        c.draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+            });
+    }
+    legend(&mut c)
+}
+
+/// The percentile at a position of the log-scaled axis.
+fn percentile_label(v: &f64) -> String {
+    match (*v * 100.0).round() as i64 {
+        0 => "0%".into(),
+        100 => "90%".into(),
+        200 => "99%".into(),
+        300 => "99.9%".into(),
+        400 => "99.99%".into(),
+        500 => "99.999%".into(),
+        _ => format!("{:.3}%", 100.0 * (1.0 - 10f64.powf(-*v))),
+    }
+}

@@ -1,0 +1,88 @@
+//! A ramped phase: achieved rate and p99 against the offered rate.
+
+use super::{DrawResult, FONT, RunData, SIZE, err, legend, mode_color};
+use crate::results::timeseries::SecondRow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+
+/// 6. A ramp: achieved against offered rate (top) and p99 against offered rate (bottom).
+pub(super) fn ramp_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    r: &RunData,
+    t: &crate::results::record::StepTotals,
+    title: &str,
+) -> DrawResult {
+    // Completions per wall-clock second, keyed by the second the row covers.
+    let by_second: BTreeMap<i64, &SecondRow> = r
+        .seconds
+        .iter()
+        .filter(|s| s.op == "all" && s.mode == t.mode && s.phase == t.phase && s.round == t.round)
+        .map(|s| ((s.unix_time - 0.5).floor() as i64, s))
+        .collect();
+    let full = &t.offered[1..t.offered.len() - 1];
+    let mut achieved = Vec::new();
+    let mut p99 = Vec::new();
+    for o in full {
+        let offered = o.arrivals as f64;
+        achieved.push((offered, (o.arrivals - o.throttled) as f64));
+        if let Some(s) = by_second.get(&o.unix_second) {
+            p99.push((offered, s.p99_ms));
+        }
+    }
+    let xmin = achieved
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::MAX, f64::min)
+        .min(f64::MAX);
+    let xmax = achieved
+        .iter()
+        .map(|p| p.0)
+        .fold(0.0, f64::max)
+        .max(xmin + 1.0);
+    let color = mode_color(t.mode);
+    let root = root.titled(title, (FONT, 18)).map_err(err)?;
+    let (top, bottom) = root.split_vertically(SIZE.1 as i32 / 2 - 20);
+    let mut c = ChartBuilder::on(&top)
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xmin..xmax, 0.0..xmax * 1.1)
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_desc("offered operations per second")
+        .y_desc("not throttled (op/s)")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    c.draw_series(LineSeries::new(
+        vec![(xmin, xmin), (xmax, xmax)],
+        BLACK.mix(0.3),
+    ))
+    .map_err(err)?
+    .label("offered = achieved")
+    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.3)));
+    c.draw_series(achieved.iter().map(|p| Circle::new(*p, 3, color.filled())))
+        .map_err(err)?
+        .label(t.mode.as_str())
+        .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+    legend(&mut c)?;
+    let pmax = p99.iter().map(|p| p.1).fold(1.0, f64::max);
+    let mut c = ChartBuilder::on(&bottom)
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xmin..xmax, 0.0..pmax * 1.15)
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_desc("offered operations per second")
+        .y_desc("p99 latency (ms)")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    c.draw_series(LineSeries::new(p99, color.stroke_width(2)))
+        .map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Charts over the run's time: throughput and p99, and KMS requests per second
+//! against the quota.
+
+use super::{DrawResult, FONT, RunData, SIZE, err, label, legend, run_color, title_style};
+use crate::results::timeseries::SecondRow;
+use crate::scenario::Mode;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+
+/// Per-second "all" rows of a mode, with their x (seconds from the run's start).
+fn all_rows(r: &RunData) -> BTreeMap<Mode, Vec<&SecondRow>> {
+    let mut m: BTreeMap<Mode, Vec<&SecondRow>> = BTreeMap::new();
+    for s in r.seconds.iter().filter(|s| s.op == "all") {
+        m.entry(s.mode).or_default().push(s);
+    }
+    m
+}
+
+/// Seconds at which a new (mode, phase, round) starts.
+fn boundaries(r: &RunData) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut last: Option<(Mode, &str, u32)> = None;
+    for s in r.seconds.iter().filter(|s| s.op == "all") {
+        let k = (s.mode, s.phase.as_str(), s.round);
+        if last != Some(k) {
+            out.push(s.second as f64);
+            last = Some(k);
+        }
+    }
+    out
+}
+
+/// 2. Throughput (top) and p99 (bottom) over time, phase boundaries as grey lines.
+pub(super) fn over_time<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[RunData],
+    title: &str,
+) -> DrawResult {
+    let root = root.titled(title, title_style()).map_err(err)?;
+    let (top, bottom) = root.split_vertically(SIZE.1 as i32 / 2 - 20);
+    let xmax = runs
+        .iter()
+        .flat_map(|r| r.seconds.iter().map(|s| s.second as f64 + 1.0))
+        .fold(1.0, f64::max);
+    let ops_max = runs
+        .iter()
+        .flat_map(|r| {
+            r.seconds
+                .iter()
+                .filter(|s| s.op == "all")
+                .map(|s| s.ops as f64)
+        })
+        .fold(1.0, f64::max);
+    let p99_max = runs
+        .iter()
+        .flat_map(|r| r.seconds.iter().filter(|s| s.op == "all").map(|s| s.p99_ms))
+        .fold(1.0, f64::max);
+    for (area, ymax, desc, is_ops) in [
+        (&top, ops_max, "operations per second", true),
+        (&bottom, p99_max, "p99 latency (ms)", false),
+    ] {
+        let mut c = ChartBuilder::on(area)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..xmax, 0.0..ymax * 1.15)
+            .map_err(err)?;
+        c.configure_mesh()
+            .x_desc("seconds since the run started")
+            .y_desc(desc)
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        for r in runs.iter().take(1) {
+            for b in boundaries(r) {
+                c.draw_series(LineSeries::new(
+                    vec![(b, 0.0), (b, ymax * 1.15)],
+                    BLACK.mix(0.25),
+                ))
+                .map_err(err)?;
+            }
+        }
+        for (ri, r) in runs.iter().enumerate() {
+            for (mode, rows) in all_rows(r) {
+                let color = run_color(mode, ri);
+                // One line per contiguous stretch (a mode's steps are separated by others').
+                let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+                let mut prev: Option<u64> = None;
+                for s in rows {
+                    let y = if is_ops { s.ops as f64 } else { s.p99_ms };
+                    if prev.is_none_or(|p| s.second != p + 1) {
+                        segments.push(Vec::new());
+                    }
+                    if let Some(seg) = segments.last_mut() {
+                        seg.push((s.second as f64 + 0.5, y));
+                    }
+                    prev = Some(s.second);
+                }
+                for (i, seg) in segments.into_iter().enumerate() {
+                    let drawn = c
+                        .draw_series(LineSeries::new(seg, color.stroke_width(2)))
+                        .map_err(err)?;
+                    if i == 0 && is_ops {
+                        drawn
+                            .label(label(runs, ri, mode.as_str()))
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                            });
+                    }
+                }
+            }
+        }
+        if is_ops {
+            legend(&mut c)?;
+        }
+    }
+    Ok(())
+}
+
+/// 4. KMS requests per second over time, the quota line and throttled seconds.
+pub(super) fn kms_over_time<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[RunData],
+    title: &str,
+) -> DrawResult {
+    let xmax = runs
+        .iter()
+        .flat_map(|r| r.seconds.iter().map(|s| s.second as f64 + 1.0))
+        .fold(1.0, f64::max);
+    let peak = runs
+        .iter()
+        .flat_map(|r| {
+            r.seconds
+                .iter()
+                .filter_map(|s| s.kms_calls.map(|c| c + s.kms_throttled.unwrap_or(0)))
+        })
+        .fold(1, u64::max) as f64;
+    let quota = runs[0]
+        .summary
+        .kms
+        .iter()
+        .find_map(|k| k.quota_rps)
+        .map(|q| q as f64);
+    // The quota is drawn when it is within reach of the traffic, else named in the caption.
+    let show_quota = quota.filter(|q| *q > 0.0 && *q <= peak * 3.0);
+    let ymax = show_quota.map_or(peak, |q| q.max(peak)) * 1.15;
+    let caption = match (quota, show_quota) {
+        (Some(q), None) if q > 0.0 => format!("{title}; quota {q:.0} req/s, off scale"),
+        _ => title.to_owned(),
+    };
+    let mut c = ChartBuilder::on(root)
+        .caption(caption, title_style())
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..xmax, 0.0..ymax)
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_desc("seconds since the run started")
+        .y_desc("KMS requests per second")
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .draw()
+        .map_err(err)?;
+    if let Some(q) = show_quota {
+        c.draw_series(LineSeries::new(
+            vec![(0.0, q), (xmax, q)],
+            BLACK.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label(format!("quota {q:.0} req/s"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+    }
+    for (ri, r) in runs.iter().enumerate() {
+        for (mode, rows) in all_rows(r) {
+            let color = run_color(mode, ri);
+            let pts: Vec<(f64, f64)> = rows
+                .iter()
+                .filter_map(|s| {
+                    s.kms_calls.map(|k| {
+                        (
+                            s.second as f64 + 0.5,
+                            (k + s.kms_throttled.unwrap_or(0)) as f64,
+                        )
+                    })
+                })
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                .map_err(err)?
+                .label(label(runs, ri, mode.as_str()))
+                .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+            let throttled: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|s| s.kms_throttled.unwrap_or(0) > 0)
+                .filter_map(|s| {
+                    s.kms_calls.map(|k| {
+                        (
+                            s.second as f64 + 0.5,
+                            (k + s.kms_throttled.unwrap_or(0)) as f64,
+                        )
+                    })
+                })
+                .collect();
+            if !throttled.is_empty() {
+                c.draw_series(
+                    throttled
+                        .into_iter()
+                        .map(|p| Cross::new(p, 6, RED.stroke_width(2))),
+                )
+                .map_err(err)?
+                .label(label(runs, ri, &format!("{mode}: seconds with throttling")))
+                .legend(|(x, y)| Cross::new((x + 9, y), 5, RED.stroke_width(2)));
+            }
+        }
+    }
+    legend(&mut c)
+}

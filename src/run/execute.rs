@@ -1,0 +1,222 @@
+//! Running the plan: for each step, prefill the mode's buckets once, wait for the
+//! start barrier, drive the phase, and read the target's KMS counts before and
+//! after it. A ticker closes every second in the recorder (streamed files and the
+//! per-second KMS column); Ctrl-C ends the loop and what was measured is kept.
+
+use super::preflight::Preflight;
+use super::prepare::Prepared;
+use super::{AfterPrefill, RunOptions};
+use crate::driver::{self, Harness, StreamPlan};
+use crate::kms::counts::KmsSnapshot;
+use crate::recorder::{Recorded, Recorder};
+use crate::results::record::{PrefillSpan, StepKms};
+use crate::scenario::{LoadedScenario, Mode, ScenarioKind};
+use crate::shard::Barrier;
+use crate::target::{CounterScope, KmsCounter, Target};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What the steps produced.
+pub(super) struct Executed {
+    /// The recorder's measurements.
+    pub recorded: Recorded,
+    /// Unix time of the recorder's start.
+    pub start_unix: f64,
+    /// KMS counts per step.
+    pub step_kms: Vec<StepKms>,
+    /// Prefill spans.
+    pub prefills: Vec<PrefillSpan>,
+    /// The start barrier, when there was one.
+    pub barrier: Option<Barrier>,
+    /// Why the run stopped early, if it did.
+    pub incomplete: Option<String>,
+}
+
+/// Where one step's objects go.
+fn placement(target: &Target, pre: &Preflight, mode: Mode) -> driver::Placement {
+    driver::Placement {
+        buckets: pre
+            .streams
+            .iter()
+            .map(|(st, _)| {
+                target
+                    .buckets
+                    .get(&(mode, st.bucket_role().to_owned()))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect(),
+        // Modes share reused buckets: each writes under its own part of the run prefix.
+        key_prefix: if target.key_prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}{mode}/", target.key_prefix)
+        },
+        sse: target.sse_for(mode),
+    }
+}
+
+/// Closes a second in the recorder every second, with the counter's KMS totals.
+fn spawn_ticker(
+    recorder: Arc<Recorder>,
+    counter: Option<Arc<dyn KmsCounter>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut iv = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            iv.tick().await;
+            let totals = counter.as_ref().and_then(|c| c.totals());
+            if let Err(e) = recorder.tick(totals) {
+                tracing::error!("writing the time series failed: {e}");
+                break;
+            }
+        }
+    })
+}
+
+/// Runs every step of the plan the target honours.
+pub(super) async fn execute(
+    ls: &LoadedScenario,
+    pre: &Preflight,
+    opts: &RunOptions,
+    ready: &Prepared,
+    cancel: &CancellationToken,
+    after_prefill: Option<&AfterPrefill>,
+    run_start: Instant,
+) -> anyhow::Result<Executed> {
+    let s = &ls.scenario;
+    let target = &ready.target;
+    let recorder = Arc::new(
+        Recorder::new(&pre.dir, run_start)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", pre.dir.display()))?,
+    );
+    let harness = Arc::new(Harness {
+        streams: pre
+            .streams
+            .iter()
+            .map(|(st, share)| StreamPlan::new(st.clone(), *share, &pre.principals, opts.shard))
+            .collect(),
+        clients: target.clients.clone(),
+        seed: pre.seed,
+        recorder: recorder.clone(),
+        cancel: cancel.clone(),
+        kms: ready.kms.clone(),
+        shard: opts.shard,
+    });
+    let ticker = spawn_ticker(recorder.clone(), target.counter.clone());
+    let progress = crate::progress::spawn(recorder.clone(), opts.quiet);
+    let stream_names: Vec<String> = pre.streams.iter().map(|(st, _)| st.name.clone()).collect();
+    let prefill_wanted =
+        s.kind != ScenarioKind::Kms && pre.streams.iter().any(|(st, _)| st.prefill);
+
+    let mut step_kms = Vec::new();
+    let mut prefills: Vec<PrefillSpan> = Vec::new();
+    let mut prefilled: BTreeSet<Mode> = BTreeSet::new();
+    let mut barrier: Option<Barrier> = None;
+    let shared_counter = target.counter_scope() == CounterScope::Shared;
+    if shared_counter && !opts.shard.is_single() && target.created.is_empty() {
+        tracing::warn!(
+            "shard {}: buckets shared with other workers (--bucket): this shard's KMS counts are the whole target's",
+            opts.shard
+        );
+    }
+    let steps = pre
+        .steps
+        .iter()
+        .filter(|st| !ready.skipped.contains_key(&st.mode));
+    for step in steps {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let place = Arc::new(placement(target, pre, step.mode));
+        if prefilled.insert(step.mode) && prefill_wanted {
+            progress.set_label(format!("{} prefill", step.mode));
+            let from = run_start.elapsed().as_secs_f64();
+            let failed = driver::prefill(&harness, place.clone(), 32).await;
+            prefills.push((step.mode, from, run_start.elapsed().as_secs_f64()));
+            if failed > 0 {
+                tracing::warn!("{}: {failed} prefill writes failed", step.mode);
+            }
+            if let Some(hook) = after_prefill {
+                hook(target, step.mode);
+            }
+        }
+        let phase = &s.phases[step.phase];
+        if let Some(at) = pre.start_at
+            && barrier.is_none()
+        {
+            progress.set_label(format!(
+                "waiting for --start-at {}",
+                opts.start_at.as_deref().unwrap_or("")
+            ));
+            let b = crate::shard::wait_until(at, cancel).await;
+            if b.late_by_s > 0.0 {
+                eprintln!(
+                    "shard {}: reached the start instant {} {:.3} s late",
+                    opts.shard, b.start_at, b.late_by_s
+                );
+            }
+            barrier = Some(b);
+            if cancel.is_cancelled() {
+                break;
+            }
+        }
+        progress.set_label(format!(
+            "{} {} round {}",
+            step.mode,
+            step.phase_name,
+            step.round + 1
+        ));
+        progress.set_length(phase.duration.map(|d| d.0));
+        let before: Option<KmsSnapshot> = target.kms_snapshot().await;
+        let attempts_before = target.attempts.0.load(Ordering::Relaxed);
+        recorder.begin_step(
+            step.mode,
+            &step.phase_name,
+            step.round,
+            step.record,
+            stream_names.clone(),
+        );
+        let step_seed = pre.seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        driver::run_phase(&harness, place, phase, step_seed).await;
+        recorder.end_step();
+        if let (Some(after), Some(before)) = (target.kms_snapshot().await, before) {
+            let mut calls = after.since(&before);
+            // Other workers use the same simulator: a shard counts the calls made for
+            // its own buckets (merge adds them up; per-second readings stay target-wide).
+            if shared_counter && !opts.shard.is_single() && !target.created.is_empty() {
+                calls.retain(|c| target.created.contains(&c.bucket));
+            }
+            step_kms.push(StepKms {
+                mode: step.mode,
+                record: step.record,
+                calls,
+                per_second: after.seconds_since(&before),
+                attempts: target.attempts.0.load(Ordering::Relaxed) - attempts_before,
+            });
+        }
+    }
+    let incomplete = cancel
+        .is_cancelled()
+        .then(|| "interrupted (SIGINT/SIGTERM)".to_owned());
+    ticker.abort();
+    progress.finish();
+    let recorded = recorder
+        .finish()
+        .map_err(|e| anyhow::anyhow!("writing measurements: {e}"))?;
+    Ok(Executed {
+        recorded,
+        start_unix: recorder.start_unix(),
+        step_kms,
+        prefills,
+        barrier,
+        incomplete,
+    })
+}

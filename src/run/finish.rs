@@ -1,0 +1,301 @@
+//! After the last step: take back what the run created on a real target, retire a
+//! key made for the run, read CloudWatch's account-wide count when asked, then one
+//! run record from which the summary is built (as `merge` builds it), the results
+//! files, charts, a baseline, and the upload of `--out s3://...`.
+
+use super::execute::Executed;
+use super::preflight::Preflight;
+use super::prepare::{Prepared, report_left_behind};
+use super::{RunOptions, RunOutcome};
+use crate::cli::exit;
+use crate::error::Error;
+use crate::kms::cloudwatch::AccountUsage;
+use crate::results::record::{RunRecord, SHARD_FILE, SHARD_FORMAT, Series, scenario_digest};
+use crate::results::summary::{self, KmsSource, SkippedMode, TargetInfo};
+use crate::results::{self, Summary};
+use crate::scenario::{LoadedScenario, TargetKind};
+use crate::target::{ClientOptions, RetryPolicy, StaticCredentials, Target, TargetSpec};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// RFC 3339, UTC.
+pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Where `--save-baseline` writes (`SSE_BENCH_BASELINES` overrides `results/baselines`).
+fn baselines_dir() -> PathBuf {
+    std::env::var_os("SSE_BENCH_BASELINES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("results").join("baselines"))
+}
+
+/// Cleans up a real target (Ctrl-C included) unless `--keep`; returns what is left there.
+async fn take_back(target: &Target, pre: &Preflight, opts: &RunOptions) -> Vec<String> {
+    if target.spec == TargetSpec::Embedded {
+        return Vec::new();
+    }
+    let created: Vec<String> = target.created.iter().cloned().collect();
+    if !opts.keep {
+        let left = target.cleanup(&pre.run_id).await;
+        report_left_behind(&left);
+        return left.into_iter().map(|l| l.what).collect();
+    }
+    if !opts.quiet {
+        if target.key_prefix.is_empty() {
+            eprintln!(
+                "--keep: left {} bucket(s) tagged sse-bench:run={}",
+                created.len(),
+                pre.run_id
+            );
+        } else {
+            eprintln!(
+                "--keep: left the run's objects under {} in {}",
+                target.key_prefix,
+                target.bucket_names().join(", ")
+            );
+        }
+    }
+    created
+}
+
+/// Ends the run: cleanup, record, summary, files. `started` is the wall clock and the
+/// monotonic instant of the run's start.
+pub(super) async fn finish(
+    ls: &LoadedScenario,
+    pre: &Preflight,
+    opts: &RunOptions,
+    ready: Prepared,
+    done: Executed,
+    started: (time::OffsetDateTime, Instant),
+    cancel: &CancellationToken,
+) -> Result<RunOutcome, Error> {
+    let target = &ready.target;
+    let left_behind = take_back(target, pre, opts).await;
+    let created_key = target.retire_key(opts.keep).await;
+    let ended = time::OffsetDateTime::now_utc();
+    let kms_account_wide = account_wide_kms(target, ls, started.0, ended, cancel).await;
+    let target_info = TargetInfo {
+        kind: target.spec.kind(),
+        label: target.label(),
+        region: target.region.clone(),
+        kms_key_arn: target.kms_key_arn.clone(),
+        simulator: target.simulator_settings(),
+        buckets: target.created.iter().cloned().collect(),
+        left_behind,
+        kms_counts: if target.kms_measured() {
+            KmsSource::Measured
+        } else if target.spec == TargetSpec::Aws {
+            KmsSource::Predicted
+        } else {
+            KmsSource::Unavailable
+        },
+        key_prefix: (!target.key_prefix.is_empty()).then(|| target.key_prefix.clone()),
+        reused_buckets: if target.key_prefix.is_empty() {
+            Vec::new()
+        } else {
+            target.bucket_names()
+        },
+        created_key,
+        skipped_modes: ready
+            .skipped
+            .iter()
+            .map(|(m, why)| SkippedMode {
+                mode: *m,
+                reason: why.clone(),
+            })
+            .collect(),
+    };
+    let quota_rps = target.kms_quota().or_else(|| {
+        pre.prices
+            .region(&target.region)
+            .ok()
+            .map(|p| p.kms_quota_rps)
+    });
+    let record = RunRecord {
+        format: SHARD_FORMAT,
+        shard: opts.shard,
+        scenario_sha256: scenario_digest(&ls.text),
+        seed: pre.seed,
+        start_unix: done.start_unix,
+        started_at: rfc3339(started.0),
+        ended_at: rfc3339(ended),
+        duration_s: started.1.elapsed().as_secs_f64(),
+        incomplete_reason: done.incomplete,
+        barrier: done.barrier,
+        kms_counter: target.counter_scope(),
+        target: target_info,
+        quota_rps,
+        // The run's KMS modes share one customer-managed key.
+        keys: u32::from(target.kms_key_arn.is_some()),
+        series: done
+            .recorded
+            .stats
+            .into_iter()
+            .map(|(key, stats)| Series { key, stats })
+            .collect(),
+        steps: done.recorded.steps,
+        kms_per_second: done.recorded.kms_per_second,
+        step_kms: done.step_kms,
+        prefills: done.prefills,
+        bucket_roles: target
+            .buckets
+            .iter()
+            .map(|((_, role), b)| (b.clone(), role.clone()))
+            .collect(),
+        principal_names: target.principal_names(),
+        stream_roles: pre
+            .streams
+            .iter()
+            .map(|(st, _)| (st.name.clone(), st.bucket_role().to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        kms_account_wide,
+    };
+    let mut summary = results::build(&record, ls, &pre.prices);
+    if !opts.shard.is_single() || record.barrier.is_some() {
+        summary.shards = Some(summary::ShardsInfo {
+            count: opts.shard.count,
+            index: Some(opts.shard.index),
+            start_at: record.barrier.as_ref().map(|b| b.start_at.clone()),
+            late_by_s: record.barrier.as_ref().map(|b| b.late_by_s),
+            merged: Vec::new(),
+        });
+    }
+    let dir = &pre.dir;
+    let record_json = serde_json::to_vec(&record)
+        .map_err(|e| Error::failure(format!("encoding {SHARD_FILE}: {e}")))?;
+    results::write_atomic(&dir.join(SHARD_FILE), &record_json)
+        .map_err(|e| Error::failure(format!("writing {}: {e}", dir.display())))?;
+    results::write_dir(dir, &summary, &ls.text)
+        .map_err(|e| Error::failure(format!("writing {}: {e}", dir.display())))?;
+    // Charts and reports: a failure here loses nothing measured, so it is a warning.
+    if let Err(e) = crate::report::load(dir).and_then(|data| crate::report::render(&[data], dir)) {
+        tracing::warn!("charts and report not written: {e}");
+    }
+    save_baseline(&summary, ls, opts)?;
+    let dir = upload(pre, opts).await?;
+    Ok(RunOutcome {
+        exit_code: exit_code(&summary),
+        summary,
+        dir,
+    })
+}
+
+/// The exit code a finished run's summary calls for.
+fn exit_code(summary: &Summary) -> i32 {
+    if !summary.complete {
+        exit::INTERRUPTED
+    } else if summary.thresholds.iter().any(|t| !t.passed) {
+        exit::THRESHOLD
+    } else {
+        exit::OK
+    }
+}
+
+/// `--save-baseline NAME`: a complete run's summary and scenario under `results/baselines/NAME/`.
+fn save_baseline(summary: &Summary, ls: &LoadedScenario, opts: &RunOptions) -> Result<(), Error> {
+    let Some(name) = &opts.save_baseline else {
+        return Ok(());
+    };
+    if !summary.complete {
+        tracing::warn!("the run is incomplete: baseline {name} not saved");
+        return Ok(());
+    }
+    let dest = baselines_dir().join(name);
+    results::save_baseline(&dest, summary, &ls.text)
+        .map_err(|e| Error::failure(format!("saving baseline {}: {e}", dest.display())))?;
+    if !opts.quiet {
+        eprintln!("baseline saved: {}", dest.display());
+    }
+    Ok(())
+}
+
+/// `--out s3://...`: the directory goes up (summary.json last); the local copy is
+/// removed only once everything is there. Returns where the results are.
+async fn upload(pre: &Preflight, opts: &RunOptions) -> Result<PathBuf, Error> {
+    let Some(url) = &pre.remote else {
+        return Ok(pre.dir.clone());
+    };
+    match crate::remote::upload_dir(&pre.dir, url, &opts.access).await {
+        Ok(()) => {
+            let _ = std::fs::remove_dir_all(&pre.dir);
+            Ok(PathBuf::from(url.to_string()))
+        }
+        Err(e) => {
+            eprintln!(
+                "error: uploading the results to {url} failed ({e:#}); they are in {}",
+                pre.dir.display()
+            );
+            Err(Error::failure(format!("uploading results to {url}: {e:#}")))
+        }
+    }
+}
+
+/// CloudWatch's account-wide KMS count over the run, when `[target.cloudwatch]` asks for
+/// it (real AWS, or an endpoint target with a CloudWatch endpoint). Optional: a failure
+/// is a warning, and Ctrl-C during the settle wait skips it.
+async fn account_wide_kms(
+    target: &Target,
+    ls: &LoadedScenario,
+    start: time::OffsetDateTime,
+    end: time::OffsetDateTime,
+    cancel: &CancellationToken,
+) -> Option<AccountUsage> {
+    let cw = ls.scenario.target.cloudwatch.as_ref()?;
+    let client = match (target.spec.kind(), &cw.endpoint, &target.sdk_config) {
+        // The aws target's own chain and region; `endpoint` overrides where it is sent.
+        (TargetKind::Aws, e, Some(cfg)) => {
+            let cfg = match e {
+                Some(url) => cfg.to_builder().endpoint_url(url).build(),
+                None => cfg.clone(),
+            };
+            crate::target::aws::cloudwatch_client(
+                &cfg,
+                RetryPolicy::Standard,
+                Duration::from_secs(30),
+            )
+        }
+        (TargetKind::Endpoint, Some(_), _) => crate::target::cloudwatch_client(&ClientOptions {
+            endpoint: cw.endpoint.clone(),
+            region: target.region.clone(),
+            credentials: StaticCredentials::from_env(),
+            retry: RetryPolicy::Standard,
+            timeout: Duration::from_secs(30),
+        }),
+        _ => {
+            tracing::warn!(
+                "[target.cloudwatch] applies to the aws target, or an endpoint target with a CloudWatch endpoint: skipped"
+            );
+            return None;
+        }
+    };
+    let to_system = |t: time::OffsetDateTime| {
+        std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
+    };
+    if !cw.settle.0.is_zero() {
+        eprintln!(
+            "waiting {} for CloudWatch to publish KMS usage (Ctrl-C skips)",
+            humantime::format_duration(cw.settle.0)
+        );
+    }
+    let query = crate::kms::cloudwatch::after_settle(
+        &client,
+        &target.region,
+        to_system(start),
+        to_system(end),
+        cw.settle.0,
+    );
+    tokio::select! {
+        r = query => match r {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::warn!("CloudWatch KMS usage unavailable: {e:#}");
+                None
+            }
+        },
+        _ = cancel.cancelled() => None,
+    }
+}

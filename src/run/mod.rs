@@ -1,0 +1,137 @@
+//! `sse-bench run` as a pipeline: [`preflight`] (everything checked, nothing
+//! touched) → [`prepare`] (connect, provision, probe) → [`execute`] (the steps) →
+//! [`finish`] (cleanup, one run record, summary, files). `--dry-run` stops after
+//! the checks ([`dry_run`]). What must not live here: formats (results), output
+//! (render), load generation (driver).
+
+mod dry_run;
+mod execute;
+mod finish;
+mod preflight;
+mod prepare;
+
+pub use dry_run::dry_run;
+
+use crate::cli::Format;
+use crate::error::Error;
+use crate::results::Summary;
+use crate::scenario::{self, LoadedScenario, Mode};
+use crate::target::{AccessOptions, Target};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--out`.
+    pub out: Option<PathBuf>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// Output format of the final summary.
+    pub format: Format,
+    /// No progress output.
+    pub quiet: bool,
+    /// A price file merged over the built-in table (`--prices`).
+    pub prices: Option<PathBuf>,
+    /// `--save-baseline NAME`: also write the summary to `results/baselines/NAME/`.
+    pub save_baseline: Option<String>,
+    /// `--keep`: leave the buckets a run on a real target created.
+    pub keep: bool,
+    /// `--max-cost USD`: refuse a billed run predicted to cost more (default $1).
+    pub max_cost: Option<f64>,
+    /// `--profile`, `--region`, `--kms-key`, `--create-key`, `--bucket`, `--key-prefix`.
+    pub access: AccessOptions,
+    /// `--shard I/N` (or `--shards N` with `JOB_COMPLETION_INDEX`).
+    pub shard: crate::shard::Shard,
+    /// `--start-at`: RFC 3339 or `+30s`.
+    pub start_at: Option<String>,
+}
+
+/// The cost guard's default ceiling, USD.
+pub const DEFAULT_MAX_COST: f64 = 1.0;
+
+/// Test hook, called once per mode after its buckets are prefilled.
+pub type AfterPrefill = Box<dyn Fn(&Target, Mode) + Send + Sync>;
+
+/// What a finished (or interrupted) run produced.
+pub struct RunOutcome {
+    /// The summary written.
+    pub summary: Summary,
+    /// The results directory.
+    pub dir: PathBuf,
+    /// Process exit code (0, 3 for crossed thresholds, 130 when interrupted).
+    pub exit_code: i32,
+}
+
+/// Loads the scenario and runs it.
+pub async fn run(
+    path: &Path,
+    opts: RunOptions,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, Error> {
+    let ls = scenario::load(path).map_err(|e| Error::Usage(e.to_string()))?;
+    run_loaded(&ls, opts, cancel, None).await
+}
+
+/// Runs a loaded scenario.
+pub async fn run_loaded(
+    ls: &LoadedScenario,
+    opts: RunOptions,
+    cancel: CancellationToken,
+    after_prefill: Option<AfterPrefill>,
+) -> Result<RunOutcome, Error> {
+    let pre = preflight::check(ls, &opts)?;
+    let started = (time::OffsetDateTime::now_utc(), Instant::now());
+    let ready = prepare::prepare(ls, &pre, &opts).await?;
+    let done = match execute::execute(
+        ls,
+        &pre,
+        &opts,
+        &ready,
+        &cancel,
+        after_prefill.as_ref(),
+        started.1,
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing was measured, but a real target still gets back what was made.
+            if ready.target.spec != crate::target::TargetSpec::Embedded && !opts.keep {
+                prepare::report_left_behind(&ready.target.cleanup(&pre.run_id).await);
+            }
+            ready.target.retire_key(opts.keep).await;
+            return Err(e.into());
+        }
+    };
+    finish::finish(ls, &pre, &opts, ready, done, started, &cancel).await
+}
+
+/// Cancels on SIGINT or SIGTERM.
+pub fn cancel_on_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("\nstopping: writing what was measured (marked incomplete)");
+        cancel.cancel();
+    });
+}

@@ -1,0 +1,154 @@
+//! Taking back what a run created on a real target: its own buckets (each only after
+//! its `sse-bench:run` tag is checked) and, in reused buckets, only the objects under
+//! the run's key prefix. Whatever stays is reported with the command that removes it.
+
+use super::{RUN_TAG, Target};
+
+impl Target {
+    /// Deletes what the run created: its buckets (objects first), each only after checking
+    /// its `sse-bench:run` tag, so a bucket without this run's tag is never touched; in
+    /// reused buckets, only the objects under the run prefix. Returns what is left behind,
+    /// with why and the command that removes it.
+    pub async fn cleanup(&self, run_id: &str) -> Vec<LeftBehind> {
+        let mut left = Vec::new();
+        let Some(s3) = self.clients.first() else {
+            return left;
+        };
+        for name in &self.created {
+            if let Err(why) = delete_run_bucket(s3, name, run_id).await {
+                left.push(LeftBehind {
+                    what: format!("bucket {name}"),
+                    why,
+                    remove: format!("aws s3 rb s3://{name} --force"),
+                });
+            }
+        }
+        if !self.key_prefix.is_empty() {
+            for name in &self.bucket_names() {
+                if let Err(why) = delete_under(s3, name, &self.key_prefix).await {
+                    left.push(LeftBehind {
+                        what: format!("objects in s3://{name}/{}", self.key_prefix),
+                        why,
+                        remove: format!("aws s3 rm s3://{name}/{} --recursive", self.key_prefix),
+                    });
+                }
+            }
+        }
+        left
+    }
+}
+
+/// Something a run created and did not remove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftBehind {
+    /// "bucket NAME" or "objects in s3://NAME/PREFIX".
+    pub what: String,
+    /// Why it is still there.
+    pub why: String,
+    /// The command that removes it.
+    pub remove: String,
+}
+
+/// Deletes the objects under `prefix` (never anything else: every key is checked).
+async fn delete_under(s3: &aws_sdk_s3::Client, name: &str, prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() {
+        return Err("no run prefix: nothing deleted".into());
+    }
+    delete_objects(s3, name, Some(prefix)).await
+}
+
+/// Deletes one bucket the run created, if its tag says so.
+async fn delete_run_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    run_id: &str,
+) -> Result<(), String> {
+    let tags = s3
+        .get_bucket_tagging()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read its tags: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    let ours = tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == RUN_TAG && t.value() == run_id);
+    if !ours {
+        return Err(format!(
+            "not tagged {RUN_TAG}={run_id}: not this run's bucket, left alone"
+        ));
+    }
+    delete_objects(s3, name, None).await?;
+    s3.delete_bucket().bucket(name).send().await.map_err(|e| {
+        format!(
+            "deleting the bucket: {}",
+            aws_sdk_s3::error::DisplayErrorContext(e)
+        )
+    })?;
+    Ok(())
+}
+
+/// Deletes every object of a bucket, or those under `prefix`.
+async fn delete_objects(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    prefix: Option<&str>,
+) -> Result<(), String> {
+    let mut token: Option<String> = None;
+    // Bounded: a run writes at most its key space per stream.
+    for _ in 0..100_000 {
+        let page = s3
+            .list_objects_v2()
+            .bucket(name)
+            .set_prefix(prefix.map(str::to_owned))
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "listing objects: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        let ids: Vec<aws_sdk_s3::types::ObjectIdentifier> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter(|k| prefix.is_none_or(|p| k.starts_with(p)))
+            .filter_map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !ids.is_empty() {
+            let delete = aws_sdk_s3::types::Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            s3.delete_objects()
+                .bucket(name)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "deleting objects: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(e)
+                    )
+                })?;
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(())
+}
