@@ -5,6 +5,9 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
+# .git is not sent to the build: pass the commit so results name the build,
+#   docker build --build-arg SSE_BENCH_GIT_COMMIT=$(git rev-parse HEAD) -t sse-bench .
+ARG SSE_BENCH_GIT_COMMIT
 RUN cargo build --release --locked --bin sse-bench
 
 FROM debian:bookworm-slim

@@ -34,7 +34,7 @@ pub enum Format {
 
 /// What S3 server-side encryption with KMS does to latency, KMS request volume and cost.
 #[derive(Parser, Debug)]
-#[command(name = "sse-bench", version, about)]
+#[command(name = "sse-bench", version = crate::provenance::LONG_VERSION, about)]
 pub struct Cli {
     /// Subcommand.
     #[command(subcommand)]
@@ -138,7 +138,8 @@ pub struct RunArgs {
     /// Shared-config profile for the aws target's credentials (else AWS_PROFILE / default chain).
     #[arg(long)]
     pub profile: Option<String>,
-    /// Region of an aws or endpoint target (over `[target] region` and the profile's).
+    /// Region: of an aws or endpoint target (over `[target] region` and the profile's), or
+    /// the one the embedded simulator claims (its prices and default KMS quota).
     #[arg(long)]
     pub region: Option<String>,
     /// KMS key of the KMS modes on a real target: alias, key id or ARN (over `[target] kms_key`).

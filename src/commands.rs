@@ -18,6 +18,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
         }
         (None, None) => shard::Shard::SINGLE,
     };
+    let sharded = !shard.is_single();
     if let Some(m) = args.max_cost
         && !(m >= 0.0 && m.is_finite())
     {
@@ -59,37 +60,68 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
     if html.exists() {
         footer.push(format!("report:  {}", html.display()));
     }
-    print!(
-        "{}",
-        render::summary_output(&outcome.summary, format, &footer)?
-    );
+    if quiet && format == Format::Text && sharded {
+        // A quiet worker of a sharded run prints where its results are; the tables are
+        // merge's to print.
+        println!("{}", footer.join("\n"));
+    } else {
+        print!(
+            "{}",
+            render::summary_output(&outcome.summary, format, &footer)?
+        );
+    }
     Ok(outcome.exit_code)
 }
 
-/// `validate`: checks every file, prints every problem; exit 2 if any.
-pub fn validate(paths: &[PathBuf], quiet: bool) -> Result<i32, Error> {
+/// "1 mode", "2 modes".
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `validate`: checks every file, prints every problem; exit 2 if any. With
+/// `--format json`, one object per file on stdout.
+pub fn validate(paths: &[PathBuf], quiet: bool, format: Format) -> Result<i32, Error> {
     let mut code = exit::OK;
+    let mut json = Vec::new();
     for p in paths {
         match scenario::load(p) {
             Ok(ls) => {
-                if !quiet {
-                    let steps = plan::plan(&ls.scenario, ls.scenario.seed).len();
-                    let what = match ls.scenario.kind {
-                        scenario::ScenarioKind::Kms => "KMS direct".to_owned(),
-                        scenario::ScenarioKind::S3 => format!("{} modes", ls.scenario.modes.len()),
-                    };
+                let s = &ls.scenario;
+                let steps = plan::plan(s, s.seed).len();
+                let what = match s.kind {
+                    scenario::ScenarioKind::Kms => "KMS direct".to_owned(),
+                    scenario::ScenarioKind::S3 => count(s.modes.len(), "mode"),
+                };
+                if format == Format::Json {
+                    json.push(serde_json::json!({
+                        "file": p.display().to_string(), "ok": true, "name": s.name,
+                        "modes": s.modes, "phases": s.phases.len(), "steps": steps,
+                    }));
+                } else if !quiet {
                     println!(
-                        "{}: ok ({what}, {} phases, {steps} steps)",
+                        "{}: ok ({what}, {}, {})",
                         p.display(),
-                        ls.scenario.phases.len()
+                        count(s.phases.len(), "phase"),
+                        count(steps, "step")
                     );
                 }
             }
             Err(e) => {
+                if format == Format::Json {
+                    json.push(serde_json::json!({
+                        "file": p.display().to_string(), "ok": false, "error": e.to_string(),
+                    }));
+                }
                 eprintln!("{e}");
                 code = exit::USAGE;
             }
         }
+    }
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).map_err(|e| Error::failure(format!("{e}")))?
+        );
     }
     Ok(code)
 }
@@ -127,6 +159,7 @@ pub fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
             serde_json::to_string_pretty(&c).map_err(|e| Error::failure(format!("{e}")))?
         ),
         Format::Markdown => print!("{md}"),
+        // Refused by `dispatch` before anything is read.
         Format::Text | Format::Csv => print!("{}", doc.text_output()),
     }
     Ok(if c.regressions > 0 {
@@ -137,9 +170,20 @@ pub fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
 }
 
 /// `report`: charts, report.html and summary.md of one or several results directories.
-pub fn report(dirs: &[PathBuf], out: Option<&Path>, quiet: bool) -> Result<i32, Error> {
+pub fn report(
+    dirs: &[PathBuf],
+    out: Option<&Path>,
+    quiet: bool,
+    format: Format,
+) -> Result<i32, Error> {
     let w = report::command(dirs, out)?;
-    if !quiet {
+    if format == Format::Json {
+        let v = serde_json::json!({ "charts": w.charts, "html": w.html, "markdown": w.markdown });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| Error::failure(format!("{e}")))?
+        );
+    } else if !quiet {
         println!(
             "{} charts, {}, {}",
             w.charts.len(),
@@ -205,15 +249,44 @@ pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, 
     Ok(exit::OK)
 }
 
+/// The `--format` values each command prints; any other is refused (exit 2) before
+/// the command starts.
+fn formats(command: &cli::Command) -> (&'static str, &'static [Format]) {
+    use Format::*;
+    match command {
+        cli::Command::Run(_) => ("run", &[Text, Json, Csv, Markdown]),
+        cli::Command::Validate { .. } => ("validate", &[Text, Json]),
+        cli::Command::Serve(_) => ("serve", &[Text]),
+        cli::Command::Compare(_) => ("compare", &[Text, Json, Markdown]),
+        cli::Command::Report { .. } => ("report", &[Text, Json]),
+        cli::Command::Cost(_) => ("cost", &[Text, Json, Csv, Markdown]),
+        cli::Command::Merge(_) => ("merge", &[Text, Json, Csv, Markdown]),
+    }
+}
+
+fn format_name(f: Format) -> String {
+    format!("{f:?}").to_lowercase()
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub async fn dispatch(cli: cli::Cli) -> i32 {
     let (quiet, format) = (cli.quiet, cli.format);
+    let (name, supported) = formats(&cli.command);
+    if !supported.contains(&format) {
+        let names: Vec<String> = supported.iter().map(|f| format_name(*f)).collect();
+        eprintln!(
+            "error: --format {}: `{name}` prints {}",
+            format_name(format),
+            names.join(", ")
+        );
+        return exit::USAGE;
+    }
     let result = match cli.command {
         cli::Command::Run(args) => run(args, quiet, format).await,
-        cli::Command::Validate { scenarios } => validate(&scenarios, quiet),
+        cli::Command::Validate { scenarios } => validate(&scenarios, quiet, format),
         cli::Command::Serve(args) => serve(args).await,
         cli::Command::Compare(a) => compare(a, format),
-        cli::Command::Report { dirs, out } => report(&dirs, out.as_deref(), quiet),
+        cli::Command::Report { dirs, out } => report(&dirs, out.as_deref(), quiet, format),
         cli::Command::Cost(args) => cost(&args, format),
         cli::Command::Merge(args) => merge(args, quiet, format).await,
     };

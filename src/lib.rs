@@ -11,7 +11,7 @@
 pub mod cli;
 mod commands;
 mod compare;
-mod cost;
+pub mod cost;
 mod driver;
 pub mod error;
 mod estimate;
@@ -19,6 +19,7 @@ pub mod kms;
 mod merge;
 mod plan;
 mod progress;
+pub mod provenance;
 pub mod recorder;
 mod remote;
 mod render;

@@ -1,4 +1,4 @@
-//! Sharded runs (DESIGN.md §9): N identical workers, each with `--shard I/N`, take
+//! Sharded runs: N identical workers, each with `--shard I/N`, take
 //! disjoint parts of one scenario so that together they are the scenario: every
 //! N-th arrival of each open-loop schedule, 1/N of each closed loop's workers and
 //! operation budget, a contiguous 1/N of each stream's key space, and (when a stream

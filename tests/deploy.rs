@@ -199,7 +199,13 @@ fn the_dockerfile_builds_as_the_readme_says() {
         "the README shows the build step `{}`",
         builds[0]
     );
-    assert!(readme.contains("docker build -t sse-bench ."));
+    assert!(readme.contains(
+        "docker build --build-arg SSE_BENCH_GIT_COMMIT=$(git rev-parse HEAD) -t sse-bench ."
+    ));
+    assert!(
+        dockerfile.contains("ARG SSE_BENCH_GIT_COMMIT"),
+        "the build stage takes the commit"
+    );
     // The toolchain in the image is the one the crate declares.
     let cargo = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let rust_version = cargo

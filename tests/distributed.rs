@@ -129,7 +129,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
                     "--out",
                     &outs[i],
                 ])
-                .stdout(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
@@ -138,6 +138,10 @@ fn three_shards_merge_into_exactly_the_scenario() {
     for c in children {
         let o = c.wait_with_output().unwrap();
         common::assert_exit(&o, 0);
+        // A quiet worker says where its results went; the tables are merge's.
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(stdout.starts_with("results: "), "{stdout}");
+        assert!(!stdout.contains("Latency and throughput"), "{stdout}");
     }
     let local: Vec<PathBuf> = (0..2)
         .map(|i| tmp.path().join(format!("shard-{i}")))
@@ -185,6 +189,10 @@ fn three_shards_merge_into_exactly_the_scenario() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(m["shards"]["count"], 3);
     assert_eq!(m["shards"]["merged"].as_array().unwrap().len(), 3);
+    // The merged summary carries its own verdict, built from the added-up record.
+    let modes = m["verdict"]["modes"].as_array().unwrap();
+    assert_eq!(modes.len(), 2);
+    assert!(modes[1]["kms"]["per_1000_ops"].as_f64().unwrap() > 0.0);
 
     // The shards' own directories (shard 2's from S3).
     let shard_dirs: Vec<PathBuf> = vec![

@@ -90,3 +90,54 @@ fn kms_direct_scenario_against_a_kms_endpoint() {
     assert!(direct >= 90, "{stats}");
     assert_eq!(summary["kms"][0]["predicted"]["calls"], 90.0);
 }
+
+/// The README's endpoint command: the shipped scenario, `--target` and the server's
+/// credentials, nothing else. The run finds `serve`'s KMS and admin endpoints itself,
+/// runs every mode and counts KMS calls exactly.
+#[test]
+fn the_shipped_endpoint_scenario_needs_only_the_url_of_serve() {
+    let serve = common::spawn_serve();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/endpoint.toml");
+    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        .args(["--format", "json", "run"])
+        .arg(&scenario)
+        .args(["--target", &serve.s3, "--out"])
+        .arg(tmp.path().join("out"))
+        .env("AWS_ACCESS_KEY_ID", &serve.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    common::assert_exit(&run, 0);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("is sse-bench serve: KMS at"), "{stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        s["target"]["skipped_modes"].as_array().map_or(0, Vec::len),
+        0,
+        "no mode skipped"
+    );
+    assert_eq!(s["target"]["kms_counts"], "measured");
+    let modes: Vec<&str> = s["kms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        modes,
+        ["sse-s3", "sse-kms", "sse-kms-bucket-key", "dsse-kms"]
+    );
+    for k in s["kms"].as_array().unwrap() {
+        assert_eq!(k["difference"], 0.0, "measured = predicted: {k}");
+        assert_eq!(k["source"], "measured", "{k}");
+    }
+    assert!(
+        s["kms"][1]["calls"].as_u64().unwrap() > 0,
+        "SSE-KMS called KMS"
+    );
+    for t in s["thresholds"].as_array().unwrap() {
+        assert_eq!(t["passed"], true, "{t}");
+    }
+}

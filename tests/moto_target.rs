@@ -91,20 +91,15 @@ fn moto_runs_the_modes_it_honours_and_is_left_as_found() {
             .unwrap();
     });
     let tmp = tempfile::tempdir().unwrap();
-    let sc = tmp.path().join("moto.toml");
-    std::fs::write(
-        &sc,
-        format!(
-            "version = 1\nname = \"moto\"\nmodes = [\"sse-s3\", \"sse-kms\", \"sse-kms-bucket-key\", \"dsse-kms\"]\n[target]\nkind = \"endpoint\"\nendpoint = \"{}\"\n[workload]\nkeys = 10\nsize = \"1KiB\"\nmix = {{ put = 1, get = 1 }}\n[[phases]]\nname = \"m\"\noperations = 30\nconcurrency = 2\n",
-            moto.url
-        ),
-    )
-    .unwrap();
+    // The shipped scenario the README runs, pointed at this moto.
+    let sc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/moto.toml");
     let out_dir = tmp.path().join("out");
     let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
         .args([
             "run",
             sc.to_str().unwrap(),
+            "--target",
+            &moto.url,
             "--out",
             out_dir.to_str().unwrap(),
         ])
@@ -154,6 +149,16 @@ fn moto_runs_the_modes_it_honours_and_is_left_as_found() {
     for r in summary["results"].as_array().unwrap() {
         assert_eq!(r["count"], r["ok"], "no failed operation on moto: {r}");
     }
+    // The rule on the skipped mode is reported as skipped and does not fail the run.
+    assert!(
+        stdout
+            .contains("SKIP dsse-kms.error_rate < 0.1% (dsse-kms was skipped: the target answered"),
+        "{stdout}"
+    );
+    let rules = summary["thresholds"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0]["passed"], true, "{}", rules[0]);
+    assert!(rules[1]["skipped"].is_string(), "{}", rules[1]);
     let md = std::fs::read_to_string(out_dir.join("summary.md")).unwrap();
     assert!(md.contains("skipped dsse-kms"), "{md}");
 

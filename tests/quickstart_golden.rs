@@ -114,28 +114,72 @@ fn invariant(summary: &Value) -> Value {
     })
 }
 
+/// The seeded quickstart run, made once for this file.
+fn run_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+            .args([
+                "run",
+                "scenarios/quickstart.toml",
+                "--seed",
+                "7",
+                "-q",
+                "--out",
+            ])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("sse-bench runs");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "the quickstart passes its thresholds"
+        );
+        (dir, out)
+    })
+    .1
+}
+
+#[test]
+fn the_verdict_sizes_the_quota_from_the_run_record() {
+    // The quickstart's record priced again under a 1,000 req/s quota: SSE-KMS makes about
+    // 0.9 KMS calls per operation, so 400 op/s needs about 360 req/s, 36% of the quota,
+    // which 1,000 / 0.9 = about 1,110 op/s would reach.
+    let dir = run_dir();
+    let mut record: sse_bench::results::record::RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("shard.json")).unwrap()).unwrap();
+    record.quota_rps = Some(1000);
+    let ls = sse_bench::scenario::load(&dir.join("scenario.toml")).unwrap();
+    let table = sse_bench::cost::PriceTable::builtin().unwrap();
+    let s = sse_bench::results::build(&record, &ls, &table);
+    let v = s.verdict.expect("SSE-S3 ran");
+    let of = |mode: &str| {
+        &v.modes
+            .iter()
+            .find(|m| m.mode.as_str() == mode)
+            .unwrap()
+            .kms
+    };
+    let kms = of("sse-kms");
+    let per_op = kms.per_1000_ops / 1000.0;
+    assert!((0.85..0.95).contains(&per_op), "{kms:?}");
+    let share = kms.quota_share_pct.unwrap();
+    assert!((34.0..38.0).contains(&share), "{kms:?}");
+    let at = kms.ops_per_s_at_quota.unwrap();
+    assert!((1_050.0..1_180.0).contains(&at), "{kms:?}");
+    assert!((at * per_op - 1000.0).abs() < 1e-6);
+    // Bucket Keys: their KMS requests do not grow with traffic.
+    assert_eq!(of("sse-kms-bucket-key").ops_per_s_at_quota, None);
+    assert!(v.bucket_key_saving.as_ref().unwrap().monthly_usd > 1000.0);
+}
+
 #[test]
 fn seeded_quickstart_counts_and_costs_do_not_move() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args([
-            "run",
-            "scenarios/quickstart.toml",
-            "--seed",
-            "7",
-            "-q",
-            "--out",
-        ])
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("sse-bench runs");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "the quickstart passes its thresholds"
-    );
+    let out = run_dir();
     let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
     let got = invariant(&serde_json::from_str(&text).unwrap());
     if std::env::var_os("SSE_BENCH_BLESS").is_some() {

@@ -1,4 +1,4 @@
-//! Exact KMS call counts per mode (AWS-FACTS.md §1–§2), Bucket Key lifetimes on
+//! Exact KMS call counts per mode (docs/aws-behaviour.md §1–§2), Bucket Key lifetimes on
 //! a manual clock, and the shared quota.
 
 mod common;

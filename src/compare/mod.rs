@@ -95,6 +95,9 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Rows that regressed.
     pub regressions: usize,
+    /// The current run's verdict (what its modes change against SSE-S3), for context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::results::verdict::Verdict>,
 }
 
 /// Per-round values of a per-operation metric (aggregated over streams and phases).
@@ -372,6 +375,7 @@ pub fn run(o: &CompareOptions) -> Result<Comparison, Error> {
         rules,
         rows,
         regressions,
+        verdict: cur.verdict.clone(),
     })
 }
 

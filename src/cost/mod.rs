@@ -1,6 +1,7 @@
 //! Price tables as data (`data/prices.toml`, overridable with `--prices FILE`)
-//! and the arithmetic of S3 request, KMS request and key costs (DESIGN.md §8,
-//! AWS-FACTS.md §6).
+//! and the arithmetic of S3 request, KMS request and key costs
+//! (docs/aws-behaviour.md §6). What must not live here: traffic models (kms,
+//! estimate) or output.
 
 use crate::kms::S3Requests;
 use serde::{Deserialize, Serialize};

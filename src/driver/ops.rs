@@ -51,7 +51,7 @@ impl Sse {
     }
 }
 
-/// Error class of a failed SDK call (DESIGN.md §6: KMS throttling apart from the rest).
+/// Error class of a failed SDK call (KMS throttling apart from the rest).
 pub fn classify<E: ProvideErrorMetadata>(
     e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> String {

@@ -69,7 +69,7 @@ fn reads_in(spans: &[Span], t0: f64, t1: f64, readers: u32) -> Option<f64> {
     Some(n / readers.max(1) as f64)
 }
 
-/// KMS calls of SSE-KMS with Bucket Keys on one bucket (AWS-FACTS.md §2, inferred as
+/// KMS calls of SSE-KMS with Bucket Keys on one bucket (docs/aws-behaviour.md §2, inferred as
 /// to the lifetime): each writer fetches a Bucket Key (GenerateDataKey) when it first
 /// writes and again after each lifetime it keeps writing; each reader decrypts, once
 /// per lifetime, each Bucket Key its reads meet. With K Bucket Keys protecting the

@@ -1,5 +1,5 @@
 //! Measured KMS request counts in a real account: CloudWatch `AWS/Usage`
-//! `CallCount` for KMS's symmetric cryptographic operations (AWS-FACTS.md §7).
+//! `CallCount` for KMS's symmetric cryptographic operations (docs/aws-behaviour.md §7).
 //! The metric is account-wide per region (every caller, S3's calls on your
 //! behalf included), per minute, so every output labels it "account-wide".
 

@@ -1,4 +1,4 @@
-//! The KMS request model (AWS-FACTS.md §1–§2): how many KMS calls S3 makes per
+//! The KMS request model (docs/aws-behaviour.md §1–§2): how many KMS calls S3 makes per
 //! operation in each encryption mode, with every rule marked documented or
 //! inferred. Runs report this prediction beside the target's measured count;
 //! `sse-bench cost` uses it without running load.
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Whether AWS documents a rule or it is inferred (AWS-FACTS.md marks each).
+/// Whether AWS documents a rule or it is inferred (docs/aws-behaviour.md marks each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -202,7 +202,7 @@ const DECRYPT: &str = "Decrypt";
 const SRC_PUT: &str = "KMS-DG requests-per-second, API requests made on your behalf";
 const SRC_GET: &str = "S3 UG bucket-key: a call to AWS KMS every time a request is made against a KMS-encrypted object";
 const SRC_MPU: &str = "S3 API model: kms:GenerateDataKey permission on CreateMultipartUpload";
-const SRC_DSSE: &str = "AWS-FACTS.md §3: DSSE-KMS calls KMS as SSE-KMS without Bucket Key";
+const SRC_DSSE: &str = "docs/aws-behaviour.md §3: DSSE-KMS calls KMS as SSE-KMS without Bucket Key";
 
 #[allow(clippy::too_many_arguments)]
 fn rule(
@@ -264,7 +264,7 @@ pub fn per_request(mode: Mode, rules: &KmsRules, w: &S3Work) -> Prediction {
             1.0,
             w.parts,
             Status::Inferred,
-            "S3 API model: kms:Decrypt permission on UploadPart (AWS-FACTS.md §1)",
+            "S3 API model: kms:Decrypt permission on UploadPart (docs/aws-behaviour.md §1)",
         ));
     }
     if rules.complete_checksum_decrypt {
@@ -275,7 +275,7 @@ pub fn per_request(mode: Mode, rules: &KmsRules, w: &S3Work) -> Prediction {
             1.0,
             w.multipart_uploads,
             Status::Inferred,
-            "AWS-FACTS.md §1: one Decrypt when the parts carry additional checksums (the SDK default)",
+            "docs/aws-behaviour.md §1: one Decrypt when the parts carry additional checksums (the SDK default)",
         ));
     }
     p.add(r(
@@ -293,7 +293,7 @@ pub fn per_request(mode: Mode, rules: &KmsRules, w: &S3Work) -> Prediction {
             1.0,
             w.checksum_heads,
             Status::Inferred,
-            "S3 API model: HeadObject ChecksumMode (AWS-FACTS.md §1)",
+            "S3 API model: HeadObject ChecksumMode (docs/aws-behaviour.md §1)",
         ));
     }
     p.add(r(
@@ -302,7 +302,7 @@ pub fn per_request(mode: Mode, rules: &KmsRules, w: &S3Work) -> Prediction {
         1.0,
         w.copies,
         Status::Inferred,
-        "S3 UG: replication doubles the KMS request rate (AWS-FACTS.md §1)",
+        "S3 UG: replication doubles the KMS request rate (docs/aws-behaviour.md §1)",
     ));
     p.add(r(
         "CopyObject (destination)",
@@ -310,7 +310,7 @@ pub fn per_request(mode: Mode, rules: &KmsRules, w: &S3Work) -> Prediction {
         1.0,
         w.copies,
         Status::Inferred,
-        "S3 UG: replication doubles the KMS request rate (AWS-FACTS.md §1)",
+        "S3 UG: replication doubles the KMS request rate (docs/aws-behaviour.md §1)",
     ));
     if p.status.is_none() {
         // Only operations that never call KMS (HEAD, DELETE): documented by absence.
@@ -428,7 +428,7 @@ mod tests {
             ..Default::default()
         };
         let p = per_request(Mode::SseKms, &KmsRules::default(), &w);
-        // The field check in AWS-FACTS.md §1: 50 PUTs + 100 GETs = 150 KMS calls.
+        // The field check in docs/aws-behaviour.md §1: 50 PUTs + 100 GETs = 150 KMS calls.
         assert_eq!(p.calls, 150.0);
         assert_eq!(p.calls_by_api[GDK], 50.0);
         assert_eq!(p.calls_by_api[DECRYPT], 100.0);

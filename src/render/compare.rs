@@ -57,6 +57,9 @@ pub fn compare_doc(c: &Comparison) -> Doc {
         format!("baseline {} vs current {}", c.baseline, c.current),
     ]);
     d.table(compare_table(c));
+    if let Some(v) = &c.verdict {
+        d.extend(super::verdict::verdict_doc(v));
+    }
     d
 }
 
@@ -117,6 +120,7 @@ mod tests {
                 note: None,
             }],
             regressions: 1,
+            verdict: None,
         };
         let x = compare_junit(&c);
         assert!(x.contains("name=\"x&lt;y\"") && x.contains("failures=\"1\""));

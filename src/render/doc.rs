@@ -64,6 +64,12 @@ impl Doc {
         self
     }
 
+    /// Appends another document's blocks.
+    pub fn extend(&mut self, other: Doc) -> &mut Self {
+        self.blocks.extend(other.blocks);
+        self
+    }
+
     /// Terminal text: blocks separated by blank lines; headings as plain lines.
     pub fn text_output(&self) -> String {
         let mut o = String::new();

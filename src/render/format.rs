@@ -18,6 +18,16 @@ pub fn usd(v: f64) -> String {
     }
 }
 
+/// A small amount of USD to four significant digits (`0.008928`, `0.02381`), so a
+/// column of them keeps the same precision; large ones as [`usd`].
+pub fn usd_precise(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || v.abs() >= 100.0 {
+        return usd(v);
+    }
+    let decimals = (3 - v.abs().log10().floor() as i32).max(2) as usize;
+    format!("{v:.decimals$}")
+}
+
 /// An amount of USD with the sign, to the cent: `$12.34`, `$4,776`.
 pub fn dollars(v: f64) -> String {
     if v >= 100.0 {
@@ -59,6 +69,12 @@ mod tests {
         assert_eq!(thousands(-1234.0), "-1,234");
         assert_eq!(usd(0.005899), "0.005899");
         assert_eq!(usd(4776.4), "4,776");
+        // A column of small amounts keeps four significant digits throughout.
+        assert_eq!(usd_precise(0.008928), "0.008928");
+        assert_eq!(usd_precise(0.023814), "0.02381");
+        assert_eq!(usd_precise(1.23456), "1.235");
+        assert_eq!(usd_precise(12.3), "12.30");
+        assert_eq!(usd_precise(4776.4), "4,776");
         assert_eq!(dollars(12.345), "$12.35");
         assert_eq!(dollars(4776.4), "$4,776");
         assert_eq!(rate(0.25), "0.250");

@@ -12,8 +12,7 @@ pub mod format;
 pub mod junit;
 pub mod summary;
 pub mod table;
-
-pub use doc::Doc;
+pub mod verdict;
 
 use crate::cli::Format;
 use crate::error::Error;

@@ -4,7 +4,7 @@
 //! this one document.
 
 use super::doc::Doc;
-use super::format::{opt, thousands, usd};
+use super::format::{opt, thousands, usd, usd_precise};
 use super::table::Table;
 use crate::results::record::THROTTLED_KMS;
 use crate::results::summary::{KmsSource, Summary};
@@ -148,7 +148,7 @@ pub fn cost_table(s: &Summary) -> Table {
         let m = &c.monthly;
         t.row([
             c.mode.to_string(),
-            usd(c.run.total_usd),
+            usd_precise(c.run.total_usd),
             usd(c.per_million_ops.total_usd),
             format!("{:.0} op/s", m.ops_per_s),
             usd(m.cost.s3_requests_usd),
@@ -193,31 +193,67 @@ fn knee_lines(s: &Summary) -> Vec<String> {
 fn threshold_lines(s: &Summary) -> Vec<String> {
     s.thresholds
         .iter()
-        .map(|t| {
-            format!(
+        .map(|t| match &t.skipped {
+            Some(why) => format!("SKIP {} {} ({why})", t.name, t.rule),
+            None => format!(
                 "{} {} {} (actual {})",
                 if t.passed { "PASS" } else { "FAIL" },
                 t.name,
                 t.rule,
                 t.actual.map_or("no data".into(), |a| format!("{a:.4}"))
-            )
+            ),
         })
         .collect()
 }
 
-/// The whole summary.
+/// A settings object (the simulator's) as rows of `name | value`, nested names dotted.
+pub fn settings_table(v: &serde_json::Value) -> Table {
+    fn walk(prefix: &str, v: &serde_json::Value, t: &mut Table) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let name = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&name, x, t);
+                }
+            }
+            serde_json::Value::Null => t.row([prefix.to_owned(), "-".into()]),
+            serde_json::Value::String(s) => t.row([prefix.to_owned(), s.clone()]),
+            other => t.row([prefix.to_owned(), other.to_string()]),
+        }
+    }
+    let mut t = Table::new(&["<setting", "<value"]).with_class("settings");
+    walk("", v, &mut t);
+    t
+}
+
+/// The whole summary: its title, the verdict, then the tables.
 pub fn summary_doc(s: &Summary) -> Doc {
     let mut d = Doc::default();
     d.heading(format!(
         "{} on {} ({})",
         s.scenario.name, s.target.label, s.target.region
     ));
+    if let Some(v) = &s.verdict {
+        d.extend(super::verdict::verdict_doc(v));
+    }
+    d.extend(tables_doc(s));
+    d
+}
+
+/// The tables of a summary: latency and throughput, KMS, cost, knees, verdicts.
+pub fn tables_doc(s: &Summary) -> Doc {
+    let mut d = Doc::default();
     d.text(
         s.target
             .skipped_modes
             .iter()
             .map(|m| format!("skipped {}: {}", m.mode, m.reason)),
     );
+    d.heading("Latency and throughput");
     d.table(results_table(s));
     let quota = s.kms.iter().find_map(|k| k.quota_rps);
     d.heading(format!(

@@ -20,7 +20,9 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 th:first-child,td:first-child,td.l{text-align:left}th{background:#f3f3f3}\
 .fail{color:#b00020;font-weight:bold}.pass{color:#1b5e20}.warn{background:#fff3cd;padding:.5em}\
 figure.chart{margin:1.5em 0}figure.chart svg{max-width:100%;height:auto}\
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}";
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}\
+section.verdict{background:#fff7d6;padding:.2em 1em 1em;border-radius:6px}\
+section.verdict h3{margin-top:.6em}section.verdict p,section.verdict li{max-width:60em}";
 
 /// The page.
 pub fn page(runs: &[RunData], charts: &[Chart]) -> String {
@@ -75,14 +77,14 @@ fn run_section(o: &mut String, r: &RunData, several: bool) {
             esc(s.incomplete_reason.as_deref().unwrap_or("interrupted"))
         );
     }
+    // The verdict first, where a reader lands; then what ran, then the tables.
+    if let Some(v) = &s.verdict {
+        let _ = writeln!(o, "<section class=\"verdict\">");
+        o.push_str(&crate::render::verdict::verdict_doc(v).html());
+        let _ = writeln!(o, "</section>");
+    }
     metadata(o, s);
-    // The comparison, KMS and cost tables, knees and verdicts: the run's summary document.
-    let doc = crate::render::summary::summary_doc(s);
-    let body = crate::render::Doc {
-        // The page names the run already; the document's own title would repeat it.
-        blocks: doc.blocks.into_iter().skip(1).collect(),
-    };
-    o.push_str(&body.html());
+    o.push_str(&crate::render::summary::tables_doc(s).html());
 }
 
 fn metadata(o: &mut String, s: &Summary) {
@@ -123,16 +125,22 @@ fn metadata(o: &mut String, s: &Summary) {
             format!("{} under {p}", s.target.reused_buckets.join(", ")),
         );
     }
-    if let Some(sim) = &s.target.simulator {
-        row("simulator", serde_json::to_string(sim).unwrap_or_default());
-    }
+    let simulator = s.target.simulator.as_ref();
     row(
         "tool",
         format!(
-            "{} {} ({})",
+            "{} {} ({}{})",
             s.tool.name,
             s.tool.version,
-            s.tool.git_commit.as_deref().unwrap_or("commit unknown")
+            s.tool
+                .git_commit
+                .as_deref()
+                .map_or("commit unknown".into(), |c| format!("commit {c}")),
+            if s.tool.git_dirty == Some(true) {
+                ", with uncommitted changes"
+            } else {
+                ""
+            }
         ),
     );
     row(
@@ -161,4 +169,8 @@ fn metadata(o: &mut String, s: &Summary) {
         );
     }
     let _ = writeln!(o, "</dl>");
+    if let Some(sim) = simulator {
+        let _ = writeln!(o, "<h3>Simulator settings</h3>");
+        o.push_str(&crate::render::summary::settings_table(sim).html());
+    }
 }

@@ -1,5 +1,5 @@
 //! Reports from results directories: PNG and SVG charts (`charts/`), a
-//! self-contained `report.html` and `summary.md` (DESIGN.md §4). Drawn at the end
+//! self-contained `report.html` and `summary.md`. Drawn at the end
 //! of every run and by `sse-bench report`, which can overlay several runs.
 
 pub mod charts;

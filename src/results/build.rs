@@ -129,19 +129,25 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         .iter()
         .map(|&mode| mode_kms(&ctx, mode, &results))
         .collect();
-    let cost = kms
+    let cost: Vec<ModeCost> = kms
         .iter()
         .filter_map(|k| economics::mode_cost(&ctx, k))
         .collect();
     let knees = economics::knees(&ctx, &kms);
+    let verdict = super::verdict::build(&super::verdict::Inputs {
+        record,
+        scenario: s,
+        results: &results,
+        kms: &kms,
+        cost: &cost,
+    });
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "sse-bench".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            git_commit: option_env!("SSE_BENCH_GIT_COMMIT")
-                .map(str::to_owned)
-                .or_else(git_commit),
+            version: crate::provenance::VERSION.into(),
+            git_commit: crate::provenance::COMMIT.map(str::to_owned),
+            git_dirty: crate::provenance::COMMIT.map(|_| crate::provenance::DIRTY),
         },
         scenario: ScenarioEcho {
             name: s.name.clone(),
@@ -160,6 +166,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         duration_s: record.duration_s,
         complete: record.incomplete_reason.is_none(),
         incomplete_reason: record.incomplete_reason.clone(),
+        verdict,
         results,
         phases,
         streams,
@@ -274,15 +281,4 @@ fn scenario_json(ls: &LoadedScenario) -> serde_json::Value {
         sim.remove("credentials");
     }
     v
-}
-
-fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty())
 }

@@ -1,4 +1,4 @@
-//! The results directory (DESIGN.md §4): `summary.json`, `ops.csv`,
+//! The results directory: `summary.json`, `ops.csv`,
 //! `timeseries.csv`, `histograms/*.hlog`, the scenario copy. Every file is
 //! written atomically (temporary file, then rename).
 
@@ -9,6 +9,7 @@ pub mod record;
 pub mod summary;
 mod thresholds;
 pub mod timeseries;
+pub mod verdict;
 
 pub use build::build;
 pub use summary::{SCHEMA_VERSION, Summary};

@@ -37,6 +37,9 @@ pub struct Summary {
     pub complete: bool,
     /// Why it is incomplete, if it is.
     pub incomplete_reason: Option<String>,
+    /// What each mode changes against SSE-S3, with its uncertainty (when SSE-S3 ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<super::verdict::Verdict>,
     /// Per (mode, operation), over every measured phase and round.
     pub results: Vec<OpResult>,
     /// Per (mode, phase, round, stream, operation).
@@ -83,8 +86,12 @@ pub struct Tool {
     pub name: String,
     /// Crate version.
     pub version: String,
-    /// Git commit of the build, when known.
+    /// Git commit the binary was built from, when the build knew it.
     pub git_commit: Option<String>,
+    /// Whether the build had uncommitted changes to tracked files (absent when the
+    /// commit is unknown, and in summaries written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
 }
 
 /// The scenario as run.
@@ -393,6 +400,10 @@ pub struct ThresholdResult {
     pub rule: String,
     /// The worst actual value over the selected series.
     pub actual: Option<f64>,
-    /// Whether it passed.
+    /// Whether it passed (false when skipped).
     pub passed: bool,
+    /// Why it was not evaluated: its mode was skipped because the target does not
+    /// honour it. A skipped rule neither passes nor fails the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }

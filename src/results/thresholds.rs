@@ -1,6 +1,7 @@
 //! Threshold verdicts: each `[thresholds]` rule of the scenario against a summary.
 //! The worst value over the selected series decides; a rule whose series never ran
-//! fails rather than passing silently.
+//! fails rather than passing silently, except a rule on a mode the target could not
+//! honour, which is reported as skipped.
 
 use super::record::THROTTLED_KMS;
 use super::summary::{OpResult, Summary, ThresholdResult};
@@ -9,6 +10,17 @@ use crate::scenario::thresholds::Cmp;
 
 /// Evaluates a threshold against a summary: every selected series must pass.
 pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
+    if let Some(m) = t.mode
+        && let Some(sk) = s.target.skipped_modes.iter().find(|k| k.mode == m)
+    {
+        return ThresholdResult {
+            name: t.name.clone(),
+            rule: t.rule.clone(),
+            actual: None,
+            passed: false,
+            skipped: Some(format!("{m} was skipped: {}", sk.reason)),
+        };
+    }
     let mut values = Vec::new();
     if t.mode_metric {
         for k in s.kms.iter().filter(|k| t.mode.is_none_or(|m| m == k.mode)) {
@@ -67,5 +79,6 @@ pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
         actual,
         // A rule whose series never ran cannot pass silently.
         passed: actual.is_some_and(|a| t.passes(a)),
+        skipped: None,
     }
 }

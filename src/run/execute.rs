@@ -138,6 +138,8 @@ pub(super) async fn execute(
         let place = Arc::new(placement(target, pre, step.mode));
         if prefilled.insert(step.mode) && prefill_wanted {
             progress.set_label(format!("{} prefill", step.mode));
+            // Prefill has no fixed duration: no stale length from the previous step.
+            progress.set_length(None);
             let from = run_start.elapsed().as_secs_f64();
             let failed = driver::prefill(&harness, place.clone(), 32).await;
             prefills.push((step.mode, from, run_start.elapsed().as_secs_f64()));
@@ -152,6 +154,7 @@ pub(super) async fn execute(
         if let Some(at) = pre.start_at
             && barrier.is_none()
         {
+            progress.set_length(None);
             progress.set_label(format!(
                 "waiting for --start-at {}",
                 opts.start_at.as_deref().unwrap_or("")

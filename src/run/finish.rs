@@ -188,7 +188,11 @@ pub(super) async fn finish(
 fn exit_code(summary: &Summary) -> i32 {
     if !summary.complete {
         exit::INTERRUPTED
-    } else if summary.thresholds.iter().any(|t| !t.passed) {
+    } else if summary
+        .thresholds
+        .iter()
+        .any(|t| !t.passed && t.skipped.is_none())
+    {
         exit::THRESHOLD
     } else {
         exit::OK

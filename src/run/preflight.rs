@@ -82,11 +82,29 @@ pub(super) fn check(ls: &LoadedScenario, opts: &RunOptions) -> Result<Preflight,
             )));
         }
     }
+    // An endpoint signs with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY unless a principal
+    // has its own profile or role: without either it is a usage error, found before
+    // anything is sent.
+    if let TargetSpec::Endpoint(url) = &spec
+        && crate::target::StaticCredentials::from_env().is_none()
+        && let Some(p) = principals
+            .iter()
+            .find(|p| !s.target.principals.contains_key(*p))
+    {
+        return Err(Error::Usage(format!(
+            "endpoint target {url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint (or map principal {p} in [target.principals])"
+        )));
+    }
     // Prices are checked before anything starts: a broken price file is a usage error.
     let prices =
         PriceTable::load(opts.prices.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
     if spec != TargetSpec::Embedded {
         cost_guard(ls, opts, &access, &prices)?;
+    } else if let Some(r) = &access.region {
+        // `--region` sets the region the simulator claims, and so the prices.
+        prices
+            .region(r)
+            .map_err(|e| Error::Usage(format!("--region {r}: {e}")))?;
     }
     let (dir, remote) = out_dir(ls, opts)?;
     Ok(Preflight {

@@ -1,5 +1,5 @@
 //! Scenario files: parsing, validation and errors that name the file, line and
-//! field (DESIGN.md §3).
+//! field.
 
 mod locate;
 mod target;

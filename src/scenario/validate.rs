@@ -261,10 +261,11 @@ pub(super) fn validate(
                     || b <= 0.0
                     || (matches!(r, Rate::Fixed(_)) && a <= 0.0)
                 {
-                    report(
-                        at("rate"),
-                        format!("expected a positive rate, got {a}..{b}"),
-                    );
+                    let got = match r {
+                        Rate::Fixed(_) => format!("{a}"),
+                        _ => format!("{a} to {b}"),
+                    };
+                    report(at("rate"), format!("expected a positive rate, got {got}"));
                 }
             }
             _ => {}

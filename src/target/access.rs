@@ -26,10 +26,14 @@ impl AccessOptions {
     pub fn resolve(&self, spec: &TargetSpec) -> Result<Access, Error> {
         let reuse = Access::parse_buckets(&self.buckets).map_err(Error::Usage)?;
         if *spec == TargetSpec::Embedded
-            && (!reuse.is_empty() || self.create_key || self.key_prefix.is_some())
+            && (!reuse.is_empty()
+                || self.create_key
+                || self.key_prefix.is_some()
+                || self.profile.is_some()
+                || self.kms_key.is_some())
         {
             return Err(Error::Usage(
-                "--bucket, --key-prefix and --create-key apply to endpoint and aws targets; the embedded simulator makes its own buckets and key".into(),
+                "--bucket, --key-prefix, --create-key, --kms-key and --profile apply to endpoint and aws targets; the embedded simulator makes its own buckets, key and credentials".into(),
             ));
         }
         if self.key_prefix.is_some() && reuse.is_empty() {

@@ -4,6 +4,7 @@
 //! key settled before any bucket is made.
 
 use super::counter::{AdminEndpoint, InProcess};
+use super::discover::discover;
 use super::keys::KeyRef;
 use super::{
     Access, AttemptCounter, ClientOptions, Counted, KEY_DELETION_DAYS, RUN_TAG, RetryPolicy,
@@ -16,11 +17,17 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// The simulator configuration a scenario asks for.
-pub fn sim_config(ls: &LoadedScenario, seed: u64, principals: usize) -> SimConfig {
+/// The simulator configuration a scenario asks for; `region` (`--region`) overrides
+/// the scenario's, and with it the prices and the default KMS quota.
+pub fn sim_config(
+    ls: &LoadedScenario,
+    seed: u64,
+    principals: usize,
+    region: Option<&str>,
+) -> SimConfig {
     let mut c = ls.scenario.simulator.clone();
-    if let Some(r) = &ls.scenario.target.region {
-        c.region = r.clone();
+    if let Some(r) = region.or(ls.scenario.target.region.as_deref()) {
+        c.region = r.to_owned();
     }
     c.seed = seed;
     c.requesters = principals.max(1) as u32;
@@ -54,7 +61,7 @@ impl Target {
         target.attempts = attempts.clone();
         match &spec {
             TargetSpec::Embedded => {
-                let config = sim_config(ls, seed, principals.len());
+                let config = sim_config(ls, seed, principals.len(), access.region.as_deref());
                 let lo = SocketAddr::from(([127, 0, 0, 1], 0));
                 let sim = Simulator::start_on(config, Clock::real(), lo, lo)
                     .await
@@ -96,10 +103,32 @@ impl Target {
                 target.sim = Some(sim);
             }
             TargetSpec::Endpoint(url) => {
+                // `sse-bench serve` says where its KMS and admin endpoints are, unless the
+                // scenario names them.
+                let found = if t.kms_endpoint.is_none() && t.admin_endpoint.is_none() {
+                    discover(url).await
+                } else {
+                    None
+                };
+                if let Some(d) = &found {
+                    eprintln!(
+                        "{url} is sse-bench serve: KMS at {}, exact KMS counts from {}",
+                        d.kms_endpoint, d.admin_endpoint
+                    );
+                }
+                let kms_endpoint = t
+                    .kms_endpoint
+                    .clone()
+                    .or_else(|| found.as_ref().map(|d| d.kms_endpoint.clone()));
+                let admin_endpoint = t
+                    .admin_endpoint
+                    .clone()
+                    .or_else(|| found.as_ref().map(|d| d.admin_endpoint.clone()));
                 let region = access
                     .region
                     .clone()
                     .or_else(|| t.region.clone())
+                    .or_else(|| found.as_ref().map(|d| d.region.clone()))
                     .unwrap_or_else(|| "us-east-1".into());
                 let env_creds = StaticCredentials::from_env();
                 // A principal mapped to a profile signs with that profile's keys; the rest
@@ -131,14 +160,14 @@ impl Target {
                     };
                 target.clients = configs.iter().map(|c| count_s3(s3_for(c, url))).collect();
                 // Read before any key is made, so a bad admin URL leaves nothing behind.
-                if let Some(a) = &t.admin_endpoint {
+                if let Some(a) = &admin_endpoint {
                     let admin = AdminEndpoint::connect(a)
                         .await
                         .with_context(|| format!("reading the admin endpoint {a}"))?;
                     target.counter = Some(Arc::new(admin));
                 }
                 // With a KMS endpoint (e.g. `sse-bench serve`), the key lives there.
-                if let Some(kms_url) = &t.kms_endpoint {
+                if let Some(kms_url) = &kms_endpoint {
                     let kms_for = |cfg: &Option<aws_config::SdkConfig>| match (cfg, &env_creds) {
                         (Some(cfg), _) => aws::kms_client(
                             &cfg.to_builder().endpoint_url(kms_url).build(),

@@ -1,6 +1,7 @@
 //! Targets: the embedded simulator, an S3-compatible endpoint or real AWS, reached
 //! through the same aws-sdk clients. What lives here: which target ([`spec`]), how a
-//! run may use it ([`access`]), connecting ([`connect`]), buckets ([`provision`],
+//! run may use it ([`access`]), connecting ([`connect`]) and finding `sse-bench serve`'s
+//! KMS behind an endpoint ([`discover`]), buckets ([`provision`],
 //! [`cleanup`]), the KMS key ([`keys`]), exact KMS counts ([`counter`]) and SDK clients
 //! ([`clients`], [`aws`]). What must not: the load itself (the driver) and what is
 //! made of the counts (`kms`, `results`).
@@ -12,6 +13,7 @@ mod cleanup;
 pub mod clients;
 mod connect;
 pub mod counter;
+pub mod discover;
 mod keys;
 mod provision;
 pub mod spec;

@@ -1,6 +1,7 @@
 //! The admin endpoint (`/_sim/` on the KMS port): the stats snapshot as JSON and
 //! Prometheus text, the configuration in force, and switches for tests and scripts.
-//! Read-only for counters except `reset`; it never exposes secrets.
+//! Read-only for counters except `reset`; it never exposes secrets. The S3 port
+//! answers `GET /_sim/endpoints` with this port, so clients can find it (`server.rs`).
 
 use crate::SimState;
 use crate::respond::json_response;

@@ -1,4 +1,4 @@
-//! S3 Bucket Keys (AWS-FACTS.md §2): one bucket-level key per (requester,
+//! S3 Bucket Keys (docs/aws-behaviour.md §2): one bucket-level key per (requester,
 //! bucket, KMS key), fetched from KMS and kept for a lifetime; per-object keys
 //! are derived from it locally. GETs decrypt a Bucket Key once per requester per
 //! lifetime. Concurrent misses share one KMS call.

@@ -82,7 +82,7 @@ impl SimConfig {
     }
 }
 
-/// The default KMS symmetric-crypto quota of a region (AWS-FACTS.md §4).
+/// The default KMS symmetric-crypto quota of a region (docs/aws-behaviour.md §4).
 pub fn default_kms_quota(region: &str) -> u64 {
     match region {
         "us-east-1" | "us-west-2" | "eu-west-1" => 100_000,

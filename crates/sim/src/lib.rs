@@ -158,7 +158,11 @@ impl Simulator {
         let s3_addr = s3_listener.local_addr()?;
         let kms_addr = kms_listener.local_addr()?;
         let tasks = vec![
-            tokio::spawn(server::serve_s3(s3_listener, state.clone())),
+            tokio::spawn(server::serve_s3(
+                s3_listener,
+                state.clone(),
+                kms_addr.port(),
+            )),
             tokio::spawn(server::serve_kms(kms_listener, state.clone())),
         ];
         Ok(Simulator {

@@ -62,12 +62,28 @@ where
     }
 }
 
-/// Serves S3 until the task is aborted.
-pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>) {
+/// Serves S3 until the task is aborted. `kms_port` is what `GET /_sim/endpoints`
+/// tells a client looking for the KMS and admin endpoint.
+pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16) {
     let svc = build_s3(&state);
     accept_loop(listener, move |req: Request<Incoming>| {
         let (svc, state) = (svc.clone(), state.clone());
         async move {
+            // Discovery, outside S3 (no bucket may be named `_sim`): not counted, not
+            // delayed, no signature needed, no secret in it.
+            if req.method() == http::Method::GET && req.uri().path() == "/_sim/endpoints" {
+                let v = serde_json::json!({
+                    "server": "sse-bench serve",
+                    "kms_port": kms_port,
+                    "admin_path": "/_sim",
+                    "region": state.config.region,
+                });
+                return Ok(json_response(
+                    200,
+                    v.to_string().into_bytes(),
+                    "application/json",
+                ));
+            }
             let arrived = tokio::time::Instant::now();
             state.accounting.s3_request();
             let (n, fault) = state.faults.s3_fault();

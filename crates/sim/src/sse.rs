@@ -1,5 +1,5 @@
 //! Server-side encryption: which mode a write gets (request headers, then the
-//! bucket default), the checks S3 applies to SSE headers (AWS-FACTS.md §9), and
+//! bucket default), the checks S3 applies to SSE headers (docs/aws-behaviour.md §9), and
 //! the envelope: data keys from KMS, Bucket Keys or the simulator's master key.
 
 use crate::accounting::Caller;
@@ -155,7 +155,7 @@ pub struct Chosen {
     pub context: Option<(String, EncryptionContext)>,
 }
 
-/// Applies AWS-FACTS.md §9 to a write's headers and the bucket default.
+/// Applies docs/aws-behaviour.md §9 to a write's headers and the bucket default.
 pub fn choose(req: &SseRequest<'_>, default: &BucketEncryption) -> Result<Chosen, InvalidSse> {
     let requested = match req.algorithm {
         None => None,

@@ -1,6 +1,7 @@
 //! Bar charts per mode: KMS calls per 1,000 operations, cost per million.
 
-use super::{DrawResult, FONT, RunData, err, label, mode_color, run_color, title_style};
+use super::style::{Key, Sample, draw_keys, mode_color, run_color, split_legend};
+use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, category_labels, err, label, titled};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeSet;
@@ -32,19 +33,14 @@ pub(super) fn bars<DB: DrawingBackend>(
         .fold(0.0, f64::max)
         .max(1e-6);
     let names: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
-    let fmt = move |v: &f64| {
-        let i = v.round() as i64;
-        if (v - i as f64).abs() < 0.01 && i >= 0 && (i as usize) < names.len() {
-            names[i as usize].clone()
-        } else {
-            String::new()
-        }
-    };
-    let mut c = ChartBuilder::on(root)
-        .caption(title, title_style())
+    let fmt = category_labels(names);
+    let root = titled(root, title)?;
+    let (plot, panel) = split_legend(&root);
+    let mut keys = Vec::new();
+    let mut c = ChartBuilder::on(&plot)
         .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
+        .x_label_area_size(55)
+        .y_label_area_size(85)
         .build_cartesian_2d(-0.6..(n as f64 - 0.4), 0.0..ymax * 1.2)
         .map_err(err)?;
     c.configure_mesh()
@@ -52,8 +48,8 @@ pub(super) fn bars<DB: DrawingBackend>(
         .x_labels(n * 2 + 1)
         .x_label_formatter(&fmt)
         .y_desc(ydesc)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, AXIS_PX))
         .draw()
         .map_err(err)?;
     let mut labelled = BTreeSet::new();
@@ -73,12 +69,11 @@ pub(super) fn bars<DB: DrawingBackend>(
             };
             base += v;
             let color = *color;
-            let drawn = c
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y0), (x0 + w * 0.95, y1)],
-                    color.filled(),
-                )))
-                .map_err(err)?;
+            c.draw_series(std::iter::once(Rectangle::new(
+                [(x0, y0), (x0 + w * 0.95, y1)],
+                color.filled(),
+            )))
+            .map_err(err)?;
             if labelled.insert(part.clone()) {
                 // Side by side, bars take their mode's colour: the legend shows the shade.
                 let swatch = if stacked {
@@ -88,9 +83,7 @@ pub(super) fn bars<DB: DrawingBackend>(
                 } else {
                     RGBColor(90, 90, 90)
                 };
-                drawn.label(part.clone()).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], swatch.filled())
-                });
+                keys.push(Key::new(part.clone(), Sample::Swatch(swatch)));
             }
             if !stacked {
                 let text = if *v >= 10.0 {
@@ -101,19 +94,13 @@ pub(super) fn bars<DB: DrawingBackend>(
                 c.draw_series(std::iter::once(Text::new(
                     text,
                     (x0 + w * 0.2, y1 + ymax * 0.05),
-                    (FONT, 13),
+                    (FONT, LABEL_PX),
                 )))
                 .map_err(err)?;
             }
         }
     }
-    c.configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)
+    draw_keys(&panel, &keys)
 }
 
 /// One bar group per item (a mode's row) of every run.

@@ -1,6 +1,7 @@
 //! The latency percentile spectrum of one operation, every mode of every run.
 
-use super::{DrawResult, FONT, RunData, err, label, legend, run_color, title_style};
+use super::style::{Key, Sample, draw_keys, marks_along, mode_mark, run_color, split_legend};
+use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, err, label, titled};
 use crate::scenario::Op;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -29,14 +30,20 @@ pub(super) fn spectrum<DB: DrawingBackend>(
                 })
                 .collect();
             ymax = pts.iter().map(|p| p.1).fold(ymax, f64::max);
-            series.push((label(runs, ri, mode.as_str()), run_color(*mode, ri), pts));
+            series.push((
+                label(runs, ri, mode.as_str()),
+                run_color(*mode, ri),
+                mode_mark(*mode),
+                pts,
+            ));
         }
     }
-    let mut c = ChartBuilder::on(root)
-        .caption(title, title_style())
+    let root = titled(root, title)?;
+    let (plot, panel) = split_legend(&root);
+    let mut c = ChartBuilder::on(&plot)
         .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
+        .x_label_area_size(55)
+        .y_label_area_size(75)
         .build_cartesian_2d(0.0..4.0f64, 0.0..ymax * 1.1)
         .map_err(err)?;
     c.configure_mesh()
@@ -44,19 +51,18 @@ pub(super) fn spectrum<DB: DrawingBackend>(
         .x_label_formatter(&percentile_label)
         .x_desc("percentile")
         .y_desc("latency (ms)")
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, AXIS_PX))
         .draw()
         .map_err(err)?;
-    for (name, color, pts) in series {
-        c.draw_series(LineSeries::new(pts, color.stroke_width(2)))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-            });
+    let mut keys = Vec::new();
+    for (name, color, mark, pts) in series {
+        marks_along(&mut c, &pts, 25, color, mark)?;
+        c.draw_series(LineSeries::new(pts, color.stroke_width(3)))
+            .map_err(err)?;
+        keys.push(Key::new(name, Sample::Line(color, mark)));
     }
-    legend(&mut c)
+    draw_keys(&panel, &keys)
 }
 
 /// The percentile at a position of the log-scaled axis.

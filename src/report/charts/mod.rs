@@ -1,15 +1,22 @@
 //! The comparison charts, drawn with plotters into PNG and SVG. Text goes through
 //! ab_glyph with the bundled DejaVu Sans, so no system font library is needed.
-//! Every mode has one colour in every chart.
+//! Every mode has one colour and one marker in every chart ([`style`]); legends
+//! stand beside the plot.
 
 mod bars;
+mod change;
 mod latency;
 mod ramp;
+mod style;
 mod time;
 
+use style::{AXIS_PX, LABEL_PX, category_labels, titled};
+pub use style::{LEGEND_W, mode_color};
+
 use super::RunData;
-use crate::scenario::{Mode, Op, Rate};
+use crate::scenario::{Op, Rate};
 use bars::{bars, cost_groups, kms_groups};
+use change::change_chart;
 use latency::spectrum;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -48,25 +55,6 @@ fn font() -> Result<(), String> {
             .map_err(|_| "the bundled font does not load".to_owned())
     })
     .clone()
-}
-
-/// The colour of a mode (the same in every chart).
-pub fn mode_color(m: Mode) -> RGBColor {
-    match m {
-        Mode::SseS3 => RGBColor(31, 119, 180),
-        Mode::SseKms => RGBColor(255, 127, 14),
-        Mode::SseKmsBucketKey => RGBColor(44, 160, 44),
-        Mode::DsseKms => RGBColor(214, 39, 40),
-        Mode::KmsDirect => RGBColor(148, 103, 189),
-    }
-}
-
-/// A mode's colour for the i-th overlaid run: later runs are lighter.
-pub(crate) fn run_color(m: Mode, run: usize) -> RGBColor {
-    let RGBColor(r, g, b) = mode_color(m);
-    let k = (run as f64 * 0.3).min(0.7);
-    let mix = |c: u8| (c as f64 + (255.0 - c as f64) * k) as u8;
-    RGBColor(mix(r), mix(g), mix(b))
 }
 
 pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
@@ -150,6 +138,18 @@ macro_rules! chart {
 pub fn draw_all(runs: &[RunData], dir: &Path) -> Result<Vec<Chart>, String> {
     font()?;
     let mut out = Vec::new();
+    if !change::categories(runs).is_empty() {
+        let title = format!(
+            "Latency change against SSE-S3, 95% intervals ({})",
+            subtitle(runs)
+        );
+        out.push(chart!(
+            dir,
+            "change_vs_sse_s3",
+            title.clone(),
+            change_chart(runs, &title)
+        )?);
+    }
     let ops: BTreeSet<Op> = runs
         .iter()
         .flat_map(|r| r.histograms.keys().map(|k| k.1))
@@ -248,20 +248,4 @@ pub fn draw_all(runs: &[RunData], dir: &Path) -> Result<Vec<Chart>, String> {
         }
     }
     Ok(out)
-}
-
-pub(crate) fn title_style() -> TextStyle<'static> {
-    (FONT, 20).into_font().into()
-}
-
-pub(crate) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
-    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-) -> DrawResult {
-    c.configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)
 }

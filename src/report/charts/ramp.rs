@@ -1,6 +1,7 @@
 //! A ramped phase: achieved rate and p99 against the offered rate.
 
-use super::{DrawResult, FONT, RunData, SIZE, err, legend, mode_color};
+use super::style::{Key, Sample, draw_keys, draw_marks, mode_color, mode_mark, split_legend};
+use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, SIZE, err, titled};
 use crate::results::timeseries::SecondRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -41,47 +42,54 @@ pub(super) fn ramp_chart<DB: DrawingBackend>(
         .fold(0.0, f64::max)
         .max(xmin + 1.0);
     let color = mode_color(t.mode);
-    let root = root.titled(title, (FONT, 18)).map_err(err)?;
-    let (top, bottom) = root.split_vertically(SIZE.1 as i32 / 2 - 20);
+    let mark = mode_mark(t.mode);
+    let root = titled(root, title)?;
+    let (plot, panel) = split_legend(&root);
+    let (top, bottom) = plot.split_vertically(SIZE.1 as i32 / 2 - 20);
     let mut c = ChartBuilder::on(&top)
         .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
+        .x_label_area_size(45)
+        .y_label_area_size(75)
         .build_cartesian_2d(xmin..xmax, 0.0..xmax * 1.1)
         .map_err(err)?;
     c.configure_mesh()
         .x_desc("offered operations per second")
         .y_desc("not throttled (op/s)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 14))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, AXIS_PX))
         .draw()
         .map_err(err)?;
     c.draw_series(LineSeries::new(
         vec![(xmin, xmin), (xmax, xmax)],
-        BLACK.mix(0.3),
+        RGBColor(170, 170, 170).stroke_width(2),
     ))
-    .map_err(err)?
-    .label("offered = achieved")
-    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.3)));
-    c.draw_series(achieved.iter().map(|p| Circle::new(*p, 3, color.filled())))
-        .map_err(err)?
-        .label(t.mode.as_str())
-        .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
-    legend(&mut c)?;
+    .map_err(err)?;
+    draw_marks(&mut c, &achieved, mark, 4, color, true)?;
+    draw_keys(
+        &panel,
+        &[
+            Key::new(
+                "offered = achieved",
+                Sample::Reference(RGBColor(170, 170, 170)),
+            ),
+            Key::new(t.mode.as_str(), Sample::Line(color, mark)),
+        ],
+    )?;
     let pmax = p99.iter().map(|p| p.1).fold(1.0, f64::max);
     let mut c = ChartBuilder::on(&bottom)
         .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
+        .x_label_area_size(45)
+        .y_label_area_size(75)
         .build_cartesian_2d(xmin..xmax, 0.0..pmax * 1.15)
         .map_err(err)?;
     c.configure_mesh()
         .x_desc("offered operations per second")
         .y_desc("p99 latency (ms)")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 14))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, AXIS_PX))
         .draw()
         .map_err(err)?;
+    draw_marks(&mut c, &p99, mark, 4, color, true)?;
     c.draw_series(LineSeries::new(p99, color.stroke_width(2)))
         .map_err(err)?;
     Ok(())

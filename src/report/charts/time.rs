@@ -1,12 +1,18 @@
 //! Charts over the run's time: throughput and p99, and KMS requests per second
 //! against the quota.
 
-use super::{DrawResult, FONT, RunData, SIZE, err, label, legend, run_color, title_style};
+use super::style::{
+    Key, Mark, Sample, draw_keys, draw_marks, marks_along, mode_mark, run_color, split_legend,
+};
+use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, SIZE, err, label, titled};
 use crate::results::timeseries::SecondRow;
 use crate::scenario::Mode;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
+
+/// Phase boundaries.
+const GREY_LINE: RGBColor = RGBColor(190, 190, 190);
 
 /// Per-second "all" rows of a mode, with their x (seconds from the run's start).
 fn all_rows(r: &RunData) -> BTreeMap<Mode, Vec<&SecondRow>> {
@@ -37,8 +43,10 @@ pub(super) fn over_time<DB: DrawingBackend>(
     runs: &[RunData],
     title: &str,
 ) -> DrawResult {
-    let root = root.titled(title, title_style()).map_err(err)?;
-    let (top, bottom) = root.split_vertically(SIZE.1 as i32 / 2 - 20);
+    let root = titled(root, title)?;
+    let (plot, panel) = split_legend(&root);
+    let (top, bottom) = plot.split_vertically(SIZE.1 as i32 / 2 - 20);
+    let mut keys = Vec::new();
     let xmax = runs
         .iter()
         .flat_map(|r| r.seconds.iter().map(|s| s.second as f64 + 1.0))
@@ -62,29 +70,27 @@ pub(super) fn over_time<DB: DrawingBackend>(
     ] {
         let mut c = ChartBuilder::on(area)
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
+            .x_label_area_size(45)
+            .y_label_area_size(75)
             .build_cartesian_2d(0.0..xmax, 0.0..ymax * 1.15)
             .map_err(err)?;
         c.configure_mesh()
             .x_desc("seconds since the run started")
             .y_desc(desc)
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, LABEL_PX))
+            .axis_desc_style((FONT, AXIS_PX))
             .draw()
             .map_err(err)?;
         for r in runs.iter().take(1) {
             for b in boundaries(r) {
-                c.draw_series(LineSeries::new(
-                    vec![(b, 0.0), (b, ymax * 1.15)],
-                    BLACK.mix(0.25),
-                ))
-                .map_err(err)?;
+                c.draw_series(LineSeries::new(vec![(b, 0.0), (b, ymax * 1.15)], GREY_LINE))
+                    .map_err(err)?;
             }
         }
         for (ri, r) in runs.iter().enumerate() {
             for (mode, rows) in all_rows(r) {
                 let color = run_color(mode, ri);
+                let mark = mode_mark(mode);
                 // One line per contiguous stretch (a mode's steps are separated by others').
                 let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
                 let mut prev: Option<u64> = None;
@@ -98,25 +104,22 @@ pub(super) fn over_time<DB: DrawingBackend>(
                     }
                     prev = Some(s.second);
                 }
-                for (i, seg) in segments.into_iter().enumerate() {
-                    let drawn = c
-                        .draw_series(LineSeries::new(seg, color.stroke_width(2)))
+                for seg in segments {
+                    marks_along(&mut c, &seg, 4, color, mark)?;
+                    c.draw_series(LineSeries::new(seg, color.stroke_width(2)))
                         .map_err(err)?;
-                    if i == 0 && is_ops {
-                        drawn
-                            .label(label(runs, ri, mode.as_str()))
-                            .legend(move |(x, y)| {
-                                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-                            });
-                    }
+                }
+                if is_ops {
+                    keys.push(Key::new(
+                        label(runs, ri, mode.as_str()),
+                        Sample::Line(color, mark),
+                    ));
                 }
             }
         }
-        if is_ops {
-            legend(&mut c)?;
-        }
     }
-    Ok(())
+    keys.push(Key::new("phase boundary", Sample::Reference(GREY_LINE)));
+    draw_keys(&panel, &keys)
 }
 
 /// 4. KMS requests per second over time, the quota line and throttled seconds.
@@ -150,18 +153,20 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
         (Some(q), None) if q > 0.0 => format!("{title}; quota {q:.0} req/s, off scale"),
         _ => title.to_owned(),
     };
-    let mut c = ChartBuilder::on(root)
-        .caption(caption, title_style())
+    let root = titled(root, &caption)?;
+    let (plot, panel) = split_legend(&root);
+    let mut keys = Vec::new();
+    let mut c = ChartBuilder::on(&plot)
         .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
+        .x_label_area_size(55)
+        .y_label_area_size(85)
         .build_cartesian_2d(0.0..xmax, 0.0..ymax)
         .map_err(err)?;
     c.configure_mesh()
         .x_desc("seconds since the run started")
         .y_desc("KMS requests per second")
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
+        .label_style((FONT, LABEL_PX))
+        .axis_desc_style((FONT, AXIS_PX))
         .draw()
         .map_err(err)?;
     if let Some(q) = show_quota {
@@ -169,9 +174,11 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
             vec![(0.0, q), (xmax, q)],
             BLACK.stroke_width(2),
         ))
-        .map_err(err)?
-        .label(format!("quota {q:.0} req/s"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+        .map_err(err)?;
+        keys.push(Key::new(
+            format!("quota {q:.0} req/s"),
+            Sample::Reference(BLACK),
+        ));
     }
     for (ri, r) in runs.iter().enumerate() {
         for (mode, rows) in all_rows(r) {
@@ -190,10 +197,12 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
             if pts.is_empty() {
                 continue;
             }
-            c.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
-                .map_err(err)?
-                .label(label(runs, ri, mode.as_str()))
-                .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+            let mark = mode_mark(mode);
+            draw_marks(&mut c, &pts, mark, 4, color, true)?;
+            keys.push(Key::new(
+                label(runs, ri, mode.as_str()),
+                Sample::Mark(color, mark, true),
+            ));
             let throttled: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|s| s.kms_throttled.unwrap_or(0) > 0)
@@ -207,16 +216,13 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
                 })
                 .collect();
             if !throttled.is_empty() {
-                c.draw_series(
-                    throttled
-                        .into_iter()
-                        .map(|p| Cross::new(p, 6, RED.stroke_width(2))),
-                )
-                .map_err(err)?
-                .label(label(runs, ri, &format!("{mode}: seconds with throttling")))
-                .legend(|(x, y)| Cross::new((x + 9, y), 5, RED.stroke_width(2)));
+                draw_marks(&mut c, &throttled, Mark::Cross, 7, BLACK, true)?;
+                keys.push(Key::new(
+                    label(runs, ri, &format!("{mode}: throttled seconds")),
+                    Sample::Mark(BLACK, Mark::Cross, true),
+                ));
             }
         }
     }
-    legend(&mut c)
+    draw_keys(&panel, &keys)
 }

@@ -1,6 +1,6 @@
 //! The errors KMS answers with: the `__type` names and status codes of the wire.
 
-/// Errors KMS answers with; names and status codes follow AWS-FACTS.md §4.
+/// Errors KMS answers with; names and status codes follow docs/aws-behaviour.md §4.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KmsError {
     /// The key, alias or ARN does not exist.

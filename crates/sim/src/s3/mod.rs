@@ -118,7 +118,7 @@ fn invalid_argument(msg: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, msg.into())
 }
 
-/// How S3 surfaces a KMS failure (AWS-FACTS.md §4).
+/// How S3 surfaces a KMS failure (docs/aws-behaviour.md §4).
 pub fn kms_to_s3(e: KmsError) -> S3Error {
     let (code, status) = match &e {
         KmsError::Throttling => {
@@ -145,7 +145,7 @@ pub fn kms_to_s3(e: KmsError) -> S3Error {
     err
 }
 
-/// SSE headers belong to writes; on GET or HEAD they are refused (AWS-FACTS.md §9).
+/// SSE headers belong to writes; on GET or HEAD they are refused (docs/aws-behaviour.md §9).
 fn reject_sse_headers(headers: &http::HeaderMap) -> S3Result<()> {
     for name in headers.keys() {
         let n = name.as_str();
