@@ -1,7 +1,7 @@
 //! Expands modes × rounds × phases into an ordered list of steps, deterministic
-//! from the seed.
+//! from the seed, and says how many bytes of objects the plan leaves on the target.
 
-use crate::scenario::{Mode, Order, Scenario};
+use crate::scenario::{Mode, Order, Scenario, ScenarioKind};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -60,6 +60,25 @@ pub fn plan(s: &Scenario, seed: u64) -> Vec<Step> {
         }
     }
     steps
+}
+
+/// Above this many bytes of objects the embedded simulator keeps them in a temporary
+/// directory instead of memory (its process stays under about 1 GB).
+pub const MEMORY_BUDGET_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
+
+/// About how many bytes of objects the target holds at most: every mode has its own
+/// buckets, and each stream at most `keys` objects of its mean size (a PUT to a key
+/// replaces what was there).
+pub fn stored_bytes(s: &Scenario) -> f64 {
+    if s.kind == ScenarioKind::Kms {
+        return 0.0;
+    }
+    let per_mode: f64 = s
+        .streams()
+        .iter()
+        .map(|st| st.keys as f64 * st.size.mean())
+        .sum();
+    s.modes.len() as f64 * per_mode
 }
 
 #[cfg(test)]

@@ -208,3 +208,27 @@ fn an_endpoint_without_credentials_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("set AWS_ACCESS_KEY_ID"));
     assert!(!tmp.path().join("out").exists());
 }
+
+#[test]
+fn dry_run_says_where_the_simulator_keeps_objects() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let line = |scenario: &str| {
+        let o = sse_bench(root, &["run", scenario, "--dry-run"]);
+        common::assert_exit(&o, 0);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with("simulator objects:"))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    // 500 keys of 16 KiB in 4 modes.
+    assert_eq!(
+        line("scenarios/quickstart.toml"),
+        "simulator objects: about 31 MiB, in memory"
+    );
+    // 16 keys of 32 MiB in 4 modes: over the budget, on disk.
+    assert_eq!(
+        line("scenarios/large-objects.toml"),
+        "simulator objects: about 2048 MiB, in a temporary directory (over the 256 MiB kept in memory), removed at the end"
+    );
+}

@@ -78,6 +78,21 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
         );
     }
     let access = opts.access.resolve(&spec)?;
+    let stored = crate::plan::stored_bytes(s);
+    if spec == TargetSpec::Embedded && stored > 0.0 {
+        let mib = stored / 1048576.0;
+        let _ = writeln!(
+            o,
+            "simulator objects: about {mib:.0} MiB, {}",
+            if s.simulator.data_dir.is_some() {
+                "in [simulator] data_dir"
+            } else if stored > crate::plan::MEMORY_BUDGET_BYTES {
+                "in a temporary directory (over the 256 MiB kept in memory), removed at the end"
+            } else {
+                "in memory"
+            }
+        );
+    }
     if s.kind == scenario::ScenarioKind::S3 {
         let roles = s.bucket_roles();
         if access.reuse.is_empty() {

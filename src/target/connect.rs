@@ -61,7 +61,22 @@ impl Target {
         target.attempts = attempts.clone();
         match &spec {
             TargetSpec::Embedded => {
-                let config = sim_config(ls, seed, principals.len(), access.region.as_deref());
+                let mut config = sim_config(ls, seed, principals.len(), access.region.as_deref());
+                // Large workloads keep their objects on disk, so memory stays bounded.
+                let stored = crate::plan::stored_bytes(&ls.scenario);
+                if config.data_dir.is_none() && stored > crate::plan::MEMORY_BUDGET_BYTES {
+                    let dir = tempfile::Builder::new()
+                        .prefix("sse-bench-objects-")
+                        .tempdir()
+                        .context("creating a directory for the simulator's objects")?;
+                    tracing::info!(
+                        "about {:.0} MiB of objects: the simulator keeps them in {}",
+                        stored / 1048576.0,
+                        dir.path().display()
+                    );
+                    config.data_dir = Some(dir.path().to_owned());
+                    target.spill = Some(dir);
+                }
                 let lo = SocketAddr::from(([127, 0, 0, 1], 0));
                 let sim = Simulator::start_on(config, Clock::real(), lo, lo)
                     .await
@@ -256,6 +271,7 @@ impl Target {
             spec,
             region: String::new(),
             sim: None,
+            spill: None,
             principals,
             clients,
             kms_key_arn: None,

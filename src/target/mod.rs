@@ -79,6 +79,9 @@ pub struct Target {
     pub region: String,
     /// The simulator, when embedded.
     pub sim: Option<Simulator>,
+    /// The temporary directory the embedded simulator keeps objects in when they
+    /// exceed the memory budget; removed when the target is dropped.
+    pub spill: Option<tempfile::TempDir>,
     /// Principal names, index-aligned with `clients`.
     pub principals: Vec<String>,
     /// One S3 client per principal.
