@@ -20,7 +20,7 @@ fn scenario(dir: &Path, serve: &common::ServeProcess) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "version = 1\nname = \"sharded\"\nmodes = [\"sse-s3\", \"sse-kms\"]\n[target]\nkind = \"endpoint\"\nendpoint = \"{}\"\nkms_endpoint = \"{}\"\nadmin_endpoint = \"{}\"\n[workload]\nkeys = 300\nsize = \"1KiB\"\nmix = {{ put = 1, get = 2 }}\nprefill = false\n[[phases]]\nname = \"steady\"\nduration = \"{SECONDS}s\"\nrate = {RATE}\n",
+            "version = 1\nname = \"sharded\"\nmodes = [\"sse-s3\", \"sse-kms\", \"sse-kms-bucket-key\"]\n[target]\nkind = \"endpoint\"\nendpoint = \"{}\"\nkms_endpoint = \"{}\"\nadmin_endpoint = \"{}\"\n[workload]\nkeys = 300\nsize = \"1KiB\"\nmix = {{ put = 1, get = 2 }}\nprefill = false\n[[phases]]\nname = \"steady\"\nduration = \"{SECONDS}s\"\nrate = {RATE}\n",
             serve.s3, serve.kms, serve.admin
         ),
     )
@@ -191,7 +191,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
     assert_eq!(m["shards"]["merged"].as_array().unwrap().len(), 3);
     // The merged summary carries its own verdict, built from the added-up record.
     let modes = m["verdict"]["modes"].as_array().unwrap();
-    assert_eq!(modes.len(), 2);
+    assert_eq!(modes.len(), 3);
     assert!(modes[1]["kms"]["per_1000_ops"].as_f64().unwrap() > 0.0);
 
     // The shards' own directories (shard 2's from S3).
@@ -205,7 +205,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
         .map(|d| json(&d.join("shard.json")))
         .collect();
 
-    for mode in ["sse-s3", "sse-kms"] {
+    for mode in ["sse-s3", "sse-kms", "sse-kms-bucket-key"] {
         let mut total = 0u64;
         for op in ["put", "get"] {
             // Every recorded value of every shard in one histogram...
@@ -269,6 +269,11 @@ fn three_shards_merge_into_exactly_the_scenario() {
         .map(|c| c["count"].as_u64().unwrap())
         .sum();
     assert_eq!(per_shard, served, "no call counted by two shards");
+    // Each shard made its own buckets, so each fetched its own Bucket Keys: the merged
+    // prediction counts one set per shard, as the simulator did.
+    for k in m["kms"].as_array().unwrap() {
+        assert_eq!(k["difference"], 0.0, "measured = predicted: {k}");
+    }
 
     // report and compare take the merged directory like any other.
     let o = sse_bench(&serve)

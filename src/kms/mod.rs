@@ -186,6 +186,23 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// The prediction for `n` separate copies of the same activity: shards that each
+    /// made their own buckets, so each has its own Bucket Keys.
+    pub fn times(self, n: u32) -> Prediction {
+        if n <= 1 {
+            return self;
+        }
+        let f = f64::from(n);
+        let mut out = Prediction::default();
+        for mut r in self.basis {
+            r.s3_operation = format!("{} × {n} bucket sets (one per shard)", r.s3_operation);
+            r.requests *= f;
+            r.calls *= f;
+            out.add(r);
+        }
+        out
+    }
+
     fn add(&mut self, r: RuleUse) {
         if r.requests <= 0.0 {
             return;

@@ -321,6 +321,15 @@ pub(super) fn add(input: &MergeInput) -> RunRecord {
         kms_account_wide: shards
             .iter()
             .find_map(|s| s.record.kms_account_wide.clone()),
+        // Each shard makes its own buckets unless they were given (`--bucket`).
+        bucket_sets: if shards
+            .iter()
+            .all(|s| s.record.target.reused_buckets.is_empty())
+        {
+            shards.iter().map(|s| s.record.bucket_sets.max(1)).sum()
+        } else {
+            1
+        },
     }
 }
 

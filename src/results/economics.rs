@@ -143,6 +143,7 @@ pub fn predict(ctx: &Context<'_>, mode: Mode) -> Prediction {
             },
         )
     }))
+    .times(rec.bucket_sets)
 }
 
 /// Principals of one bucket role as the Bucket Key model counts them, and whether

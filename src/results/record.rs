@@ -265,6 +265,14 @@ pub struct RunRecord {
     pub stream_roles: BTreeMap<String, String>,
     /// CloudWatch's account-wide count, when read.
     pub kms_account_wide: Option<AccountUsage>,
+    /// How many separate sets of buckets the operations went to: 1 for a run; for a
+    /// merge, one per shard when each made its own (Bucket Keys are per bucket).
+    #[serde(default = "one_bucket_set")]
+    pub bucket_sets: u32,
+}
+
+fn one_bucket_set() -> u32 {
+    1
 }
 
 impl RunRecord {

@@ -153,6 +153,7 @@ pub(super) async fn finish(
             .map(|(st, _)| (st.name.clone(), st.bucket_role().to_owned()))
             .collect::<BTreeMap<_, _>>(),
         kms_account_wide,
+        bucket_sets: 1,
     };
     let mut summary = results::build(&record, ls, &pre.prices);
     if !opts.shard.is_single() || record.barrier.is_some() {
