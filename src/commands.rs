@@ -264,8 +264,9 @@ fn formats(command: &cli::Command) -> (&'static str, &'static [Format]) {
     }
 }
 
+/// The name `--format` takes for `f`, as clap spells it.
 fn format_name(f: Format) -> String {
-    format!("{f:?}").to_lowercase()
+    clap::ValueEnum::to_possible_value(&f).map_or_else(String::new, |v| v.get_name().to_owned())
 }
 
 /// Runs a parsed command line; returns the process exit code.

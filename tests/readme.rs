@@ -306,6 +306,14 @@ fn all_blocks() -> Vec<Block> {
     v
 }
 
+/// The blocks whose `<!-- readme-test: ... -->` comment is exactly `directive`.
+fn marked_with(directive: &str) -> Vec<Block> {
+    all_blocks()
+        .into_iter()
+        .filter(|b| b.directive.as_deref() == Some(directive))
+        .collect()
+}
+
 fn transcripts(filter: impl Fn(&Block) -> bool) {
     let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut n = 0;
@@ -336,10 +344,7 @@ fn transcripts_with_a_load_run() {
 
 #[test]
 fn blocks_that_need_aws_are_checked_with_dry_run() {
-    let marked: Vec<Block> = all_blocks()
-        .into_iter()
-        .filter(|b| b.directive.as_deref() == Some("needs aws"))
-        .collect();
+    let marked = marked_with("needs aws");
     assert!(!marked.is_empty());
     for b in &marked {
         check_dry_run(b);
@@ -383,10 +388,7 @@ fn every_block_is_run_or_marked() {
 /// them exports it.
 #[test]
 fn aws_cli_blocks_set_the_region_the_cli_reads() {
-    let cli: Vec<Block> = all_blocks()
-        .into_iter()
-        .filter(|b| b.directive.as_deref() == Some("runs against sse-bench serve"))
-        .collect();
+    let cli = marked_with("runs against sse-bench serve");
     assert!(!cli.is_empty());
     for b in &cli {
         assert!(
@@ -404,10 +406,7 @@ fn aws_cli_blocks_set_the_region_the_cli_reads() {
 /// succeeds, and the simulator counted the KMS call S3 made for the encrypted PUT.
 #[test]
 fn the_aws_cli_block_runs_against_serve() {
-    let blocks: Vec<Block> = all_blocks()
-        .into_iter()
-        .filter(|b| b.directive.as_deref() == Some("runs against sse-bench serve"))
-        .collect();
+    let blocks = marked_with("runs against sse-bench serve");
     assert_eq!(blocks.len(), 1);
     let serve = common::spawn_serve();
     let tmp = sandbox();

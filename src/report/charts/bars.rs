@@ -1,7 +1,10 @@
 //! Bar charts per mode: KMS calls per 1,000 operations, cost per million.
 
 use super::style::{Key, Sample, draw_keys, mode_color, run_color, split_legend};
-use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, category_labels, err, label, titled};
+use super::{
+    AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, RunData, cartesian, category_labels, err, label,
+    titled,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeSet;
@@ -37,12 +40,7 @@ pub(super) fn bars<DB: DrawingBackend>(
     let root = titled(root, title)?;
     let (plot, panel) = split_legend(&root);
     let mut keys = Vec::new();
-    let mut c = ChartBuilder::on(&plot)
-        .margin(12)
-        .x_label_area_size(55)
-        .y_label_area_size(85)
-        .build_cartesian_2d(-0.6..(n as f64 - 0.4), 0.0..ymax * 1.2)
-        .map_err(err)?;
+    let mut c = cartesian(&plot, Frame::Full, -0.6..(n as f64 - 0.4), 0.0..ymax * 1.2)?;
     c.configure_mesh()
         .disable_x_mesh()
         .x_labels(n * 2 + 1)

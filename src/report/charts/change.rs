@@ -3,7 +3,10 @@
 //! zero (not distinguishable from noise).
 
 use super::style::{Key, Mark, Sample, draw_keys, draw_marks, mode_mark, run_color, split_legend};
-use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, category_labels, err, label, titled};
+use super::{
+    AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, RunData, cartesian, category_labels, err, label,
+    titled,
+};
 use crate::results::verdict::{Assessment, Percentile};
 use crate::scenario::Op;
 use plotters::coord::Shift;
@@ -86,12 +89,8 @@ pub(super) fn change_chart<DB: DrawingBackend>(
     let fmt = category_labels(names);
     let root = titled(root, title)?;
     let (plot, panel) = split_legend(&root);
-    let mut c = ChartBuilder::on(&plot)
-        .margin(12)
-        .x_label_area_size(55)
-        .y_label_area_size(85)
-        .build_cartesian_2d(-0.6..(cats.len() as f64 - 0.4), (lo - pad)..(hi + pad))
-        .map_err(err)?;
+    let x = -0.6..(cats.len() as f64 - 0.4);
+    let mut c = cartesian(&plot, Frame::Full, x, (lo - pad)..(hi + pad))?;
     c.configure_mesh()
         .disable_x_mesh()
         .x_labels(cats.len() * 2 + 1)

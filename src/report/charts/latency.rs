@@ -1,7 +1,7 @@
 //! The latency percentile spectrum of one operation, every mode of every run.
 
 use super::style::{Key, Sample, draw_keys, marks_along, mode_mark, run_color, split_legend};
-use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, err, label, titled};
+use super::{AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, RunData, cartesian, err, label, titled};
 use crate::scenario::Op;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -40,12 +40,7 @@ pub(super) fn spectrum<DB: DrawingBackend>(
     }
     let root = titled(root, title)?;
     let (plot, panel) = split_legend(&root);
-    let mut c = ChartBuilder::on(&plot)
-        .margin(12)
-        .x_label_area_size(55)
-        .y_label_area_size(75)
-        .build_cartesian_2d(0.0..4.0f64, 0.0..ymax * 1.1)
-        .map_err(err)?;
+    let mut c = cartesian(&plot, Frame::Full, 0.0..4.0, 0.0..ymax * 1.1)?;
     c.configure_mesh()
         .x_labels(5)
         .x_label_formatter(&percentile_label)

@@ -10,7 +10,7 @@ mod ramp;
 mod style;
 mod time;
 
-use style::{AXIS_PX, LABEL_PX, category_labels, titled};
+use style::{AXIS_PX, Frame, LABEL_PX, cartesian, category_labels, titled};
 pub use style::{LEGEND_W, mode_color};
 
 use super::RunData;

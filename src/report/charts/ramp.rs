@@ -1,7 +1,7 @@
 //! A ramped phase: achieved rate and p99 against the offered rate.
 
 use super::style::{Key, Sample, draw_keys, draw_marks, mode_color, mode_mark, split_legend};
-use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, SIZE, err, titled};
+use super::{AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, RunData, SIZE, cartesian, err, titled};
 use crate::results::timeseries::SecondRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -46,12 +46,7 @@ pub(super) fn ramp_chart<DB: DrawingBackend>(
     let root = titled(root, title)?;
     let (plot, panel) = split_legend(&root);
     let (top, bottom) = plot.split_vertically(SIZE.1 as i32 / 2 - 20);
-    let mut c = ChartBuilder::on(&top)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(xmin..xmax, 0.0..xmax * 1.1)
-        .map_err(err)?;
+    let mut c = cartesian(&top, Frame::Half, xmin..xmax, 0.0..xmax * 1.1)?;
     c.configure_mesh()
         .x_desc("offered operations per second")
         .y_desc("not throttled (op/s)")
@@ -76,12 +71,7 @@ pub(super) fn ramp_chart<DB: DrawingBackend>(
         ],
     )?;
     let pmax = p99.iter().map(|p| p.1).fold(1.0, f64::max);
-    let mut c = ChartBuilder::on(&bottom)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(xmin..xmax, 0.0..pmax * 1.15)
-        .map_err(err)?;
+    let mut c = cartesian(&bottom, Frame::Half, xmin..xmax, 0.0..pmax * 1.15)?;
     c.configure_mesh()
         .x_desc("offered operations per second")
         .y_desc("p99 latency (ms)")

@@ -35,6 +35,35 @@ pub fn titled<DB: DrawingBackend>(
     root.titled(title, (FONT, px).into_font()).map_err(err)
 }
 
+/// The proportions of a plot: one filling the area beside the legend, or one of two
+/// stacked halves (smaller margins and label areas).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// The whole plot area.
+    Full,
+    /// The top or bottom half.
+    Half,
+}
+
+/// A chart with f64 axes on `area`, laid out as every chart here is.
+pub fn cartesian<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    frame: Frame,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let (margin, x_labels, y_labels) = match frame {
+        Frame::Full => (12, 55, 85),
+        Frame::Half => (10, 45, 75),
+    };
+    ChartBuilder::on(area)
+        .margin(margin)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(y_labels)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
 /// Tick labels of a category axis: category `i` sits at x = i; other ticks are blank.
 pub fn category_labels(names: Vec<String>) -> impl Fn(&f64) -> String {
     move |v: &f64| {

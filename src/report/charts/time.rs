@@ -4,7 +4,9 @@
 use super::style::{
     Key, Mark, Sample, draw_keys, draw_marks, marks_along, mode_mark, run_color, split_legend,
 };
-use super::{AXIS_PX, DrawResult, FONT, LABEL_PX, RunData, SIZE, err, label, titled};
+use super::{
+    AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, RunData, SIZE, cartesian, err, label, titled,
+};
 use crate::results::timeseries::SecondRow;
 use crate::scenario::Mode;
 use plotters::coord::Shift;
@@ -47,10 +49,7 @@ pub(super) fn over_time<DB: DrawingBackend>(
     let (plot, panel) = split_legend(&root);
     let (top, bottom) = plot.split_vertically(SIZE.1 as i32 / 2 - 20);
     let mut keys = Vec::new();
-    let xmax = runs
-        .iter()
-        .flat_map(|r| r.seconds.iter().map(|s| s.second as f64 + 1.0))
-        .fold(1.0, f64::max);
+    let xmax = seconds_end(runs);
     let ops_max = runs
         .iter()
         .flat_map(|r| {
@@ -68,12 +67,7 @@ pub(super) fn over_time<DB: DrawingBackend>(
         (&top, ops_max, "operations per second", true),
         (&bottom, p99_max, "p99 latency (ms)", false),
     ] {
-        let mut c = ChartBuilder::on(area)
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(75)
-            .build_cartesian_2d(0.0..xmax, 0.0..ymax * 1.15)
-            .map_err(err)?;
+        let mut c = cartesian(area, Frame::Half, 0.0..xmax, 0.0..ymax * 1.15)?;
         c.configure_mesh()
             .x_desc("seconds since the run started")
             .y_desc(desc)
@@ -128,10 +122,7 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
     runs: &[RunData],
     title: &str,
 ) -> DrawResult {
-    let xmax = runs
-        .iter()
-        .flat_map(|r| r.seconds.iter().map(|s| s.second as f64 + 1.0))
-        .fold(1.0, f64::max);
+    let xmax = seconds_end(runs);
     let peak = runs
         .iter()
         .flat_map(|r| {
@@ -156,12 +147,7 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
     let root = titled(root, &caption)?;
     let (plot, panel) = split_legend(&root);
     let mut keys = Vec::new();
-    let mut c = ChartBuilder::on(&plot)
-        .margin(12)
-        .x_label_area_size(55)
-        .y_label_area_size(85)
-        .build_cartesian_2d(0.0..xmax, 0.0..ymax)
-        .map_err(err)?;
+    let mut c = cartesian(&plot, Frame::Full, 0.0..xmax, 0.0..ymax)?;
     c.configure_mesh()
         .x_desc("seconds since the run started")
         .y_desc("KMS requests per second")
@@ -225,4 +211,11 @@ pub(super) fn kms_over_time<DB: DrawingBackend>(
         }
     }
     draw_keys(&panel, &keys)
+}
+
+/// The end of the last recorded second of any run (the time axis' extent), at least 1.
+fn seconds_end(runs: &[RunData]) -> f64 {
+    runs.iter()
+        .flat_map(|r| r.seconds.iter().map(|s| s.second as f64 + 1.0))
+        .fold(1.0, f64::max)
 }
