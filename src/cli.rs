@@ -234,9 +234,16 @@ pub struct CostArgs {
     /// How long the data being read took to write (Bucket Keys it spans); default one lifetime.
     #[arg(long)]
     pub data_age: Option<String>,
-    /// Customer-managed KMS keys charged (0 when the AWS-managed aws/s3 key is used).
+    /// KMS keys charged (0 leaves key charges out).
     #[arg(long, default_value_t = 1)]
     pub keys: u32,
+    /// Automatic rotations the customer-managed key has had: each rotated version
+    /// adds a key-month, up to the price table's cap.
+    #[arg(long)]
+    pub rotations: Option<u32>,
+    /// The key is the AWS-managed aws/s3 key: no monthly key charge.
+    #[arg(long)]
+    pub aws_managed_key: bool,
     /// Price file (TOML) merged over the built-in price table.
     #[arg(long)]
     pub prices: Option<PathBuf>,

@@ -366,3 +366,49 @@ async fn cost_from_results_uses_measured_kms_calls() {
     assert_eq!(kms["kms_basis"], "measured");
     assert!((kms["kms_rps"].as_f64().unwrap() - measured * 1000.0).abs() < 1e-6);
 }
+
+/// docs/aws-behaviour.md §2: sessions of one role are one Bucket Key requester; the
+/// session rule makes each its own. The simulator and the model agree under both
+/// rules, and the prediction is labelled a lower bound.
+#[tokio::test]
+async fn sessions_of_one_role_are_one_bucket_key_requester() {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/requesters.toml"
+    ));
+    let mut calls = Vec::new();
+    for rule in [
+        sse_sim::RequesterRule::Role,
+        sse_sim::RequesterRule::Session,
+    ] {
+        let mut ls = shortened(path);
+        ls.scenario.simulator.bucket_key_requester = rule;
+        let s = &ls.scenario;
+        let sessions: Vec<String> = (0..4).map(|i| format!("sessions-{i}")).collect();
+        let want = if rule == sse_sim::RequesterRule::Role {
+            1
+        } else {
+            4
+        };
+        assert_eq!(s.bucket_key_requesters(sessions), want, "{rule:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let summary = run(&ls, dir.path()).await;
+        let k = &summary.kms[0];
+        assert_eq!(k.mode, Mode::SseKmsBucketKey);
+        let (measured, predicted) = (k.calls as f64, k.predicted.calls);
+        // The same tolerance as every Bucket Key prediction (an expected value).
+        assert!(
+            (measured - predicted).abs() <= (0.1 * predicted).max(3.0),
+            "{rule:?}: measured {measured}, predicted {predicted}"
+        );
+        assert!(k.predicted.lower_bound);
+        let text = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+        assert!(text.contains(&k.predicted.calls_text()), "{text}");
+        assert!(k.predicted.calls_text().starts_with('≥'));
+        assert!(text.contains("at least once per requester"), "{text}");
+        calls.push(k.calls);
+    }
+    // Four readers each decrypt the (about four) Bucket Keys they meet, where one
+    // role decrypts the one it made: about 15 more calls under the session rule.
+    assert!(calls[1] >= calls[0] + 9, "{calls:?}");
+}

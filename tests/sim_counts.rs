@@ -347,3 +347,33 @@ async fn kms_round_trips_add_to_s3_latency() {
         started.elapsed()
     );
 }
+
+/// docs/aws-behaviour.md §2: credentials that are sessions of one role share the
+/// role's Bucket Key; under the session rule each session fetches its own.
+#[tokio::test]
+async fn sessions_of_one_role_share_a_bucket_key() {
+    for (rule, want) in [
+        (sse_sim::RequesterRule::Role, 1),
+        (sse_sim::RequesterRule::Session, 2),
+    ] {
+        let session = |i: u32| sse_sim::Credential {
+            access_key_id: format!("SESSION{i}"),
+            secret_access_key: format!("secret-{i}"),
+            role: Some("arn:aws:iam::111122223333:role/etl".into()),
+        };
+        let config = SimConfig {
+            credentials: vec![session(1), session(2)],
+            bucket_key_requester: rule,
+            ..SimConfig::default()
+        };
+        let t = start(config).await;
+        key(&t.kms, "alias/k").await;
+        bucket(&t.s3, "role-b", "aws:kms", Some("alias/k"), true).await;
+        t.sim.reset_stats();
+        for (n, i) in [(1, 0), (2, 1), (1, 2), (2, 3)] {
+            let s3 = s3_for(&t.sim, n);
+            put(&s3, "role-b", &format!("k{i}"), vec![1; 100]).await;
+        }
+        assert_eq!(s3_calls(&t, "GenerateDataKey"), want, "{rule:?}");
+    }
+}

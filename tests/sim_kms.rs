@@ -53,7 +53,7 @@ async fn key_management() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(kms_code(&e), ("NotFoundException".into(), 404));
+    assert_eq!(kms_code(&e), ("NotFoundException".into(), 400));
     let e = t
         .kms
         .create_alias()
@@ -188,7 +188,7 @@ async fn cryptographic_operations_are_real() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(kms_code(&e), ("DisabledException".into(), 409));
+    assert_eq!(kms_code(&e), ("DisabledException".into(), 400));
 
     // Every call above was counted per API, with the requester as a direct caller.
     let s = t.sim.stats();

@@ -11,6 +11,42 @@ use std::path::{Path, PathBuf};
 /// The built-in table, compiled in so `cost` works anywhere.
 pub const BUILTIN: &str = include_str!("../../data/prices.toml");
 
+/// Bytes in a GB as AWS bills storage and data (2^30).
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// How the KMS key of a run or profile is billed (docs/aws-behaviour.md §6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyBilling {
+    /// The AWS-managed `aws/s3` key: no monthly key charge.
+    #[serde(default)]
+    pub aws_managed: bool,
+    /// Automatic rotations the key has had (each rotated version is charged, up to
+    /// the table's cap).
+    #[serde(default)]
+    pub rotations: u32,
+}
+
+impl KeyBilling {
+    /// The billing of a key named `key_id` with `rotations` rotations: the alias
+    /// `aws/s3` (by alias name or ARN) is the AWS-managed key.
+    pub fn of(key_id: &str, rotations: u32) -> Self {
+        KeyBilling {
+            aws_managed: key_id == "alias/aws/s3" || key_id.ends_with(":alias/aws/s3"),
+            rotations,
+        }
+    }
+
+    /// Key versions charged per key-month: 0 for an AWS-managed key, else the key
+    /// and its rotated versions up to `cap`.
+    pub fn versions_charged(&self, cap: u32) -> f64 {
+        if self.aws_managed {
+            0.0
+        } else {
+            1.0 + f64::from(self.rotations.min(cap))
+        }
+    }
+}
+
 /// Prices and the KMS quota of one region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegionPrices {
@@ -28,8 +64,10 @@ pub struct RegionPrices {
     pub kms_free_requests: u64,
     /// One customer-managed key per month (USD).
     pub kms_key_month: f64,
-    /// DSSE-KMS per-GB charge, when the user set one.
+    /// DSSE-KMS per-GB charge on bytes written (inferred amount; `None` leaves it out).
     pub dsse_per_gb: Option<f64>,
+    /// Rotated key versions charged at most, per key (later rotations are free).
+    pub rotations_charged_max: u32,
     /// Default KMS request quota (req/s).
     pub kms_quota_rps: u64,
     /// Where the figures come from.
@@ -59,6 +97,7 @@ struct PartialRegion {
 #[serde(deny_unknown_fields)]
 struct PartialTable {
     hours_per_month: Option<f64>,
+    rotations_charged_max: Option<u32>,
     #[serde(default)]
     regions: BTreeMap<String, PartialRegion>,
 }
@@ -68,6 +107,8 @@ struct PartialTable {
 pub struct PriceTable {
     /// Hours in a billing month (AWS uses 730).
     pub hours_per_month: f64,
+    /// Rotated key versions charged at most, per key.
+    pub rotations_charged_max: u32,
     /// Regions by name.
     pub regions: BTreeMap<String, RegionPrices>,
     /// User file merged over the built-in table, if any.
@@ -98,6 +139,7 @@ impl PriceTable {
     pub fn builtin() -> Result<PriceTable, PriceError> {
         let mut t = PriceTable {
             hours_per_month: 730.0,
+            rotations_charged_max: 2,
             regions: BTreeMap::new(),
             user_file: None,
         };
@@ -131,6 +173,12 @@ impl PriceTable {
             }
             self.hours_per_month = h;
         }
+        if let Some(n) = parsed.rotations_charged_max {
+            self.rotations_charged_max = n;
+            for r in self.regions.values_mut() {
+                r.rotations_charged_max = n;
+            }
+        }
         for (name, p) in parsed.regions {
             let base = self.regions.get(&name);
             let missing = |field: &str| {
@@ -156,6 +204,7 @@ impl PriceTable {
                 kms_free_requests: take!(kms_free_requests),
                 kms_key_month: take!(kms_key_month),
                 dsse_per_gb: p.dsse_per_gb.or(base.and_then(|b| b.dsse_per_gb)),
+                rotations_charged_max: self.rotations_charged_max,
                 kms_quota_rps: take!(kms_quota_rps),
                 source: p
                     .source
@@ -256,18 +305,32 @@ impl RegionPrices {
         self.kms_requests_usd((requests_per_month - self.kms_free_requests as f64).max(0.0))
     }
 
-    /// Charges of `keys` customer-managed keys kept for `hours`: prorated hourly,
-    /// so every started hour counts.
-    pub fn key_usd(&self, keys: u32, hours: f64, hours_per_month: f64) -> f64 {
+    /// A month of `keys` keys billed as `billing` says: nothing for the AWS-managed
+    /// key; a customer-managed key pays for itself and each rotated version up to the
+    /// cap (docs/aws-behaviour.md §6).
+    pub fn key_month_usd(&self, keys: u32, billing: &KeyBilling) -> f64 {
+        keys as f64 * self.kms_key_month * billing.versions_charged(self.rotations_charged_max)
+    }
+
+    /// Charges of `keys` keys kept for `hours`: prorated hourly, so every started
+    /// hour counts.
+    pub fn key_usd(
+        &self,
+        keys: u32,
+        billing: &KeyBilling,
+        hours: f64,
+        hours_per_month: f64,
+    ) -> f64 {
         if keys == 0 || hours <= 0.0 {
             return 0.0;
         }
-        keys as f64 * self.kms_key_month * hours.ceil() / hours_per_month
+        self.key_month_usd(keys, billing) * hours.ceil() / hours_per_month
     }
 
-    /// DSSE per-GB charges, when the table has a price.
+    /// DSSE per-GB charges on `bytes` written, when the table has a price (AWS bills
+    /// a GB as 2^30 bytes).
     pub fn dsse_usd(&self, bytes: f64) -> Option<f64> {
-        self.dsse_per_gb.map(|p| p * bytes / 1e9)
+        self.dsse_per_gb.map(|p| p * bytes / GIB)
     }
 }
 
@@ -300,9 +363,10 @@ mod tests {
         assert!((p.kms_monthly_usd(30_000.0) - 0.03).abs() < 1e-12);
         // A key kept for 90 minutes is billed for two hours of a 730-hour month.
         let h = t.hours_per_month;
-        assert!((p.key_usd(1, 1.5, h) - 2.0 / 730.0).abs() < 1e-12);
-        assert!((p.key_usd(2, 730.0, h) - 2.0).abs() < 1e-12);
-        assert_eq!(p.key_usd(0, 10.0, h), 0.0);
+        let cmk = KeyBilling::default();
+        assert!((p.key_usd(1, &cmk, 1.5, h) - 2.0 / 730.0).abs() < 1e-12);
+        assert!((p.key_usd(2, &cmk, 730.0, h) - 2.0).abs() < 1e-12);
+        assert_eq!(p.key_usd(0, &cmk, 10.0, h), 0.0);
     }
 
     #[test]
@@ -329,8 +393,43 @@ mod tests {
         for p in t.regions.values() {
             assert!(!p.source.is_empty() && !p.as_of.is_empty(), "{}", p.region);
             assert_eq!(p.kms_free_requests, 20_000);
-            assert_eq!(p.dsse_per_gb, None, "DSSE has no confirmed price");
+            assert_eq!(
+                p.dsse_per_gb,
+                Some(0.003),
+                "{}: docs/aws-behaviour.md §6",
+                p.region
+            );
         }
+    }
+
+    /// docs/aws-behaviour.md §6: 10 TB written a month with DSSE-KMS in eu-central-1
+    /// carries the per-GB charge ($0.003 per GB, inferred amount).
+    #[test]
+    fn dsse_per_gb_charge_on_ten_tb_written_in_frankfurt() {
+        let t = table();
+        let p = t.region("eu-central-1").unwrap();
+        let ten_tb = 10.0 * 1024.0 * GIB;
+        let usd = p.dsse_usd(ten_tb).unwrap();
+        assert!((usd - 30.72).abs() < 1e-9, "{usd}");
+    }
+
+    /// docs/aws-behaviour.md §6: the AWS-managed aws/s3 key has no key fee; a rotated
+    /// customer-managed key pays for each rotated version up to two.
+    #[test]
+    fn key_fees_follow_management_and_rotations() {
+        let t = table();
+        let p = t.region("us-east-1").unwrap();
+        let managed = KeyBilling::of("alias/aws/s3", 0);
+        assert!(managed.aws_managed);
+        assert_eq!(p.key_month_usd(1, &managed), 0.0);
+        let arn = KeyBilling::of("arn:aws:kms:us-east-1:111122223333:alias/aws/s3", 3);
+        assert_eq!(p.key_month_usd(1, &arn), 0.0);
+        let month = |rotations| p.key_month_usd(1, &KeyBilling::of("alias/mine", rotations));
+        assert_eq!(month(0), 1.0);
+        assert_eq!(month(1), 2.0);
+        assert_eq!(month(2), 3.0);
+        assert_eq!(month(7), 3.0, "rotations past the second are not charged");
+        assert_eq!(p.key_month_usd(2, &KeyBilling::of("alias/mine", 1)), 4.0);
     }
 
     #[test]
@@ -345,7 +444,7 @@ mod tests {
         let f = dir.path().join("p.toml");
         std::fs::write(
             &f,
-            "[regions.eu-central-1]\nkms_per_10000 = 0.06\ndsse_per_gb = 0.003\n\
+            "[regions.eu-central-1]\nkms_per_10000 = 0.06\ndsse_per_gb = 0.004\n\
              [regions.sa-east-1]\ns3_tier1_per_1000 = 0.007\ns3_tier2_per_1000 = 0.00056\n\
              storage_gb_month = 0.0405\nkms_per_10000 = 0.03\nkms_free_requests = 20000\n\
              kms_key_month = 1.0\nkms_quota_rps = 10000\n",
@@ -355,7 +454,7 @@ mod tests {
         let fra = t.region("eu-central-1").unwrap();
         assert_eq!(fra.kms_per_10000, 0.06);
         assert_eq!(fra.s3_tier1_per_1000, 0.0054, "fields not given are kept");
-        assert_eq!(fra.dsse_usd(2e9), Some(0.006));
+        assert_eq!(fra.dsse_usd(2.0 * GIB), Some(0.008));
         let sao = t.region("sa-east-1").unwrap();
         assert_eq!(sao.kms_quota_rps, 10_000);
         assert!(sao.source.contains("p.toml"));

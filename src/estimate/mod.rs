@@ -6,7 +6,7 @@ mod profile;
 
 pub use profile::{OpRates, Profile, profile};
 
-use crate::cost::{CostBreakdown, PriceTable, RegionPrices};
+use crate::cost::{CostBreakdown, KeyBilling, PriceTable, RegionPrices};
 use crate::error::Error;
 use crate::kms::{self, KmsRules, S3Requests, S3Work};
 use crate::scenario::Mode;
@@ -48,6 +48,8 @@ pub struct ModeEstimate {
     pub rule_status: Option<String>,
     /// KMS requests per second needed.
     pub kms_rps: f64,
+    /// The count is a documented minimum (Bucket Keys: at least once per requester).
+    pub kms_lower_bound: bool,
     /// KMS requests per 1,000 S3 operations.
     pub kms_per_1000_ops: f64,
     /// Share of the regional quota, percent.
@@ -146,6 +148,7 @@ fn estimate_mode(p: &Profile, prices: &RegionPrices, spm: f64, mode: Mode) -> Mo
         kms_basis: basis,
         rule_status: status.map(|s| s.as_str().to_owned()),
         kms_rps,
+        kms_lower_bound: basis == KmsBasis::Model && mode.bucket_key(),
         kms_per_1000_ops: if ops > 0.0 {
             1000.0 * kms_rps / ops
         } else {
@@ -162,7 +165,7 @@ fn estimate_mode(p: &Profile, prices: &RegionPrices, spm: f64, mode: Mode) -> Mo
         monthly: CostBreakdown::new(
             prices.s3_requests_usd(s3),
             prices.kms_monthly_usd(kms_month),
-            keys as f64 * prices.kms_key_month,
+            prices.key_month_usd(keys, &p.key_billing),
             dsse,
         ),
     }
@@ -222,10 +225,23 @@ pub fn estimate(p: &Profile, table: &PriceTable) -> Result<CostReport, Error> {
             humantime::format_duration(p.data_age)
         ));
     }
-    if p.modes.contains(&Mode::DsseKms) && prices.dsse_per_gb.is_none() {
-        messages.push(
-            "DSSE-KMS per-GB charge not included: its price is not confirmed (set dsse_per_gb with --prices)".into(),
-        );
+    if p.modes.contains(&Mode::DsseKms) {
+        messages.push(match prices.dsse_per_gb {
+            Some(d) => format!(
+                "DSSE-KMS includes ${d}/GB written (inferred amount, docs/aws-behaviour.md §6; change it with --prices)"
+            ),
+            None => "DSSE-KMS per-GB charge not included: the price table has none (set dsse_per_gb with --prices)".into(),
+        });
+    }
+    if p.key_billing.aws_managed {
+        messages.push("key: the AWS-managed aws/s3 key has no monthly charge".into());
+    } else if p.key_billing.rotations > 0 {
+        messages.push(format!(
+            "key: {} rotation(s), {} rotated version(s) charged (at most {}, docs/aws-behaviour.md §6)",
+            p.key_billing.rotations,
+            p.key_billing.rotations.min(prices.rotations_charged_max),
+            prices.rotations_charged_max
+        ));
     }
     Ok(CostReport {
         profile: p.clone(),
@@ -313,7 +329,12 @@ pub fn run_estimate(
         cost: CostBreakdown::new(
             s3_usd,
             kms_usd,
-            prices.key_usd(keys, hours, hours_per_month),
+            prices.key_usd(
+                keys,
+                &KeyBilling::of(&s.target.kms_key, s.target.kms_key_rotations),
+                hours,
+                hours_per_month,
+            ),
             None,
         ),
     }

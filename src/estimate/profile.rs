@@ -3,6 +3,7 @@
 //! results directory.
 
 use crate::cli::CostArgs;
+use crate::cost::KeyBilling;
 use crate::error::Error;
 use crate::kms::KmsRules;
 use crate::results::summary::KmsSource;
@@ -89,8 +90,10 @@ pub struct Profile {
     /// How long the data read took to write.
     #[serde(with = "humantime_serde_secs")]
     pub data_age: Duration,
-    /// Customer-managed keys charged.
+    /// Keys charged.
     pub keys: u32,
+    /// How the key is billed: AWS-managed, or customer-managed with rotations.
+    pub key_billing: KeyBilling,
     /// Measured KMS calls per S3 operation by mode (from a results directory).
     pub measured_kms_per_op: BTreeMap<Mode, f64>,
     /// Inferred rules in force.
@@ -195,6 +198,7 @@ pub fn profile(a: &CostArgs) -> Result<Profile, Error> {
             bucket_key_lifetime: KmsRules::default().bucket_key_lifetime,
             data_age: Duration::ZERO,
             keys: 1,
+            key_billing: KeyBilling::default(),
             measured_kms_per_op: BTreeMap::new(),
             rules: KmsRules::default(),
         }
@@ -237,6 +241,10 @@ pub fn profile(a: &CostArgs) -> Result<Profile, Error> {
         None => p.data_age,
     };
     p.keys = a.keys;
+    if let Some(n) = a.rotations {
+        p.key_billing.rotations = n;
+    }
+    p.key_billing.aws_managed |= a.aws_managed_key;
     Ok(p)
 }
 
@@ -293,11 +301,12 @@ fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Er
             64 << 10
         },
         part_size,
-        writers: writers.len().max(1) as u32,
-        readers: readers.len().max(1) as u32,
+        writers: s.bucket_key_requesters(writers).max(1),
+        readers: s.bucket_key_requesters(readers).max(1),
         bucket_key_lifetime: rules.bucket_key_lifetime,
         data_age: Duration::ZERO,
         keys: 1,
+        key_billing: KeyBilling::of(&s.target.kms_key, s.target.kms_key_rotations),
         measured_kms_per_op: BTreeMap::new(),
         rules,
     })
@@ -384,6 +393,7 @@ fn from_results(dir: &std::path::Path, ops: Option<f64>) -> Result<Profile, Erro
         bucket_key_lifetime: rules.bucket_key_lifetime,
         data_age: Duration::ZERO,
         keys: 1,
+        key_billing: KeyBilling::default(),
         measured_kms_per_op,
         rules,
     })

@@ -98,8 +98,7 @@ pub fn bucket_key(rules: &KmsRules, b: &BucketActivity) -> Prediction {
     }
     let decrypt = met_keys * b.readers as f64;
     let mut p = Prediction::default();
-    let src =
-        "S3 UG bucket-key: fetched at least once per requester; lifetime not documented (inferred)";
+    let src = "S3 UG bucket-key: fetched at least once per requester (a lower bound, docs/aws-behaviour.md §2); lifetime not documented (inferred)";
     p.add(RuleUse {
         s3_operation: "Bucket Key fetch (writers × lifetimes)".into(),
         kms_api: GDK.into(),
@@ -108,6 +107,7 @@ pub fn bucket_key(rules: &KmsRules, b: &BucketActivity) -> Prediction {
         calls: gdk,
         status: Status::Inferred,
         source: src.into(),
+        lower_bound: true,
     });
     p.add(RuleUse {
         s3_operation: "Bucket Key decrypt (readers × Bucket Keys met × lifetimes)".into(),
@@ -117,6 +117,7 @@ pub fn bucket_key(rules: &KmsRules, b: &BucketActivity) -> Prediction {
         calls: decrypt,
         status: Status::Inferred,
         source: src.into(),
+        lower_bound: true,
     });
     p.status = Some(Status::Inferred);
     p

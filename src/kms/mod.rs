@@ -170,6 +170,10 @@ pub struct RuleUse {
     pub status: Status,
     /// Where the rule comes from.
     pub source: String,
+    /// AWS documents a minimum ("at least once per requester"): the real count can
+    /// be higher (docs/aws-behaviour.md §2 lists what adds calls).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lower_bound: bool,
 }
 
 /// A predicted KMS call count.
@@ -183,9 +187,18 @@ pub struct Prediction {
     pub status: Option<Status>,
     /// The rules that contributed.
     pub basis: Vec<RuleUse>,
+    /// Some rule is a documented minimum, so the prediction is a lower bound.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lower_bound: bool,
 }
 
 impl Prediction {
+    /// The count as text: `≥N` when it is a lower bound.
+    pub fn calls_text(&self) -> String {
+        let sign = if self.lower_bound { "≥" } else { "" };
+        format!("{sign}{:.0}", self.calls)
+    }
+
     /// The prediction for `n` separate copies of the same activity: shards that each
     /// made their own buckets, so each has its own Bucket Keys.
     pub fn times(self, n: u32) -> Prediction {
@@ -210,6 +223,7 @@ impl Prediction {
         *self.calls_by_api.entry(r.kms_api.clone()).or_default() += r.calls;
         self.calls += r.calls;
         self.status = Some(self.status.map_or(r.status, |s| s.max(r.status)));
+        self.lower_bound |= r.lower_bound;
         self.basis.push(r);
     }
 }
@@ -245,6 +259,7 @@ fn rule(
         calls: per * requests,
         status,
         source,
+        lower_bound: false,
     }
 }
 
@@ -348,6 +363,7 @@ pub fn direct(calls: &[(&str, f64)]) -> Prediction {
             calls: n,
             status: Status::Documented,
             source: "KMS API: each call is one request".into(),
+            lower_bound: false,
         });
     }
     p.status.get_or_insert(Status::Documented);

@@ -310,6 +310,7 @@ pub(super) fn add(input: &MergeInput) -> RunRecord {
         target,
         quota_rps: first.quota_rps,
         keys: first.keys,
+        key_billing: first.key_billing,
         series: add_series(shards),
         steps: add_steps(shards, base),
         kms_per_second,

@@ -63,7 +63,11 @@ pub fn estimate_table(r: &CostReport) -> Table {
     for m in &r.modes {
         t.row([
             m.mode.to_string(),
-            rate(m.kms_rps),
+            if m.kms_lower_bound {
+                format!("≥{}", rate(m.kms_rps))
+            } else {
+                rate(m.kms_rps)
+            },
             format!("{:.1}%", m.quota_pct),
             format!("{:.1}", m.kms_per_1000_ops),
             dollars(m.monthly.s3_requests_usd),
@@ -91,6 +95,9 @@ pub fn cost_doc(r: &CostReport) -> Doc {
         format!("prices: {} (as of {})", r.prices.source, r.prices.as_of),
     ]);
     d.table(estimate_table(r));
+    if r.modes.iter().any(|m| m.kms_lower_bound) {
+        d.text([super::summary::LOWER_BOUND_NOTE.to_owned()]);
+    }
     let mut findings = Vec::new();
     if let Some((saved, pct)) = r.bucket_key_saving {
         findings.push(format!(

@@ -20,6 +20,9 @@ fn kms_source(s: &Summary) -> &'static str {
     }
 }
 
+/// What a `≥` before a predicted count means (docs/aws-behaviour.md §2).
+pub const LOWER_BOUND_NOTE: &str = "≥: AWS fetches a Bucket Key at least once per requester (IAM role) and lifetime; several S3 hosts caching separately, per-session requesters and early expiry add calls (docs/aws-behaviour.md §2)";
+
 /// Latency and throughput per (mode, operation).
 pub fn results_table(s: &Summary) -> Table {
     let mut t = Table::new(&[
@@ -98,7 +101,7 @@ pub fn kms_table(s: &Summary) -> Table {
             } else {
                 "n/a".into()
             },
-            format!("{:.0}", k.predicted.calls),
+            k.predicted.calls_text(),
             opt(k.difference, |d| format!("{d:+.0}")),
             format!(
                 "{:.1}",
@@ -265,6 +268,9 @@ pub fn tables_doc(s: &Summary) -> Doc {
         ))
     ));
     d.table(kms_table(s));
+    if s.kms.iter().any(|k| k.predicted.lower_bound) {
+        d.text([LOWER_BOUND_NOTE.to_owned()]);
+    }
     if let Some(u) = &s.kms_account_wide {
         d.text([format!(
             "all modes: {:.0} KMS calls account-wide (CloudWatch AWS/Usage, {}, {} one-minute periods; every caller in the account, not only this run); busiest minute {:.1} req/s",

@@ -157,7 +157,7 @@ struct RolePrincipals {
     prefill: bool,
 }
 
-fn role_principals(streams: &[&scenario::Stream]) -> RolePrincipals {
+fn role_principals(s: &Scenario, streams: &[&scenario::Stream]) -> RolePrincipals {
     let mut writers = BTreeSet::new();
     let mut readers = BTreeSet::new();
     let (mut writes, mut reads) = (false, false);
@@ -180,8 +180,8 @@ fn role_principals(streams: &[&scenario::Stream]) -> RolePrincipals {
     }
     RolePrincipals {
         streams: streams.iter().map(|s| s.name.clone()).collect(),
-        writers: writers.len() as u32,
-        readers: readers.len() as u32,
+        writers: s.bucket_key_requesters(writers),
+        readers: s.bucket_key_requesters(readers),
         writes,
         reads,
         prefill: streams.iter().any(|s| s.prefill),
@@ -197,7 +197,7 @@ fn roles(s: &Scenario) -> Vec<RolePrincipals> {
         .map(|role| {
             let on: Vec<&scenario::Stream> =
                 streams.iter().filter(|s| s.bucket_role() == role).collect();
-            role_principals(&on)
+            role_principals(s, &on)
         })
         .collect()
 }
@@ -239,7 +239,7 @@ pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
     let run = CostBreakdown::new(
         p.s3_requests_usd(requests),
         p.kms_requests_usd(kms_calls),
-        p.key_usd(keys, run_seconds / 3600.0, hpm),
+        p.key_usd(keys, &rec.key_billing, run_seconds / 3600.0, hpm),
         dsse,
     );
     let ops = if k.mode == Mode::KmsDirect {
@@ -286,7 +286,7 @@ pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
         cost: CostBreakdown::new(
             run.s3_requests_usd * per_op * month_ops,
             p.kms_monthly_usd(month_kms),
-            keys as f64 * p.kms_key_month,
+            p.key_month_usd(keys, &rec.key_billing),
             dsse.map(|d| d * per_op * month_ops),
         ),
     };

@@ -245,8 +245,11 @@ pub struct RunRecord {
     pub target: TargetInfo,
     /// KMS quota in force.
     pub quota_rps: Option<u64>,
-    /// Customer-managed keys charged.
+    /// Keys charged.
     pub keys: u32,
+    /// How the key is billed.
+    #[serde(default)]
+    pub key_billing: crate::cost::KeyBilling,
     /// Recorded series, in key order.
     pub series: Vec<Series>,
     /// Per-step totals.

@@ -131,6 +131,10 @@ pub(super) async fn finish(
         quota_rps,
         // The run's KMS modes share one customer-managed key.
         keys: u32::from(target.kms_key_arn.is_some()),
+        key_billing: crate::cost::KeyBilling::of(
+            &ls.scenario.target.kms_key,
+            ls.scenario.target.kms_key_rotations,
+        ),
         series: done
             .recorded
             .stats

@@ -67,6 +67,10 @@ pub struct TargetConfig {
     /// KMS key for the KMS modes (embedded: created under this alias).
     #[serde(default = "default_kms_key")]
     pub kms_key: String,
+    /// Automatic rotations the key has had (for its monthly charge; an existing key
+    /// with rotation on has one a year).
+    #[serde(default)]
+    pub kms_key_rotations: u32,
     /// Prefix of bucket names the run creates.
     #[serde(default = "default_bucket_prefix")]
     pub bucket_prefix: String,
@@ -130,6 +134,7 @@ impl Default for TargetConfig {
             kms_endpoint: None,
             admin_endpoint: None,
             kms_key: default_kms_key(),
+            kms_key_rotations: 0,
             bucket_prefix: default_bucket_prefix(),
             retries: RetryPolicy::Off,
             timeout: default_timeout(),

@@ -56,6 +56,10 @@ pub struct Scenario {
     /// Pass/fail rules evaluated at the end (`"sse-kms.put.p99" = "< 80ms"`).
     #[serde(default)]
     pub thresholds: BTreeMap<String, String>,
+    /// The IAM role each principal is a session of (`[principal_roles]`, principal →
+    /// role). Under the role rule, principals of one role are one Bucket Key requester.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub principal_roles: BTreeMap<String, String>,
 }
 
 fn default_seed() -> u64 {
@@ -207,6 +211,38 @@ impl Scenario {
         out
     }
 
+    /// The IAM role a principal is a session of: `[principal_roles]`, else the role
+    /// `[target.principals]` assumes for it.
+    pub fn role_of(&self, principal: &str) -> Option<&str> {
+        self.principal_roles
+            .get(principal)
+            .map(String::as_str)
+            .or_else(|| {
+                self.target
+                    .principals
+                    .get(principal)
+                    .and_then(|p| p.role_arn.as_deref())
+            })
+    }
+
+    /// Who a principal is to S3's Bucket Key cache (docs/aws-behaviour.md §2): its role
+    /// under the role rule (AWS today), itself under the session rule.
+    pub fn bucket_key_requester(&self, principal: &str) -> String {
+        match (self.simulator.bucket_key_requester, self.role_of(principal)) {
+            (sse_sim::RequesterRule::Role, Some(role)) => format!("role {role}"),
+            _ => format!("principal {principal}"),
+        }
+    }
+
+    /// The distinct Bucket Key requesters among `principals`.
+    pub fn bucket_key_requesters(&self, principals: impl IntoIterator<Item = String>) -> u32 {
+        let set: std::collections::BTreeSet<String> = principals
+            .into_iter()
+            .map(|p| self.bucket_key_requester(&p))
+            .collect();
+        set.len() as u32
+    }
+
     /// The distinct bucket roles, sorted.
     pub fn bucket_roles(&self) -> Vec<String> {
         let roles: std::collections::BTreeSet<String> = self
@@ -243,5 +279,58 @@ impl Scenario {
             .iter()
             .filter_map(|p| p.rate.map(|r| r.peak()))
             .reduce(f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use std::path::Path;
+
+    const BASE: &str = "version = 1\nname = \"r\"\nmodes = [\"sse-kms-bucket-key\"]\n\
+        [workload]\nwriters = [\"a\", \"b\", \"c\"]\n\
+        [[phases]]\nname = \"p\"\nduration = \"1s\"\nconcurrency = 1\n";
+
+    fn requesters(extra: &str) -> u32 {
+        let ls =
+            parse(Path::new("r.toml"), &format!("{BASE}{extra}")).unwrap_or_else(|e| panic!("{e}"));
+        let names = ["a", "b", "c"].map(String::from);
+        ls.scenario.bucket_key_requesters(names)
+    }
+
+    /// docs/aws-behaviour.md §2: principals that are sessions of one role are one
+    /// requester, whether the scenario names the role or the aws target assumes it.
+    #[test]
+    fn principals_of_one_role_are_one_bucket_key_requester() {
+        assert_eq!(requesters(""), 3);
+        assert_eq!(
+            requesters("[principal_roles]\na = \"etl\"\nb = \"etl\"\n"),
+            2
+        );
+        let arn = "arn:aws:iam::111122223333:role/etl";
+        let aws = format!(
+            "[target]\nkind = \"aws\"\nregion = \"us-east-1\"\n\
+             [target.principals.a]\nrole_arn = \"{arn}\"\n\
+             [target.principals.b]\nrole_arn = \"{arn}\"\n\
+             [target.principals.c]\nprofile = \"other\"\n"
+        );
+        assert_eq!(requesters(&aws), 2);
+        let session = "[simulator]\nbucket_key_requester = \"session\"\n[principal_roles]\na = \"etl\"\nb = \"etl\"\n";
+        assert_eq!(requesters(session), 3);
+    }
+
+    #[test]
+    fn a_role_for_an_unknown_principal_is_refused() {
+        let e = parse(
+            Path::new("r.toml"),
+            &format!("{BASE}[principal_roles]\nzed = \"etl\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("principal_roles.zed")
+                && e.contains("no stream has a principal named \"zed\""),
+            "{e}"
+        );
     }
 }

@@ -286,6 +286,27 @@ pub(super) fn validate(
             "every phase has record = false: nothing would be measured".into(),
         );
     }
+    if !s.principal_roles.is_empty() && !streams.is_empty() {
+        let known = s.principals();
+        for (name, role) in &s.principal_roles {
+            let at = vec![k("principal_roles"), k(name)];
+            if !known.contains(name) {
+                report(
+                    at.clone(),
+                    format!(
+                        "no stream has a principal named {name:?} (the scenario's principals: {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+            if role.trim().is_empty() {
+                report(
+                    at,
+                    "expected a role name or ARN, got an empty string".into(),
+                );
+            }
+        }
+    }
     if !s.target.principals.is_empty() {
         // With both [workload] and [[streams]] (reported above) nothing is known.
         let known = if streams.is_empty() {

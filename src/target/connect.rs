@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub fn sim_config(
     ls: &LoadedScenario,
     seed: u64,
-    principals: usize,
+    principals: &[String],
     region: Option<&str>,
 ) -> SimConfig {
     let mut c = ls.scenario.simulator.clone();
@@ -30,7 +30,12 @@ pub fn sim_config(
         c.region = r.to_owned();
     }
     c.seed = seed;
-    c.requesters = principals.max(1) as u32;
+    c.requesters = principals.len().max(1) as u32;
+    // Principal i signs with generated requester i; a principal's role is its session's.
+    c.requester_roles = principals
+        .iter()
+        .map(|p| ls.scenario.role_of(p).map(str::to_owned))
+        .collect();
     c
 }
 
@@ -61,7 +66,7 @@ impl Target {
         target.attempts = attempts.clone();
         match &spec {
             TargetSpec::Embedded => {
-                let mut config = sim_config(ls, seed, principals.len(), access.region.as_deref());
+                let mut config = sim_config(ls, seed, &principals, access.region.as_deref());
                 // Large workloads keep their objects on disk, so memory stays bounded.
                 let stored = crate::plan::stored_bytes(&ls.scenario);
                 if config.data_dir.is_none() && stored > crate::plan::MEMORY_BUDGET_BYTES {

@@ -73,15 +73,26 @@ pub struct BucketKeys {
     pub generate: LifetimeCache<GenKey>,
     /// Bucket Keys decrypted to read objects.
     pub decrypt: LifetimeCache<DecKey>,
+    /// The requester each access key counts as (its role), where it is not itself.
+    identities: HashMap<String, String>,
 }
 
 impl BucketKeys {
-    /// Empty caches with one lifetime.
-    pub fn new(lifetime: Duration, clock: Clock) -> Self {
+    /// Empty caches with one lifetime; `identities` maps access keys to the requester
+    /// they are cached as (docs/aws-behaviour.md §2: sessions of one role are one).
+    pub fn new(lifetime: Duration, clock: Clock, identities: HashMap<String, String>) -> Self {
         BucketKeys {
             generate: LifetimeCache::new(lifetime, clock.clone()),
             decrypt: LifetimeCache::new(lifetime, clock),
+            identities,
         }
+    }
+
+    /// The requester a request signed with `access_key` is, for Bucket Keys.
+    pub fn requester<'a>(&'a self, access_key: &'a str) -> &'a str {
+        self.identities
+            .get(access_key)
+            .map_or(access_key, String::as_str)
     }
 }
 

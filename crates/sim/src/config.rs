@@ -34,6 +34,13 @@ pub struct SimConfig {
     pub requesters: u32,
     /// Extra credentials accepted besides the generated ones.
     pub credentials: Vec<Credential>,
+    /// The role generated requester i is a session of (position i; `None`: its own
+    /// identity). Set by the harness from a scenario's `[principal_roles]`.
+    #[serde(skip)]
+    pub requester_roles: Vec<Option<String>>,
+    /// Who is one requester for Bucket Keys: the role of a credential that names one
+    /// (AWS today), or each credential (session) on its own (AWS's older rule).
+    pub bucket_key_requester: RequesterRule,
     /// Keep object data (still encrypted) in this directory instead of memory.
     pub data_dir: Option<PathBuf>,
     /// HEAD with `x-amz-checksum-mode: ENABLED` on a KMS object calls Decrypt (inferred).
@@ -57,6 +64,8 @@ impl Default for SimConfig {
             seed: 1,
             requesters: 1,
             credentials: Vec::new(),
+            requester_roles: Vec::new(),
+            bucket_key_requester: RequesterRule::Role,
             data_dir: None,
             head_checksum_decrypt: true,
             upload_part_decrypt: true,
@@ -72,10 +81,25 @@ impl SimConfig {
             .unwrap_or_else(|| default_kms_quota(&self.region))
     }
 
+    /// Access keys whose Bucket Key requester is their role, under the role rule.
+    pub fn bucket_key_identities(&self) -> std::collections::HashMap<String, String> {
+        match self.bucket_key_requester {
+            RequesterRule::Session => Default::default(),
+            RequesterRule::Role => self
+                .all_credentials()
+                .into_iter()
+                .filter_map(|c| Some((c.access_key_id, c.role?)))
+                .collect(),
+        }
+    }
+
     /// Every credential the simulator accepts: generated requesters first.
     pub fn all_credentials(&self) -> Vec<Credential> {
         let mut v: Vec<Credential> = (0..self.requesters.max(1))
-            .map(requester_credential)
+            .map(|i| Credential {
+                role: self.requester_roles.get(i as usize).cloned().flatten(),
+                ..requester_credential(i)
+            })
             .collect();
         v.extend(self.credentials.iter().cloned());
         v
@@ -97,7 +121,19 @@ pub fn requester_credential(i: u32) -> Credential {
     Credential {
         access_key_id: format!("SSEBENCHREQUESTER{i:03}"),
         secret_access_key: format!("sse-bench-simulator-secret-{i:03}"),
+        role: None,
     }
+}
+
+/// Who counts as one requester for S3 Bucket Keys (docs/aws-behaviour.md §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequesterRule {
+    /// Sessions of one IAM role (credentials naming the same `role`) are one requester.
+    #[default]
+    Role,
+    /// Every credential is its own requester, as AWS counted IAM sessions before.
+    Session,
 }
 
 /// An access key pair the simulator accepts. The secret is never serialized into results.
@@ -108,6 +144,9 @@ pub struct Credential {
     pub access_key_id: String,
     /// Secret access key.
     pub secret_access_key: String,
+    /// The IAM role these keys are a session of (an ARN or a name), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -115,6 +154,7 @@ impl std::fmt::Debug for Credential {
         f.debug_struct("Credential")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
+            .field("role", &self.role)
             .finish()
     }
 }

@@ -32,8 +32,8 @@ mod units;
 
 pub use clock::Clock;
 pub use config::{
-    Credential, DEFAULT_ACCOUNT_ID, Faults, LatencyModel, SimConfig, default_kms_quota,
-    requester_credential,
+    Credential, DEFAULT_ACCOUNT_ID, Faults, LatencyModel, RequesterRule, SimConfig,
+    default_kms_quota, requester_credential,
 };
 pub use stats::{KmsCallCount, KmsStats, S3Stats, SecondCount, ServedLatency, SimStats, Via};
 pub use units::{HumanDuration, parse_duration};
@@ -135,7 +135,11 @@ impl Simulator {
         ));
         let envelope = sse::Envelope::new(
             kms_svc.clone(),
-            bucket_key::BucketKeys::new(config.bucket_key_lifetime.0, clock.clone()),
+            bucket_key::BucketKeys::new(
+                config.bucket_key_lifetime.0,
+                clock.clone(),
+                config.bucket_key_identities(),
+            ),
             faults.clone(),
         );
         let secrets = config

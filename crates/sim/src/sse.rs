@@ -303,7 +303,8 @@ impl Envelope {
             (Algorithm::Kms, Some(arn)) if sse.bucket_key => {
                 let mut context = sse.user_context.clone();
                 context.insert("aws:s3:arn".into(), s3_arn(bucket, None));
-                let cache_key = (requester.to_owned(), bucket.to_owned(), arn.clone());
+                let who = self.bucket_keys.requester(requester).to_owned();
+                let cache_key = (who, bucket.to_owned(), arn.clone());
                 let bk = self
                     .bucket_keys
                     .generate
@@ -424,10 +425,17 @@ impl Envelope {
                     Some(r) => {
                         self.bucket_keys
                             .decrypt
-                            .get_or_fetch((r.to_owned(), bucket_key_blob.clone()), || async {
-                                let k = self.kms_unwrap(bucket_key_blob, context, caller).await?;
-                                Ok::<_, KmsError>((k, bucket_key_blob.to_vec()))
-                            })
+                            .get_or_fetch(
+                                (
+                                    self.bucket_keys.requester(r).to_owned(),
+                                    bucket_key_blob.clone(),
+                                ),
+                                || async {
+                                    let k =
+                                        self.kms_unwrap(bucket_key_blob, context, caller).await?;
+                                    Ok::<_, KmsError>((k, bucket_key_blob.to_vec()))
+                                },
+                            )
                             .await?
                             .plaintext
                     }

@@ -46,8 +46,12 @@ pub struct Part {
     pub blob: Blob,
     /// Part ETag (quoted hex).
     pub etag: String,
-    /// Checksums the client sent for this part.
+    /// Checksums of this part (the client's, or the default CRC64NVME).
     pub checksum: s3s::dto::Checksum,
+    /// Whether the client sent the checksum (an additional checksum, not S3's default).
+    pub client_checksum: bool,
+    /// When the part was uploaded.
+    pub last_modified: OffsetDateTime,
 }
 
 /// A stored object.
@@ -63,7 +67,7 @@ pub struct Object {
     pub content_type: Option<String>,
     /// User metadata.
     pub metadata: Option<s3s::dto::Metadata>,
-    /// Whole-object checksums (single-part uploads only).
+    /// Whole-object checksums.
     pub checksum: s3s::dto::Checksum,
     /// Encryption settings as reported on responses.
     pub sse: SseInfo,
@@ -71,8 +75,17 @@ pub struct Object {
     pub protection: Protection,
     /// Encrypted parts in order.
     pub parts: Vec<Part>,
+    /// Made by CompleteMultipartUpload (even of one part).
+    pub multipart: bool,
     /// Test switch: serve a flipped byte and no checksum, as silent corruption would.
     pub corrupt: AtomicBool,
+}
+
+impl Object {
+    /// PartsCount as S3 reports it: for objects uploaded in parts only.
+    pub fn parts_count(&self) -> Option<i32> {
+        self.multipart.then_some(self.parts.len() as i32)
+    }
 }
 
 /// A multipart upload in progress.
@@ -87,6 +100,8 @@ pub struct Upload {
     pub content_type: Option<String>,
     /// User metadata.
     pub metadata: Option<s3s::dto::Metadata>,
+    /// The checksum algorithm named at creation.
+    pub checksum_algorithm: Option<s3s::dto::ChecksumAlgorithm>,
     /// Parts uploaded so far.
     pub parts: BTreeMap<i32, Part>,
 }
@@ -107,6 +122,8 @@ pub struct Bucket {
     pub objects: RwLock<BTreeMap<String, Arc<Object>>>,
     /// Multipart uploads by id.
     pub uploads: Mutex<HashMap<String, Upload>>,
+    /// PutBucketVersioning suspended versioning (objects keep the `null` version).
+    pub versioning_suspended: AtomicBool,
 }
 
 /// All buckets plus where blobs go.

@@ -52,11 +52,10 @@ impl KmsError {
         }
     }
 
-    /// The HTTP status KMS answers with.
+    /// The HTTP status KMS answers with: 400 for every client error, whatever the
+    /// API model's `httpError` hints say (docs/aws-behaviour.md §5).
     pub fn status(&self) -> u16 {
         match self {
-            KmsError::NotFound(_) => 404,
-            KmsError::Disabled(_) | KmsError::AlreadyExists(_) | KmsError::InvalidState(_) => 409,
             KmsError::Internal => 500,
             _ => 400,
         }

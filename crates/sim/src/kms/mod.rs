@@ -438,7 +438,7 @@ mod tests {
         ] {
             let e = r.unwrap_err();
             assert_eq!(e.type_name(), "KMSInvalidStateException");
-            assert_eq!(e.status(), 409);
+            assert_eq!(e.status(), 400);
         }
         assert_eq!(
             k.describe_key(&meta.arn, &c).unwrap().key_state,

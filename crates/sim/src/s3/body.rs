@@ -1,5 +1,6 @@
 //! Request bodies of writes: read whole, with every checksum the client sent (headers,
-//! the SDK's algorithm, aws-chunked trailers) and Content-MD5 verified.
+//! the SDK's algorithm, aws-chunked trailers) and Content-MD5 verified; a write that
+//! sent none gets the CRC64NVME S3 adds by default (docs/aws-behaviour.md §10).
 
 use super::invalid_argument;
 use bytes::{Bytes, BytesMut};
@@ -15,16 +16,30 @@ pub(super) struct ChecksumRequest {
     pub(super) content_md5: Option<String>,
 }
 
+/// A request body read whole, with the checksums to store.
+pub(super) struct Body {
+    pub(super) data: Bytes,
+    /// The client's checksums, or the default CRC64NVME when it sent none.
+    pub(super) checksum: Checksum,
+    /// Whether the client sent a checksum (an "additional checksum", as S3 calls it).
+    pub(super) client_checksum: bool,
+}
+
+/// Reads a write's body and verifies the checksums the client asked for.
 pub(super) async fn read_body(
     body: Option<StreamingBlob>,
     len_hint: Option<i64>,
     mut want: ChecksumRequest,
     trailers: Option<s3s::TrailingHeaders>,
-) -> S3Result<(Bytes, Checksum)> {
+) -> S3Result<Body> {
     let Some(body) = body else {
         return Err(s3_error!(IncompleteBody));
     };
-    let mut hasher = s3s::checksum::ChecksumHasher::default();
+    // CRC64NVME is always computed: it is the default when the client sends no checksum.
+    let mut hasher = s3s::checksum::ChecksumHasher {
+        crc64nvme: Some(Default::default()),
+        ..Default::default()
+    };
     let g = &want.given;
     if g.checksum_crc32.is_some() {
         hasher.crc32 = Some(Default::default());
@@ -38,16 +53,13 @@ pub(super) async fn read_body(
     if g.checksum_sha256.is_some() {
         hasher.sha256 = Some(Default::default());
     }
-    if g.checksum_crc64nvme.is_some() {
-        hasher.crc64nvme = Some(Default::default());
-    }
     if let Some(alg) = &want.algorithm {
         match alg.as_str() {
             ChecksumAlgorithm::CRC32 => hasher.crc32 = Some(Default::default()),
             ChecksumAlgorithm::CRC32C => hasher.crc32c = Some(Default::default()),
             ChecksumAlgorithm::SHA1 => hasher.sha1 = Some(Default::default()),
             ChecksumAlgorithm::SHA256 => hasher.sha256 = Some(Default::default()),
-            ChecksumAlgorithm::CRC64NVME => hasher.crc64nvme = Some(Default::default()),
+            ChecksumAlgorithm::CRC64NVME => {}
             other => {
                 return Err(invalid_argument(format!(
                     "Unsupported checksum algorithm {other}"
@@ -114,5 +126,27 @@ pub(super) async fn read_body(
             ));
         }
     }
-    Ok((buf.freeze(), want.given))
+    let mut stored = want.given;
+    let sent = stored != Checksum::default();
+    if !sent {
+        stored.checksum_crc64nvme = computed.checksum_crc64nvme;
+    }
+    Ok(Body {
+        data: buf.freeze(),
+        checksum: stored,
+        client_checksum: sent,
+    })
+}
+
+/// The default checksum S3 gives data written without one: CRC64NVME.
+pub(super) fn default_checksum(data: &[u8]) -> Checksum {
+    let mut hasher = s3s::checksum::ChecksumHasher {
+        crc64nvme: Some(Default::default()),
+        ..Default::default()
+    };
+    hasher.update(data);
+    Checksum {
+        checksum_crc64nvme: hasher.finalize().checksum_crc64nvme,
+        ..Default::default()
+    }
 }

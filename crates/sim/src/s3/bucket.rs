@@ -1,5 +1,5 @@
-//! Bucket operations: create, head, delete, list; default encryption, tags and
-//! lifecycle settings.
+//! Bucket operations: create, head, delete, list; default encryption, tags,
+//! lifecycle and versioning settings; the ACL and policy inspection tools read.
 
 use super::*;
 
@@ -27,6 +27,7 @@ pub(super) async fn create_bucket(
             lifecycle: Default::default(),
             objects: Default::default(),
             uploads: Default::default(),
+            versioning_suspended: Default::default(),
         }),
     );
     Ok(S3Response::new(CreateBucketOutput {
@@ -241,4 +242,86 @@ pub(super) async fn get_bucket_lifecycle_configuration(
         rules: Some(lc.rules),
         ..Default::default()
     }))
+}
+
+/// get bucket versioning: buckets are unversioned, so no status unless versioning was
+/// suspended (docs/aws-behaviour.md §10).
+pub(super) async fn get_bucket_versioning(
+    s: &SimS3,
+    req: S3Request<GetBucketVersioningInput>,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    s.op("GetBucketVersioning");
+    let b = s.bucket(&req.input.bucket)?;
+    let suspended = b.versioning_suspended.load(Ordering::Relaxed);
+    Ok(S3Response::new(GetBucketVersioningOutput {
+        status: suspended
+            .then(|| BucketVersioningStatus::from_static(BucketVersioningStatus::SUSPENDED)),
+        ..Default::default()
+    }))
+}
+
+/// put bucket versioning: suspending is accepted (objects keep the `null` version they
+/// have anyway); enabling is not simulated.
+pub(super) async fn put_bucket_versioning(
+    s: &SimS3,
+    req: S3Request<PutBucketVersioningInput>,
+) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+    s.op("PutBucketVersioning");
+    let b = s.bucket(&req.input.bucket)?;
+    match req
+        .input
+        .versioning_configuration
+        .status
+        .as_ref()
+        .map(|v| v.as_str())
+    {
+        Some(BucketVersioningStatus::SUSPENDED) => {
+            b.versioning_suspended.store(true, Ordering::Relaxed);
+            Ok(S3Response::new(PutBucketVersioningOutput {}))
+        }
+        Some(BucketVersioningStatus::ENABLED) => Err(s3_error!(
+            NotImplemented,
+            "Bucket versioning is not simulated: sse-bench's buckets stay unversioned"
+        )),
+        _ => Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        )),
+    }
+}
+
+/// get bucket acl: the owner has full control, as on a new bucket with ACLs disabled.
+pub(super) async fn get_bucket_acl(
+    s: &SimS3,
+    req: S3Request<GetBucketAclInput>,
+) -> S3Result<S3Response<GetBucketAclOutput>> {
+    s.op("GetBucketAcl");
+    s.bucket(&req.input.bucket)?;
+    let owner = super::listing::owner(s);
+    Ok(S3Response::new(GetBucketAclOutput {
+        grants: Some(vec![Grant {
+            grantee: Some(Grantee {
+                display_name: owner.display_name.clone(),
+                id: owner.id.clone(),
+                type_: Type::from_static(Type::CANONICAL_USER),
+                email_address: None,
+                uri: None,
+            }),
+            permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+        }]),
+        owner: Some(owner),
+    }))
+}
+
+/// get bucket policy: buckets have none.
+pub(super) async fn get_bucket_policy(
+    s: &SimS3,
+    req: S3Request<GetBucketPolicyInput>,
+) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+    s.op("GetBucketPolicy");
+    s.bucket(&req.input.bucket)?;
+    Err(s3_error!(
+        NoSuchBucketPolicy,
+        "The bucket policy does not exist"
+    ))
 }

@@ -83,15 +83,16 @@ macro_rules! begin {
 }
 
 mod body;
-use body::{ChecksumRequest, read_body};
+use body::{Body, ChecksumRequest, default_checksum, read_body};
 mod bucket;
+mod listing;
 mod multipart;
 mod object;
 
 use crate::SimState;
 use crate::kms::KmsError;
 use crate::sse::BucketEncryption;
-use crate::sse::{self, Algorithm, Chosen, DataKeys, SseInfo, SseRequest};
+use crate::sse::{self, Algorithm, Chosen, DataKeys, Protection, SseInfo, SseRequest};
 use crate::store::{Bucket, Object, Part, Upload};
 use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
@@ -116,6 +117,50 @@ fn requester<T>(req: &S3Request<T>) -> String {
 
 fn invalid_argument(msg: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, msg.into())
+}
+
+/// The version id of every object in an unversioned bucket.
+const NULL_VERSION: &str = "null";
+const INVALID_VERSION: &str = "Invalid version id specified";
+
+/// Buckets are unversioned: only the `null` version exists (docs/aws-behaviour.md §10).
+fn check_version(version_id: Option<&str>) -> S3Result<()> {
+    match version_id {
+        None | Some(NULL_VERSION) => Ok(()),
+        Some(_) => Err(invalid_argument(INVALID_VERSION)),
+    }
+}
+
+/// Bucket and key of a copy source (`bucket/key[?versionId=null]`).
+fn copy_source(src: &CopySource) -> S3Result<(&str, &str)> {
+    match src {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => {
+            check_version(version_id.as_deref())?;
+            Ok((bucket, key))
+        }
+        _ => Err(s3_error!(
+            NotImplemented,
+            "Access point copy sources are not supported"
+        )),
+    }
+}
+
+/// The plaintext range of part `n` (1-based) and, for objects of several parts, its
+/// Content-Range.
+fn part_range(obj: &Object, n: i32) -> S3Result<(std::ops::Range<u64>, Option<String>)> {
+    let idx = usize::try_from(n - 1)
+        .ok()
+        .filter(|i| *i < obj.parts.len())
+        .ok_or_else(|| s3_error!(InvalidPart, "The requested partnumber is not satisfiable"))?;
+    let start: u64 = obj.parts[..idx].iter().map(|p| p.plain_len).sum();
+    let end = start + obj.parts[idx].plain_len;
+    let cr = (obj.parts.len() > 1)
+        .then(|| format!("bytes {start}-{}/{}", end.saturating_sub(1), obj.size));
+    Ok((start..end, cr))
 }
 
 /// How S3 surfaces a KMS failure (docs/aws-behaviour.md §4).
@@ -278,7 +323,10 @@ impl SimS3 {
                 blob,
                 etag,
                 checksum: Checksum::default(),
+                client_checksum: false,
+                last_modified: OffsetDateTime::now_utc(),
             }],
+            multipart: false,
             corrupt: AtomicBool::new(false),
         });
         bucket.objects.write().insert(key.to_owned(), obj.clone());
@@ -497,7 +545,42 @@ impl S3 for SimS3 {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        object::list_objects_v2(self, req).await
+        listing::list_objects_v2(self, req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        listing::list_object_versions(self, req).await
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        bucket::get_bucket_versioning(self, req).await
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        bucket::put_bucket_versioning(self, req).await
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        bucket::get_bucket_acl(self, req).await
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        bucket::get_bucket_policy(self, req).await
     }
 
     async fn copy_object(
@@ -519,6 +602,20 @@ impl S3 for SimS3 {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         multipart::upload_part(self, req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        multipart::upload_part_copy(self, req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(self, req).await
     }
 
     async fn complete_multipart_upload(

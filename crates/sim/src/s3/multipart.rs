@@ -35,10 +35,85 @@ pub(super) async fn create_multipart_upload(
             protection,
             content_type: input.content_type,
             metadata: input.metadata,
+            checksum_algorithm: input.checksum_algorithm,
             parts: BTreeMap::new(),
         },
     );
     Ok(S3Response::new(answer))
+}
+
+/// The parts of an upload: `part_number` checked, the upload found (for `key`).
+fn upload_of(b: &Bucket, upload_id: &str, key: &str) -> S3Result<(Protection, SseInfo)> {
+    let uploads = b.uploads.lock();
+    let u = uploads
+        .get(upload_id)
+        .filter(|u| u.key == key)
+        .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
+    Ok((u.protection.clone(), u.sse.clone()))
+}
+
+fn check_part_number(n: i32) -> S3Result<()> {
+    if (1..=10_000).contains(&n) {
+        Ok(())
+    } else {
+        Err(invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive",
+        ))
+    }
+}
+
+/// Where a part goes and who sends it.
+struct PartTarget<'a> {
+    bucket: &'a Bucket,
+    key: &'a str,
+    upload_id: &'a str,
+    part_number: i32,
+    who: &'a str,
+}
+
+/// Seals a part under the upload's data keys and stores it (UploadPart and
+/// UploadPartCopy). Returns the upload's encryption and the stored part's ETag and time.
+async fn store_part(
+    s: &SimS3,
+    t: PartTarget<'_>,
+    body: Body,
+) -> S3Result<(SseInfo, String, OffsetDateTime)> {
+    let (protection, sse) = upload_of(t.bucket, t.upload_id, t.key)?;
+    // Each part needs the object's data key: for KMS objects S3 decrypts it (kms:Decrypt on UploadPart).
+    let metered = s.state.config.upload_part_decrypt;
+    let keys = s
+        .open_keys(&t.bucket.name, t.key, &protection, metered.then_some(t.who))
+        .await
+        .map_err(kms_to_s3)?;
+    let etag = etag_of(sse.algorithm, &body.data);
+    // Parts are re-keyed by position at completion; seal under the part number until then.
+    let ct = keys.seal(
+        &part_aad(&t.bucket.name, t.key, t.part_number as usize + 100_000),
+        &body.data,
+    );
+    let blob = s
+        .state
+        .store
+        .make_blob(ct)
+        .await
+        .map_err(|e| s3_error!(e, InternalError))?;
+    let now = OffsetDateTime::now_utc();
+    let mut uploads = t.bucket.uploads.lock();
+    let u = uploads
+        .get_mut(t.upload_id)
+        .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
+    u.parts.insert(
+        t.part_number,
+        Part {
+            plain_len: body.data.len() as u64,
+            blob,
+            etag: etag.clone(),
+            checksum: body.checksum,
+            client_checksum: body.client_checksum,
+            last_modified: now,
+        },
+    );
+    Ok((sse, etag, now))
 }
 
 /// upload part.
@@ -47,58 +122,19 @@ pub(super) async fn upload_part(
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let (who, input, b) = begin!(s, req, "UploadPart");
-    if !(1..=10_000).contains(&input.part_number) {
-        return Err(invalid_argument(
-            "Part number must be an integer between 1 and 10000, inclusive",
-        ));
-    }
-    let (protection, sse) = {
-        let uploads = b.uploads.lock();
-        let u = uploads
-            .get(&input.upload_id)
-            .filter(|u| u.key == input.key)
-            .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
-        (u.protection.clone(), u.sse.clone())
-    };
+    check_part_number(input.part_number)?;
+    upload_of(&b, &input.upload_id, &input.key)?;
     let want = checksum_request!(input);
-    let (data, checksum) =
-        read_body(input.body, input.content_length, want, req.trailing_headers).await?;
-    // Each part needs the object's data key: for KMS objects S3 decrypts it (kms:Decrypt on UploadPart).
-    let metered = s.state.config.upload_part_decrypt;
-    let keys = s
-        .open_keys(
-            &b.name,
-            &input.key,
-            &protection,
-            metered.then_some(who.as_str()),
-        )
-        .await
-        .map_err(kms_to_s3)?;
-    let etag = etag_of(sse.algorithm, &data);
-    // Parts are re-keyed by position at completion; seal under the part number until then.
-    let ct = keys.seal(
-        &part_aad(&b.name, &input.key, input.part_number as usize + 100_000),
-        &data,
-    );
-    let blob = s
-        .state
-        .store
-        .make_blob(ct)
-        .await
-        .map_err(|e| s3_error!(e, InternalError))?;
-    let mut uploads = b.uploads.lock();
-    let u = uploads
-        .get_mut(&input.upload_id)
-        .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
-    u.parts.insert(
-        input.part_number,
-        Part {
-            plain_len: data.len() as u64,
-            blob,
-            etag: etag.clone(),
-            checksum: checksum.clone(),
-        },
-    );
+    let body = read_body(input.body, input.content_length, want, req.trailing_headers).await?;
+    let checksum = body.checksum.clone();
+    let target = PartTarget {
+        bucket: &b,
+        key: &input.key,
+        upload_id: &input.upload_id,
+        part_number: input.part_number,
+        who: &who,
+    };
+    let (sse, etag, _) = store_part(s, target, body).await?;
     Ok(S3Response::new(answer!(
         UploadPartOutput {
             e_tag: Some(quoted(&etag)),
@@ -106,6 +142,130 @@ pub(super) async fn upload_part(
         &sse,
         checksum
     )))
+}
+
+/// The byte range of `x-amz-copy-source-range` (`bytes=first-last`, inclusive) in an
+/// object of `size` bytes, as a half-open range.
+fn copy_range(header: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let Some(h) = header else {
+        return Ok(0..size);
+    };
+    let parsed = h
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+    let Some((first, last)) = parsed else {
+        return Err(invalid_argument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        ));
+    };
+    if first > last || last >= size {
+        return Err(invalid_argument(format!(
+            "Range specified is not valid for source object of size: {size}"
+        )));
+    }
+    Ok(first..last + 1)
+}
+
+/// upload part copy: the source is read (a KMS source is decrypted as a GET would be,
+/// for the requester) and the bytes become a part sealed under the upload's key.
+pub(super) async fn upload_part_copy(
+    s: &SimS3,
+    req: S3Request<UploadPartCopyInput>,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let (who, input, b) = begin!(s, req, "UploadPartCopy");
+    check_part_number(input.part_number)?;
+    upload_of(&b, &input.upload_id, &input.key)?;
+    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let sb = s.bucket(src_bucket)?;
+    let src = s.object(&sb, src_key)?;
+    let range = copy_range(input.copy_source_range.as_deref(), src.size)?;
+    let keys = s
+        .open_keys(src_bucket, src_key, &src.protection, Some(&who))
+        .await
+        .map_err(kms_to_s3)?;
+    let data = s
+        .read_plain(src_bucket, src_key, &src, &keys, range)
+        .await?;
+    let body = Body {
+        checksum: default_checksum(&data),
+        data,
+        client_checksum: false,
+    };
+    let checksum = body.checksum.clone();
+    let target = PartTarget {
+        bucket: &b,
+        key: &input.key,
+        upload_id: &input.upload_id,
+        part_number: input.part_number,
+        who: &who,
+    };
+    let (sse, etag, at) = store_part(s, target, body).await?;
+    Ok(S3Response::new(answer!(
+        UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(quoted(&etag)),
+                last_modified: Some(timestamp(at)),
+                checksum_crc64nvme: checksum.checksum_crc64nvme,
+                ..Default::default()
+            }),
+        },
+        &sse
+    )))
+}
+
+/// list parts.
+pub(super) async fn list_parts(
+    s: &SimS3,
+    req: S3Request<ListPartsInput>,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let (_who, input, b) = begin!(s, req, "ListParts");
+    let max_parts = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+    let after = input.part_number_marker.unwrap_or(0);
+    let uploads = b.uploads.lock();
+    let u = uploads
+        .get(&input.upload_id)
+        .filter(|u| u.key == input.key)
+        .ok_or_else(|| s3_error!(NoSuchUpload, "The specified upload does not exist."))?;
+    let mut parts = Vec::new();
+    let mut truncated = false;
+    for (n, p) in u.parts.range(after.saturating_add(1)..) {
+        if parts.len() >= max_parts {
+            truncated = true;
+            break;
+        }
+        parts.push(s3s::dto::Part {
+            part_number: Some(*n),
+            size: Some(p.plain_len as i64),
+            e_tag: Some(quoted(&p.etag)),
+            last_modified: Some(timestamp(p.last_modified)),
+            checksum_crc32: p.checksum.checksum_crc32.clone(),
+            checksum_crc32c: p.checksum.checksum_crc32c.clone(),
+            checksum_sha1: p.checksum.checksum_sha1.clone(),
+            checksum_sha256: p.checksum.checksum_sha256.clone(),
+            checksum_crc64nvme: p.checksum.checksum_crc64nvme.clone(),
+        });
+    }
+    let next = parts.last().and_then(|p| p.part_number);
+    let owner = super::listing::owner(s);
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        part_number_marker: input.part_number_marker,
+        next_part_number_marker: if truncated { next } else { None },
+        max_parts: Some(max_parts as i32),
+        is_truncated: Some(truncated),
+        parts: Some(parts),
+        checksum_algorithm: u.checksum_algorithm.clone(),
+        initiator: Some(Initiator {
+            display_name: owner.display_name.clone(),
+            id: owner.id.clone(),
+        }),
+        owner: Some(owner),
+        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        ..Default::default()
+    }))
 }
 
 /// complete multipart upload.
@@ -165,10 +325,7 @@ pub(super) async fn complete_multipart_upload(
             "You must specify at least one part"
         ));
     }
-    let with_checksums = upload
-        .parts
-        .values()
-        .any(|p| p.checksum != Checksum::default());
+    let with_checksums = upload.parts.values().any(|p| p.client_checksum);
     // Additional checksums of KMS objects are re-encrypted at completion (inferred: one Decrypt).
     let metered = with_checksums
         && upload.sse.algorithm != Algorithm::Aes256
@@ -190,6 +347,11 @@ pub(super) async fn complete_multipart_upload(
     };
     let mut parts = Vec::with_capacity(chosen.len());
     let mut md5_of_etags = Md5::new();
+    // Without additional checksums S3 gives the object a full-object CRC64NVME.
+    let mut crc = (!with_checksums).then(|| s3s::checksum::ChecksumHasher {
+        crc64nvme: Some(Default::default()),
+        ..Default::default()
+    });
     for (i, n) in chosen.iter().enumerate() {
         let Some(p) = upload.parts.remove(n) else {
             return Err(s3_error!(InternalError));
@@ -204,18 +366,16 @@ pub(super) async fn complete_multipart_upload(
         let pt = keys
             .open(&part_aad(&b.name, &input.key, *n as usize + 100_000), &ct)
             .map_err(|_| s3_error!(InternalError, "stored part failed authentication"))?;
+        if let Some(h) = crc.as_mut() {
+            h.update(&pt);
+        }
         let blob = s
             .state
             .store
             .make_blob(keys.seal(&part_aad(&b.name, &input.key, i), &pt))
             .await
             .map_err(|e| s3_error!(e, InternalError))?;
-        parts.push(Part {
-            plain_len: p.plain_len,
-            blob,
-            etag: p.etag,
-            checksum: p.checksum,
-        });
+        parts.push(Part { blob, ..p });
     }
     let etag = format!("{}-{}", hex::encode(md5_of_etags.finalize()), parts.len());
     let obj = Arc::new(Object {
@@ -224,10 +384,17 @@ pub(super) async fn complete_multipart_upload(
         last_modified: OffsetDateTime::now_utc(),
         content_type: upload.content_type,
         metadata: upload.metadata,
-        checksum: Checksum::default(),
+        checksum: crc
+            .map(|h| Checksum {
+                checksum_crc64nvme: h.finalize().checksum_crc64nvme,
+                checksum_type: Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
+                ..Default::default()
+            })
+            .unwrap_or_default(),
         sse: upload.sse,
         protection: upload.protection,
         parts,
+        multipart: true,
         corrupt: AtomicBool::new(false),
     });
     b.objects.write().insert(input.key.clone(), obj.clone());
@@ -237,6 +404,8 @@ pub(super) async fn complete_multipart_upload(
             key: Some(input.key.clone()),
             e_tag: Some(quoted(&etag)),
             location: Some(format!("/{}/{}", input.bucket, input.key)),
+            checksum_crc64nvme: obj.checksum.checksum_crc64nvme.clone(),
+            checksum_type: obj.checksum.checksum_type.clone(),
         },
         &obj.sse
     )))
