@@ -135,6 +135,13 @@ pub struct RunArgs {
     /// Keep the buckets (and objects) the run created on a real target.
     #[arg(long)]
     pub keep: bool,
+    /// On the aws target, do not read the run's KMS calls from CloudTrail event history
+    /// afterwards (needs cloudtrail:LookupEvents).
+    #[arg(long)]
+    pub no_cloudtrail: bool,
+    /// How long to wait at most for CloudTrail to deliver the run's KMS events (default 15m).
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub cloudtrail_wait: Option<std::time::Duration>,
     /// Shared-config profile for the aws target's credentials (else AWS_PROFILE / default chain).
     #[arg(long)]
     pub profile: Option<String>,

@@ -33,6 +33,14 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
         prices: args.prices,
         save_baseline: args.save_baseline,
         keep: args.keep,
+        cloudtrail: if args.no_cloudtrail {
+            None
+        } else {
+            Some(
+                args.cloudtrail_wait
+                    .unwrap_or(crate::kms::cloudtrail::DEFAULT_WAIT),
+            )
+        },
         max_cost: args.max_cost,
         format,
         quiet,

@@ -64,7 +64,9 @@ fn sse_bench(serve: &common::ServeProcess, dir: &Path) -> Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ENDPOINT_URL_S3", &serve.s3)
-        .env("AWS_ENDPOINT_URL_KMS", &serve.kms);
+        .env("AWS_ENDPOINT_URL_KMS", &serve.kms)
+        // serve answers CloudTrail's LookupEvents on its KMS port, as AWS's event history.
+        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &serve.kms);
     c
 }
 
@@ -79,6 +81,7 @@ fn aws_run(serve: &common::ServeProcess, dir: &Path, sc: &Path, extra: &[&str]) 
     c.args(["-q", "run"])
         .arg(sc)
         .args(["--target", "aws", "--profile", "bench-writer"])
+        .args(["--cloudtrail-wait", "3s"])
         .args(extra);
     c
 }
@@ -397,4 +400,106 @@ fn a_principal_mapped_to_a_role_signs_with_the_assumed_role() {
     assert!(by(&serve.creds[1].0, "Decrypt") > 0, "{st}");
     assert_eq!(by(&serve.creds[1].0, "GenerateDataKey"), 0, "{st}");
     assert!(by(&serve.creds[0].0, "GenerateDataKey") > 0, "{st}");
+}
+
+/// KMS calls S3 made for the run's buckets, by mode bucket, from serve's exact counts.
+fn served_kms_by_bucket(st: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in st["kms"]["calls"].as_array().unwrap() {
+        if c["via"] == "s3" && (c["api"] == "GenerateDataKey" || c["api"] == "Decrypt") {
+            *out.entry(c["bucket"].as_str().unwrap().to_owned())
+                .or_default() += c["count"].as_u64().unwrap();
+        }
+    }
+    out
+}
+
+/// docs/aws-behaviour.md §7: after a run on the aws target, CloudTrail's event history
+/// gives the run's own KMS calls per mode, equal to what the simulator counted, with
+/// another workload's calls in the same account left out.
+#[test]
+fn cloudtrail_counts_the_runs_own_kms_calls_and_leaves_out_the_rest() {
+    let serve = common::spawn_serve_with(&["--requesters", "2"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Another workload of the account: KMS calls for a bucket that is not the run's.
+    let kms = serve.kms_client(&rt);
+    let other = rt
+        .block_on(kms.create_key().description("another workload").send())
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    for _ in 0..3 {
+        rt.block_on(
+            kms.generate_data_key()
+                .key_id(&other)
+                .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+                .encryption_context("aws:s3:arn", "arn:aws:s3:::someone-elses-bucket/x")
+                .send(),
+        )
+        .unwrap();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let sc = scenario(tmp.path(), true);
+    let (code, stdout, err) = output(&mut aws_run(
+        &serve,
+        tmp.path(),
+        &sc,
+        &["--create-key", "--out", out_dir.to_str().unwrap()],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("KMS calls measured (CloudTrail)"),
+        "{stdout}\n{err}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
+            .unwrap();
+    // The aws target's summary, CloudTrail counts and lower bounds included, fits the schema.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&summary)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let trail = &summary["kms_cloudtrail"];
+    assert_eq!(trail["scope"], "measured (CloudTrail)");
+    assert_eq!(trail["excluded_events"], 3, "{trail}");
+    let served = served_kms_by_bucket(&stats(&rt, &serve));
+    let mut total = 0;
+    for (mode, m) in trail["per_mode"].as_object().unwrap() {
+        let by_bucket = m["by_bucket"].as_object().unwrap();
+        assert_eq!(by_bucket.len(), 1, "{mode}: one bucket per mode");
+        for (bucket, n) in by_bucket {
+            assert_eq!(n.as_u64(), served.get(bucket).copied(), "{mode} {bucket}");
+        }
+        assert_eq!(
+            m["calls"],
+            m["by_bucket"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_u64().unwrap())
+                .sum::<u64>()
+        );
+        total += m["calls"].as_u64().unwrap();
+    }
+    let run_buckets: u64 = served
+        .iter()
+        .filter(|(b, _)| b.as_str() != "someone-elses-bucket")
+        .map(|(_, n)| *n)
+        .sum();
+    assert_eq!(total, run_buckets);
+    assert!(total > 0);
+    assert!(
+        trail["per_mode"].get("sse-s3").is_none(),
+        "SSE-S3 calls no KMS"
+    );
 }

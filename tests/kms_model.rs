@@ -412,3 +412,47 @@ async fn sessions_of_one_role_are_one_bucket_key_requester() {
     // role decrypts the one it made: about 15 more calls under the session rule.
     assert!(calls[1] >= calls[0] + 9, "{calls:?}");
 }
+
+/// docs/aws-behaviour.md §6 through `cost`: DSSE-KMS pays its per-GB charge on the
+/// bytes written (10 TiB a month in eu-central-1: $30.72), the AWS-managed key has no
+/// key fee, a rotated key pays for each rotated version up to two.
+#[test]
+fn cost_prices_dsse_bytes_managed_keys_and_rotations() {
+    // 4 PUT/s of 1 MiB for a 730-hour month: 10,512,000 MiB = 10,265.625 GiB.
+    let json = |extra: &[&str]| {
+        let mut args = vec![
+            "cost",
+            "--region",
+            "eu-central-1",
+            "--puts-per-s",
+            "4",
+            "--size",
+            "1MiB",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = sse_bench(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let v = json(&[]);
+    let dsse = &mode_of(&v, "dsse-kms")["monthly"];
+    let gib = 4.0 * 730.0 * 3600.0 / 1024.0;
+    assert!(
+        (dsse["dsse_usd"].as_f64().unwrap() - 0.003 * gib).abs() < 1e-6,
+        "{dsse}"
+    );
+    assert!(mode_of(&v, "sse-kms")["monthly"]["dsse_usd"].is_null());
+    assert_eq!(mode_of(&v, "sse-kms")["monthly"]["key_usd"], 1.0);
+    let rotated = json(&["--rotations", "5"]);
+    assert_eq!(mode_of(&rotated, "sse-kms")["monthly"]["key_usd"], 3.0);
+    assert_eq!(mode_of(&rotated, "sse-s3")["monthly"]["key_usd"], 0.0);
+    let managed = json(&["--aws-managed-key", "--rotations", "5"]);
+    assert_eq!(mode_of(&managed, "sse-kms")["monthly"]["key_usd"], 0.0);
+    assert_eq!(
+        mode_of(&managed, "sse-kms-bucket-key")["kms_lower_bound"],
+        true
+    );
+    assert_eq!(mode_of(&managed, "sse-kms")["kms_lower_bound"], false);
+}

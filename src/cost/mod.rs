@@ -67,6 +67,7 @@ pub struct RegionPrices {
     /// DSSE-KMS per-GB charge on bytes written (inferred amount; `None` leaves it out).
     pub dsse_per_gb: Option<f64>,
     /// Rotated key versions charged at most, per key (later rotations are free).
+    #[serde(default = "default_rotations_charged_max")]
     pub rotations_charged_max: u32,
     /// Default KMS request quota (req/s).
     pub kms_quota_rps: u64,
@@ -74,6 +75,11 @@ pub struct RegionPrices {
     pub source: String,
     /// When they were taken.
     pub as_of: String,
+}
+
+/// The documented cap, for summaries written before the field existed.
+fn default_rotations_charged_max() -> u32 {
+    2
 }
 
 /// A region entry as written in a file: every field optional so a user file can
@@ -139,7 +145,7 @@ impl PriceTable {
     pub fn builtin() -> Result<PriceTable, PriceError> {
         let mut t = PriceTable {
             hours_per_month: 730.0,
-            rotations_charged_max: 2,
+            rotations_charged_max: default_rotations_charged_max(),
             regions: BTreeMap::new(),
             user_file: None,
         };

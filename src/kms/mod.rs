@@ -4,6 +4,7 @@
 //! `sse-bench cost` uses it without running load.
 
 mod bucket_key;
+pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod counts;
 

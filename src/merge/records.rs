@@ -319,6 +319,8 @@ pub(super) fn add(input: &MergeInput) -> RunRecord {
         bucket_roles: union(&|r| &r.bucket_roles),
         principal_names: union(&|r| &r.principal_names),
         stream_roles: union(&|r| &r.stream_roles),
+        // Each shard's CloudTrail counts stay in its own summary.
+        kms_cloudtrail: None,
         kms_account_wide: shards
             .iter()
             .find_map(|s| s.record.kms_account_wide.clone()),

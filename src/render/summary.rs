@@ -6,6 +6,7 @@
 use super::doc::Doc;
 use super::format::{opt, thousands, usd, usd_precise};
 use super::table::Table;
+use crate::kms::cloudtrail::{Settled, TrailCounts};
 use crate::results::record::THROTTLED_KMS;
 use crate::results::summary::{KmsSource, Summary};
 
@@ -134,6 +135,51 @@ pub fn kms_table(s: &Summary) -> Table {
     t
 }
 
+/// How the CloudTrail count was read, in words.
+fn cloudtrail_heading(t: &TrailCounts) -> String {
+    let how = match t.settled {
+        Settled::Stable => format!("the count held after {:.0} s", t.waited_s),
+        Settled::Bound => format!(
+            "the wait's bound passed after {:.0} s: events may still be arriving",
+            t.waited_s
+        ),
+    };
+    format!(
+        "KMS calls measured (CloudTrail): every call on the run's buckets, prefill, warm-up and the probe included (the prediction counts measured steps); {} event(s) of other buckets left out; {how}",
+        t.excluded_events
+    )
+}
+
+/// The run's KMS calls per mode from CloudTrail beside the model's prediction.
+pub fn cloudtrail_table(s: &Summary, t: &TrailCounts) -> Table {
+    let mut table = Table::new(&[
+        "<mode",
+        "measured (CloudTrail)",
+        "predicted",
+        "diff",
+        "GenDataKey",
+        "Decrypt",
+        "failed",
+        "requesters",
+    ])
+    .with_class("kms");
+    for k in &s.kms {
+        let m = t.per_mode.get(&k.mode).cloned().unwrap_or_default();
+        let api = |a: &str| m.calls_by_api.get(a).copied().unwrap_or(0).to_string();
+        table.row([
+            k.mode.to_string(),
+            m.calls.to_string(),
+            k.predicted.calls_text(),
+            format!("{:+.0}", m.calls as f64 - k.predicted.calls),
+            api("GenerateDataKey"),
+            api("Decrypt"),
+            m.failed.to_string(),
+            m.by_requester.len().to_string(),
+        ]);
+    }
+    table
+}
+
 /// Cost per mode: this run, per million operations, a month at the steady rate.
 pub fn cost_table(s: &Summary) -> Table {
     let mut t = Table::new(&[
@@ -144,6 +190,7 @@ pub fn cost_table(s: &Summary) -> Table {
         "S3 req/month",
         "KMS req/month",
         "key/month",
+        "DSSE/month",
         "total/month",
     ])
     .with_class("cost");
@@ -157,6 +204,7 @@ pub fn cost_table(s: &Summary) -> Table {
             usd(m.cost.s3_requests_usd),
             usd(m.cost.kms_requests_usd),
             usd(m.cost.key_usd),
+            m.cost.dsse_usd.map_or_else(|| "-".to_owned(), usd),
             usd(m.cost.total_usd),
         ]);
     }
@@ -279,6 +327,10 @@ pub fn tables_doc(s: &Summary) -> Doc {
             u.per_minute.len(),
             u.peak_minute_rps
         )]);
+    }
+    if let Some(t) = &s.kms_cloudtrail {
+        d.heading(cloudtrail_heading(t));
+        d.table(cloudtrail_table(s, t));
     }
     if !s.cost.is_empty() {
         let region = s.prices.as_ref().map_or("", |p| p.region.as_str());

@@ -172,6 +172,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         streams,
         kms,
         kms_account_wide: record.kms_account_wide.clone(),
+        kms_cloudtrail: record.kms_cloudtrail.clone(),
         cost,
         prices: ctx.prices.clone(),
         knees,

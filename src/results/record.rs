@@ -268,6 +268,9 @@ pub struct RunRecord {
     pub stream_roles: BTreeMap<String, String>,
     /// CloudWatch's account-wide count, when read.
     pub kms_account_wide: Option<AccountUsage>,
+    /// The run's KMS calls from CloudTrail event history (aws target), when read.
+    #[serde(default)]
+    pub kms_cloudtrail: Option<crate::kms::cloudtrail::TrailCounts>,
     /// How many separate sets of buckets the operations went to: 1 for a run; for a
     /// merge, one per shard when each made its own (Bucket Keys are per bucket).
     #[serde(default = "one_bucket_set")]

@@ -51,6 +51,9 @@ pub struct Summary {
     /// KMS calls CloudWatch counted in the account and region over the run (all callers).
     #[serde(default)]
     pub kms_account_wide: Option<AccountUsage>,
+    /// The run's own KMS calls from CloudTrail event history (aws target).
+    #[serde(default)]
+    pub kms_cloudtrail: Option<crate::kms::cloudtrail::TrailCounts>,
     /// Cost per mode (empty when the region has no prices).
     #[serde(default)]
     pub cost: Vec<ModeCost>,

@@ -157,9 +157,15 @@ pub(super) async fn finish(
             .map(|(st, _)| (st.name.clone(), st.bucket_role().to_owned()))
             .collect::<BTreeMap<_, _>>(),
         kms_account_wide,
+        kms_cloudtrail: None,
         bucket_sets: 1,
     };
+    let mut record = record;
     let mut summary = results::build(&record, ls, &pre.prices);
+    if let Some(counts) = cloudtrail_kms(target, opts, &summary, started.0, ended, cancel).await {
+        record.kms_cloudtrail = Some(counts);
+        summary = results::build(&record, ls, &pre.prices);
+    }
     if !opts.shard.is_single() || record.barrier.is_some() {
         summary.shards = Some(summary::ShardsInfo {
             count: opts.shard.count,
@@ -240,6 +246,67 @@ async fn upload(pre: &Preflight, opts: &RunOptions) -> Result<PathBuf, Error> {
             );
             Err(Error::failure(format!("uploading results to {url}: {e:#}")))
         }
+    }
+}
+
+/// The run's own KMS calls from CloudTrail event history (aws target, unless
+/// `--no-cloudtrail`), read until the count holds at the predicted count or more, or the
+/// wait's bound passes. Optional: a failure is a warning; Ctrl-C skips it.
+async fn cloudtrail_kms(
+    target: &Target,
+    opts: &RunOptions,
+    summary: &Summary,
+    start: time::OffsetDateTime,
+    end: time::OffsetDateTime,
+    cancel: &CancellationToken,
+) -> Option<crate::kms::cloudtrail::TrailCounts> {
+    use crate::kms::cloudtrail;
+    let bound = opts.cloudtrail?;
+    let cfg = target
+        .sdk_config
+        .as_ref()
+        .filter(|_| target.spec == TargetSpec::Aws)?;
+    let client = crate::target::aws::cloudtrail_client(cfg, Duration::from_secs(30));
+    let buckets = target
+        .buckets
+        .iter()
+        .map(|((mode, _), b)| (b.clone(), *mode))
+        .collect();
+    // The model's count is a floor: Bucket Key predictions are lower bounds.
+    let at_least = summary
+        .kms
+        .iter()
+        .map(|k| k.predicted.calls.floor() as u64)
+        .sum();
+    let to_system = |t: time::OffsetDateTime| {
+        std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
+    };
+    // A minute's slack either side: CloudTrail's event times are S3's, not ours.
+    let (from, to) = (
+        to_system(start) - Duration::from_secs(60),
+        to_system(end) + Duration::from_secs(60),
+    );
+    let clock = cloudtrail::RealClock::start();
+    let poll = (bound / 10).clamp(Duration::from_millis(200), Duration::from_secs(60));
+    if !opts.quiet {
+        eprintln!(
+            "reading the run's KMS calls from CloudTrail (delivery takes up to about 15 minutes; waiting at most {}, Ctrl-C skips)",
+            humantime::format_duration(bound)
+        );
+    }
+    let read = cloudtrail::settle(&clock, poll, bound, at_least, || async {
+        let events = cloudtrail::lookup(&client, &clock, from, to, bound).await?;
+        Ok(cloudtrail::attribute(&events, &buckets))
+    });
+    tokio::select! {
+        r = read => match r {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("CloudTrail KMS counts unavailable: {e:#}");
+                None
+            }
+        },
+        _ = cancel.cancelled() => None,
     }
 }
 

@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub save_baseline: Option<String>,
     /// `--keep`: leave the buckets a run on a real target created.
     pub keep: bool,
+    /// On the aws target: read the run's KMS calls from CloudTrail, waiting at most this
+    /// long for delivery (`None`: `--no-cloudtrail`).
+    pub cloudtrail: Option<std::time::Duration>,
     /// `--max-cost USD`: refuse a billed run predicted to cost more (default $1).
     pub max_cost: Option<f64>,
     /// `--profile`, `--region`, `--kms-key`, `--create-key`, `--bucket`, `--key-prefix`.

@@ -135,6 +135,16 @@ pub fn cloudwatch_client(
     aws_sdk_cloudwatch::Client::from_conf(conf)
 }
 
+/// A CloudTrail client on the target's chain and region (`AWS_ENDPOINT_URL_CLOUDTRAIL`
+/// applies); the standard retry mode backs off when LookupEvents is throttled.
+pub fn cloudtrail_client(cfg: &SdkConfig, timeout: Duration) -> aws_sdk_cloudtrail::Client {
+    let conf = aws_sdk_cloudtrail::config::Builder::from(cfg)
+        .retry_config(super::clients::retry_config(RetryPolicy::Standard))
+        .timeout_config(timeouts(timeout))
+        .build();
+    aws_sdk_cloudtrail::Client::from_conf(conf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

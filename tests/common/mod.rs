@@ -304,3 +304,37 @@ pub fn kms_crypto_total(rt: &tokio::runtime::Runtime, admin: &str) -> u64 {
     .map(|api| v["kms"]["by_api"][api].as_u64().unwrap_or(0))
     .sum()
 }
+
+/// Starts a multipart upload; returns its id.
+pub async fn create_upload(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    s3.create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap()
+}
+
+/// Completes a multipart upload with the parts given.
+pub async fn complete(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    id: &str,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+}

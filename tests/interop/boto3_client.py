@@ -101,6 +101,14 @@ out = io.BytesIO()
 s3.download_fileobj("boto3-copies", "big-copy", out)
 assert out.getvalue() == big
 
+# UploadPartCopy with a range, then ListParts, by hand.
+mpu = s3.create_multipart_upload(Bucket="boto3-copies", Key="ranged")
+s3.upload_part_copy(Bucket="boto3-copies", Key="ranged", UploadId=mpu["UploadId"], PartNumber=1,
+                    CopySource={"Bucket": "boto3-modes", "Key": "big"}, CopySourceRange="bytes=0-999")
+parts = s3.list_parts(Bucket="boto3-copies", Key="ranged", UploadId=mpu["UploadId"])["Parts"]
+assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 1000)], parts
+s3.abort_multipart_upload(Bucket="boto3-copies", Key="ranged", UploadId=mpu["UploadId"])
+
 # Inspection and clean-up as infrastructure tools do them.
 assert "Status" not in s3.get_bucket_versioning(Bucket="boto3-copies")
 acl = s3.get_bucket_acl(Bucket="boto3-copies")

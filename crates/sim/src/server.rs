@@ -198,10 +198,22 @@ async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s
             );
         }
     };
-    let Some(op) = parts
+    let target = parts
         .headers
         .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.to_str().ok());
+    // CloudTrail's event history of the KMS calls, on the same port (awsJson1_1 too).
+    if target.is_some_and(crate::trail::is_lookup_events) {
+        return match state.kms.trail.lookup(&body) {
+            Ok(v) => json_response(
+                200,
+                v.to_string().into_bytes(),
+                "application/x-amz-json-1.1",
+            ),
+            Err((kind, message)) => kms_error(400, kind, &message),
+        };
+    }
+    let Some(op) = target
         .and_then(|t| t.strip_prefix("TrentService."))
         .map(str::to_owned)
     else {

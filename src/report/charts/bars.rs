@@ -141,7 +141,8 @@ pub(super) fn kms_groups(runs: &[RunData]) -> Vec<BarGroup> {
     )
 }
 
-/// 5. Cost per million operations, stacked: S3 requests, KMS requests, key.
+/// 5. Cost per million operations, stacked: S3 requests, KMS requests, key, and
+///    DSSE's per-GB charge.
 pub(super) fn cost_groups(runs: &[RunData]) -> Vec<BarGroup> {
     per_run(
         runs,
@@ -162,6 +163,11 @@ pub(super) fn cost_groups(runs: &[RunData]) -> Vec<BarGroup> {
                         RGBColor(255, 152, 0),
                     ),
                     ("KMS key".to_owned(), p.key_usd, RGBColor(121, 85, 72)),
+                    (
+                        "DSSE per GB".to_owned(),
+                        p.dsse_usd.unwrap_or(0.0),
+                        RGBColor(156, 39, 176),
+                    ),
                 ],
             }
         },

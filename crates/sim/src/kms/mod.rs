@@ -82,6 +82,8 @@ pub struct Kms {
     pub quota: Quota,
     acct: Arc<Accounting>,
     clock: Clock,
+    /// CloudTrail event history of the cryptographic calls.
+    pub trail: Arc<crate::trail::Trail>,
 }
 
 /// Canonical bytes of a context, used as GCM associated data.
@@ -97,6 +99,7 @@ impl Kms {
         quota: u64,
         acct: Arc<Accounting>,
         clock: Clock,
+        trail: Arc<crate::trail::Trail>,
     ) -> Self {
         Kms {
             region: region.into(),
@@ -106,6 +109,7 @@ impl Kms {
             quota: Quota::new(quota),
             acct,
             clock,
+            trail,
         }
     }
 
@@ -346,7 +350,18 @@ mod tests {
         let clock = Clock::manual();
         let acct = Arc::new(Accounting::new(clock.clone()));
         (
-            Kms::new("eu-central-1", "111122223333", 0, acct, clock),
+            Kms::new(
+                "eu-central-1",
+                "111122223333",
+                0,
+                acct,
+                clock,
+                Arc::new(crate::trail::Trail::new(
+                    "eu-central-1",
+                    "111122223333",
+                    Default::default(),
+                )),
+            ),
             Caller::direct("A"),
         )
     }

@@ -11,9 +11,18 @@ impl Kms {
         api: &'static str,
         key_arn: &str,
         caller: &Caller,
+        context: &EncryptionContext,
     ) -> Result<(), KmsError> {
         let ok = self.quota.try_acquire(self.clock.now().as_secs());
         self.acct.kms_call(api, key_arn, caller, true, !ok);
+        self.trail.record(crate::trail::Call {
+            api,
+            key_arn,
+            access_key: &caller.requester,
+            via_s3: caller.via_s3,
+            context,
+            throttled: !ok,
+        });
         if ok {
             Ok(())
         } else {
@@ -67,7 +76,7 @@ impl Kms {
             "GenerateDataKeyWithoutPlaintext"
         };
         let arn = self.resolve_arn(key)?;
-        self.crypto_gate(api, &arn, caller)?;
+        self.crypto_gate(api, &arn, caller, ctx)?;
         let (id, material) = self.usable_key(key)?;
         let plaintext = crypto::random_bytes(bytes);
         let ciphertext_blob = self.wrap(&id, &material, ctx, &plaintext);
@@ -96,7 +105,7 @@ impl Kms {
             ));
         }
         let arn = self.resolve_arn(key)?;
-        self.crypto_gate("Encrypt", &arn, caller)?;
+        self.crypto_gate("Encrypt", &arn, caller, ctx)?;
         let (id, material) = self.usable_key(key)?;
         Ok(DataKey {
             plaintext: Vec::new(),
@@ -133,7 +142,7 @@ impl Kms {
     ) -> Result<(Vec<u8>, String), KmsError> {
         let id = Self::blob_key_id(blob)?.to_owned();
         let arn = self.key_arn(&id);
-        self.crypto_gate(api, &arn, caller)?;
+        self.crypto_gate(api, &arn, caller, ctx)?;
         if let Some(k) = expected_key
             && self.resolve(k)? != id
         {

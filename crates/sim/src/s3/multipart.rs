@@ -71,6 +71,28 @@ struct PartTarget<'a> {
     who: &'a str,
 }
 
+impl<'a> PartTarget<'a> {
+    /// The part's place, once its number is valid and its upload exists (checked before
+    /// the body or the copy source is read).
+    fn checked(
+        bucket: &'a Bucket,
+        key: &'a str,
+        upload_id: &'a str,
+        part_number: i32,
+        who: &'a str,
+    ) -> S3Result<Self> {
+        check_part_number(part_number)?;
+        upload_of(bucket, upload_id, key)?;
+        Ok(PartTarget {
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            who,
+        })
+    }
+}
+
 /// Seals a part under the upload's data keys and stores it (UploadPart and
 /// UploadPartCopy). Returns the upload's encryption and the stored part's ETag and time.
 async fn store_part(
@@ -122,18 +144,10 @@ pub(super) async fn upload_part(
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let (who, input, b) = begin!(s, req, "UploadPart");
-    check_part_number(input.part_number)?;
-    upload_of(&b, &input.upload_id, &input.key)?;
+    let target = PartTarget::checked(&b, &input.key, &input.upload_id, input.part_number, &who)?;
     let want = checksum_request!(input);
     let body = read_body(input.body, input.content_length, want, req.trailing_headers).await?;
     let checksum = body.checksum.clone();
-    let target = PartTarget {
-        bucket: &b,
-        key: &input.key,
-        upload_id: &input.upload_id,
-        part_number: input.part_number,
-        who: &who,
-    };
     let (sse, etag, _) = store_part(s, target, body).await?;
     Ok(S3Response::new(answer!(
         UploadPartOutput {
@@ -174,8 +188,7 @@ pub(super) async fn upload_part_copy(
     req: S3Request<UploadPartCopyInput>,
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let (who, input, b) = begin!(s, req, "UploadPartCopy");
-    check_part_number(input.part_number)?;
-    upload_of(&b, &input.upload_id, &input.key)?;
+    let target = PartTarget::checked(&b, &input.key, &input.upload_id, input.part_number, &who)?;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     let sb = s.bucket(src_bucket)?;
     let src = s.object(&sb, src_key)?;
@@ -193,13 +206,6 @@ pub(super) async fn upload_part_copy(
         client_checksum: false,
     };
     let checksum = body.checksum.clone();
-    let target = PartTarget {
-        bucket: &b,
-        key: &input.key,
-        upload_id: &input.upload_id,
-        part_number: input.part_number,
-        who: &who,
-    };
     let (sse, etag, at) = store_part(s, target, body).await?;
     Ok(S3Response::new(answer!(
         UploadPartCopyOutput {
