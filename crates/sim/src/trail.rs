@@ -200,7 +200,9 @@ impl Trail {
         let g = self.events.lock();
         let mut page = Vec::new();
         let mut next = None;
-        for e in g.1.iter().rev().filter(|e| e.id < after) {
+        // Ids grow along the deque: the page starts below `after` without a scan.
+        let end = g.1.partition_point(|e| e.id < after);
+        for e in g.1.range(..end).rev() {
             if r.start_time.is_some_and(|t| e.unix < t) {
                 break;
             }
