@@ -157,15 +157,7 @@ async fn multipart_and_copy_counts() {
     key(&t.kms, "alias/k").await;
     bucket(&t.s3, "mp-kms", "aws:kms", Some("alias/k"), false).await;
     t.sim.reset_stats();
-    let id =
-        t.s3.create_multipart_upload()
-            .bucket("mp-kms")
-            .key("m")
-            .send()
-            .await
-            .unwrap()
-            .upload_id
-            .unwrap();
+    let id = create_upload(&t.s3, "mp-kms", "m").await;
     let mut parts = Vec::new();
     for n in 1..=3 {
         let out =
@@ -188,18 +180,7 @@ async fn multipart_and_copy_counts() {
     }
     assert_eq!(s3_calls(&t, "GenerateDataKey"), 1, "CreateMultipartUpload");
     assert_eq!(s3_calls(&t, "Decrypt"), 3, "one per UploadPart");
-    t.s3.complete_multipart_upload()
-        .bucket("mp-kms")
-        .key("m")
-        .upload_id(&id)
-        .multipart_upload(
-            aws_sdk_s3::types::CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    complete(&t.s3, "mp-kms", "m", &id, parts).await;
     assert_eq!(
         s3_calls(&t, "Decrypt"),
         4,
