@@ -86,6 +86,24 @@ fn aws_run(serve: &common::ServeProcess, dir: &Path, sc: &Path, extra: &[&str]) 
     c
 }
 
+/// Runs the four-mode scenario, principals mapped to profiles, with `--create-key`, to a
+/// successful end; (results directory, stdout, stderr).
+fn mapped_run_with_created_key(
+    serve: &common::ServeProcess,
+    dir: &Path,
+) -> (std::path::PathBuf, String, String) {
+    let out_dir = dir.join("out");
+    let sc = scenario(dir, true);
+    let (code, stdout, err) = output(&mut aws_run(
+        serve,
+        dir,
+        &sc,
+        &["--create-key", "--out", out_dir.to_str().unwrap()],
+    ));
+    assert_eq!(code, 0, "{err}");
+    (out_dir, stdout, err)
+}
+
 /// Exit code, stdout and stderr of a finished command.
 fn output(c: &mut Command) -> (i32, String, String) {
     let out = c.output().unwrap();
@@ -107,15 +125,7 @@ fn the_aws_target_provisions_runs_and_cleans_up_through_the_standard_chain() {
     let serve = common::spawn_serve_with(&["--requesters", "2"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let out_dir = tmp.path().join("out");
-    let sc = scenario(tmp.path(), true);
-    let (code, _, err) = output(&mut aws_run(
-        &serve,
-        tmp.path(),
-        &sc,
-        &["--create-key", "--out", out_dir.to_str().unwrap()],
-    ));
-    assert_eq!(code, 0, "{err}");
+    let (out_dir, _, err) = mapped_run_with_created_key(&serve, tmp.path());
     assert!(
         err.contains("CREATED KMS KEY arn:aws:kms:"),
         "said loudly: {err}"
@@ -441,15 +451,7 @@ fn cloudtrail_counts_the_runs_own_kms_calls_and_leaves_out_the_rest() {
         .unwrap();
     }
     let tmp = tempfile::tempdir().unwrap();
-    let out_dir = tmp.path().join("out");
-    let sc = scenario(tmp.path(), true);
-    let (code, stdout, err) = output(&mut aws_run(
-        &serve,
-        tmp.path(),
-        &sc,
-        &["--create-key", "--out", out_dir.to_str().unwrap()],
-    ));
-    assert_eq!(code, 0, "{err}");
+    let (out_dir, stdout, err) = mapped_run_with_created_key(&serve, tmp.path());
     assert!(
         stdout.contains("KMS calls measured (CloudTrail)"),
         "{stdout}\n{err}"
@@ -458,16 +460,7 @@ fn cloudtrail_counts_the_runs_own_kms_calls_and_leaves_out_the_rest() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
             .unwrap();
     // The aws target's summary, CloudTrail counts and lower bounds included, fits the schema.
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/schema.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&summary)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
+    let errors = common::schema_errors(&summary);
     assert!(errors.is_empty(), "{errors:#?}");
     let trail = &summary["kms_cloudtrail"];
     assert_eq!(trail["scope"], "measured (CloudTrail)");

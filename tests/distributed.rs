@@ -183,9 +183,7 @@ fn three_shards_merge_into_exactly_the_scenario() {
     );
     assert_eq!(code, 0, "{err}");
     let m = json(&merged.join("summary.json"));
-    let schema = json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("results/schema.json"));
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&m).map(|e| e.to_string()).collect();
+    let errors = common::schema_errors(&m);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(m["shards"]["count"], 3);
     assert_eq!(m["shards"]["merged"].as_array().unwrap().len(), 3);

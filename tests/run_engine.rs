@@ -2,6 +2,8 @@
 //! accuracy against injected ground truth, coordinated omission, open-loop rate
 //! accuracy, integrity errors, KMS counts, thresholds and the results files.
 
+mod common;
+
 use sse_bench::results::Summary;
 use sse_bench::results::record::INTEGRITY;
 use sse_bench::run::{RunOptions, RunOutcome, run_loaded};
@@ -316,19 +318,10 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     assert_eq!(s.steps.len(), 6);
 
     // summary.json validates against the checked-in schema.
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/schema.json"))
-            .unwrap(),
-    )
-    .unwrap();
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
             .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&written)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
+    let errors = common::schema_errors(&written);
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(
         !std::fs::read_to_string(dir.path().join("summary.json"))

@@ -36,6 +36,11 @@ impl KeyBilling {
         }
     }
 
+    /// The billing of a scenario's key: `[target] kms_key` and `kms_key_rotations`.
+    pub fn for_target(t: &crate::scenario::TargetConfig) -> Self {
+        Self::of(&t.kms_key, t.kms_key_rotations)
+    }
+
     /// Key versions charged per key-month: 0 for an AWS-managed key, else the key
     /// and its rotated versions up to `cap`.
     pub fn versions_charged(&self, cap: u32) -> f64 {

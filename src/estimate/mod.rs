@@ -331,7 +331,7 @@ pub fn run_estimate(
             kms_usd,
             prices.key_usd(
                 keys,
-                &KeyBilling::of(&s.target.kms_key, s.target.kms_key_rotations),
+                &KeyBilling::for_target(&s.target),
                 hours,
                 hours_per_month,
             ),

@@ -306,7 +306,7 @@ fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Er
         bucket_key_lifetime: rules.bucket_key_lifetime,
         data_age: Duration::ZERO,
         keys: 1,
-        key_billing: KeyBilling::of(&s.target.kms_key, s.target.kms_key_rotations),
+        key_billing: KeyBilling::for_target(&s.target),
         measured_kms_per_op: BTreeMap::new(),
         rules,
     })

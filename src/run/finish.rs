@@ -131,10 +131,7 @@ pub(super) async fn finish(
         quota_rps,
         // The run's KMS modes share one customer-managed key.
         keys: u32::from(target.kms_key_arn.is_some()),
-        key_billing: crate::cost::KeyBilling::of(
-            &ls.scenario.target.kms_key,
-            ls.scenario.target.kms_key_rotations,
-        ),
+        key_billing: crate::cost::KeyBilling::for_target(&ls.scenario.target),
         series: done
             .recorded
             .stats
@@ -278,9 +275,6 @@ async fn cloudtrail_kms(
         .iter()
         .map(|k| k.predicted.calls.floor() as u64)
         .sum();
-    let to_system = |t: time::OffsetDateTime| {
-        std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
-    };
     // A minute's slack either side: CloudTrail's event times are S3's, not ours.
     let (from, to) = (
         to_system(start) - Duration::from_secs(60),
@@ -298,16 +292,7 @@ async fn cloudtrail_kms(
         let events = cloudtrail::lookup(&client, &clock, from, to, bound).await?;
         Ok(cloudtrail::attribute(&events, &buckets))
     });
-    tokio::select! {
-        r = read => match r {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!("CloudTrail KMS counts unavailable: {e:#}");
-                None
-            }
-        },
-        _ = cancel.cancelled() => None,
-    }
+    optional("CloudTrail KMS counts", read, cancel).await
 }
 
 /// CloudWatch's account-wide KMS count over the run, when `[target.cloudwatch]` asks for
@@ -348,9 +333,6 @@ async fn account_wide_kms(
             return None;
         }
     };
-    let to_system = |t: time::OffsetDateTime| {
-        std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
-    };
     if !cw.settle.0.is_zero() {
         eprintln!(
             "waiting {} for CloudWatch to publish KMS usage (Ctrl-C skips)",
@@ -364,11 +346,26 @@ async fn account_wide_kms(
         to_system(end),
         cw.settle.0,
     );
+    optional("CloudWatch KMS usage", query, cancel).await
+}
+
+/// A wall-clock time as a `SystemTime`, for the AWS readers' windows.
+fn to_system(t: time::OffsetDateTime) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
+}
+
+/// An optional reading after the run: its value, or `None` with a warning naming
+/// `what` when it fails, or at once when Ctrl-C cancels the wait.
+async fn optional<T>(
+    what: &str,
+    read: impl std::future::Future<Output = anyhow::Result<T>>,
+    cancel: &CancellationToken,
+) -> Option<T> {
     tokio::select! {
-        r = query => match r {
-            Ok(u) => Some(u),
+        r = read => match r {
+            Ok(v) => Some(v),
             Err(e) => {
-                tracing::warn!("CloudWatch KMS usage unavailable: {e:#}");
+                tracing::warn!("{what} unavailable: {e:#}");
                 None
             }
         },

@@ -338,3 +338,17 @@ pub async fn complete(
         .await
         .unwrap()
 }
+
+/// What keeps `summary` from fitting the checked-in `results/schema.json` (empty: it fits).
+pub fn schema_errors(summary: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator
+        .iter_errors(summary)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}

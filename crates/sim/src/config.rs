@@ -81,15 +81,19 @@ impl SimConfig {
             .unwrap_or_else(|| default_kms_quota(&self.region))
     }
 
+    /// Access keys that are sessions of a role, with the role.
+    pub fn credential_roles(&self) -> std::collections::HashMap<String, String> {
+        self.all_credentials()
+            .into_iter()
+            .filter_map(|c| Some((c.access_key_id, c.role?)))
+            .collect()
+    }
+
     /// Access keys whose Bucket Key requester is their role, under the role rule.
     pub fn bucket_key_identities(&self) -> std::collections::HashMap<String, String> {
         match self.bucket_key_requester {
             RequesterRule::Session => Default::default(),
-            RequesterRule::Role => self
-                .all_credentials()
-                .into_iter()
-                .filter_map(|c| Some((c.access_key_id, c.role?)))
-                .collect(),
+            RequesterRule::Role => self.credential_roles(),
         }
     }
 

@@ -121,18 +121,17 @@ impl Simulator {
             .validate()
             .map_err(|e| SimError::Config(format!("kms_latency: {e}")))?;
         let accounting = Arc::new(accounting::Accounting::new(clock.clone()));
-        let roles = config
-            .all_credentials()
-            .into_iter()
-            .filter_map(|c| Some((c.access_key_id, c.role?)))
-            .collect();
         let kms_svc = Arc::new(kms::Kms::new(
             &config.region,
             &config.account_id,
             config.effective_kms_quota(),
             accounting.clone(),
             clock.clone(),
-            Arc::new(trail::Trail::new(&config.region, &config.account_id, roles)),
+            Arc::new(trail::Trail::new(
+                &config.region,
+                &config.account_id,
+                config.credential_roles(),
+            )),
         ));
         let faults = Arc::new(faults::FaultModel::new(
             config.seed,

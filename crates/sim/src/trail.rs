@@ -213,8 +213,9 @@ impl Trail {
                 next = Some((e.id + 1).to_string());
                 break;
             }
+            let record = self.record_json(e);
             page.push(json!({
-                "EventId": self.record_json(e)["eventID"],
+                "EventId": record["eventID"],
                 "EventName": e.api,
                 "ReadOnly": "true",
                 "AccessKeyId": e.access_key,
@@ -222,7 +223,7 @@ impl Trail {
                 "EventSource": "kms.amazonaws.com",
                 "Username": e.access_key,
                 "Resources": [{"ResourceType": "AWS::KMS::Key", "ResourceName": e.key_arn}],
-                "CloudTrailEvent": self.record_json(e).to_string(),
+                "CloudTrailEvent": record.to_string(),
             }));
         }
         let mut out = json!({ "Events": page });

@@ -88,7 +88,7 @@ pub(super) async fn list_objects_v2(
     s.op("ListObjectsV2");
     let input = req.input;
     let b = s.bucket(&input.bucket)?;
-    let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+    let max_keys = page_size(input.max_keys);
     let after = input
         .continuation_token
         .clone()
@@ -148,7 +148,7 @@ pub(super) async fn list_object_versions(
             "A version-id marker cannot be specified without a key marker: {v}"
         )));
     }
-    let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+    let max_keys = page_size(input.max_keys);
     let page = walk(
         &b.objects.read(),
         input.prefix.as_deref().unwrap_or_default(),

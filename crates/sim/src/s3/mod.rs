@@ -120,6 +120,11 @@ fn invalid_argument(msg: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::InvalidArgument, msg.into())
 }
 
+/// Entries a listing page holds: the request's maximum, at most (and by default) 1,000.
+fn page_size(max: Option<i32>) -> usize {
+    max.unwrap_or(1000).clamp(0, 1000) as usize
+}
+
 /// The version id of every object in an unversioned bucket.
 const NULL_VERSION: &str = "null";
 const INVALID_VERSION: &str = "Invalid version id specified";

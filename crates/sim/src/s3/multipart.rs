@@ -226,7 +226,7 @@ pub(super) async fn list_parts(
     req: S3Request<ListPartsInput>,
 ) -> S3Result<S3Response<ListPartsOutput>> {
     let (_who, input, b) = begin!(s, req, "ListParts");
-    let max_parts = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+    let max_parts = page_size(input.max_parts);
     let after = input.part_number_marker.unwrap_or(0);
     let uploads = b.uploads.lock();
     let u = uploads
