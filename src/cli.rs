@@ -14,6 +14,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// A threshold was crossed (or, for `compare`, a regression was found).
     pub const THRESHOLD: i32 = 3;
+    /// The run stopped at `--max-cost`; what was measured was written, marked incomplete.
+    pub const COST_CAP: i32 = 4;
     /// The run was interrupted (SIGINT/SIGTERM); partial results were written.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -129,9 +131,15 @@ pub struct RunArgs {
     /// Print the plan, the buckets and key it would create and the predicted cost; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Refuse a run on a billed target predicted to cost more than this many USD (default 1).
+    /// Cost cap in USD: a billed run predicted to cost more is refused, and any run
+    /// stops issuing requests before its priced requests would cross it (default 1 on
+    /// endpoint and aws targets; none on the embedded simulator unless given).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
+    /// Prefill only the first N keys of each stream (reads draw from those); needed
+    /// for key spaces above 1,000,000 objects per mode with prefill on.
+    #[arg(long, value_name = "N")]
+    pub prefill_limit: Option<u64>,
     /// Keep the buckets (and objects) the run created on a real target.
     #[arg(long)]
     pub keep: bool,
@@ -277,4 +285,12 @@ pub struct ServeArgs {
     /// KMS quota in requests per second (0 = unlimited).
     #[arg(long)]
     pub kms_quota: Option<u64>,
+    /// Largest request body accepted (default 5GiB, S3's limit for a PUT or a part);
+    /// larger ones get EntityTooLarge.
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
+    pub max_body: Option<u64>,
+    /// Listen on addresses other than loopback (the simulator's credentials are
+    /// printed and fixed: anyone who can reach the port can use it).
+    #[arg(long)]
+    pub allow_remote: bool,
 }

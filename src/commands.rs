@@ -42,6 +42,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
             )
         },
         max_cost: args.max_cost,
+        prefill_limit: args.prefill_limit,
         format,
         quiet,
         access: target::AccessOptions {
@@ -63,7 +64,10 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
     let cancel = tokio_util::sync::CancellationToken::new();
     run::cancel_on_signals(cancel.clone());
     let outcome = run::run_loaded(&ls, opts, cancel, None).await?;
-    let mut footer = vec![format!("results: {}", outcome.dir.display())];
+    let mut footer = vec![match &outcome.write_error {
+        Some(_) => format!("results: NOT written in full to {}", outcome.dir.display()),
+        None => format!("results: {}", outcome.dir.display()),
+    }];
     let html = outcome.dir.join("report.html");
     if html.exists() {
         footer.push(format!("report:  {}", html.display()));
@@ -77,6 +81,9 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
             "{}",
             render::summary_output(&outcome.summary, format, &footer)?
         );
+    }
+    if let Some(e) = &outcome.write_error {
+        eprintln!("error: {e}");
     }
     Ok(outcome.exit_code)
 }
@@ -92,7 +99,15 @@ pub fn validate(paths: &[PathBuf], quiet: bool, format: Format) -> Result<i32, E
     let mut code = exit::OK;
     let mut json = Vec::new();
     for p in paths {
-        match scenario::load(p) {
+        // The machine's limits apply as to a single-worker run of the scenario's target.
+        let loaded = scenario::load(p).and_then(|ls| {
+            let shape = crate::bounds::RunShape {
+                embedded: ls.scenario.target.kind == scenario::TargetKind::Embedded,
+                ..Default::default()
+            };
+            crate::bounds::check(&ls, &crate::bounds::Machine::read(), shape).map(|_| ls)
+        });
+        match loaded {
             Ok(ls) => {
                 let s = &ls.scenario;
                 let steps = plan::plan(s, s.seed).len();

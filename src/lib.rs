@@ -8,6 +8,7 @@
 //! harness reaches it over HTTP and through its small public API. [`commands`]
 //! is the command line's glue; `main.rs` only parses and calls it.
 
+pub mod bounds;
 pub mod cli;
 mod commands;
 mod compare;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod scenario;
+pub mod sdk_error;
 mod serve;
 pub mod shard;
 pub mod target;

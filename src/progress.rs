@@ -63,11 +63,16 @@ pub fn spawn(recorder: Arc<Recorder>, quiet: bool) -> Progress {
             };
             let rate = live.ops as f64 / elapsed.as_secs_f64().max(1e-3);
             let msg = format!(
-                "{:.0}s{} {rate:.0} ops/s, {} errors, {} throttled",
+                "{:.0}s{} {rate:.0} ops/s, {} errors, {} throttled{}",
                 elapsed.as_secs_f64(),
                 length.map_or(String::new(), |l| format!("/{:.0}s", l.as_secs_f64())),
                 live.errors,
-                live.throttled
+                live.throttled,
+                if live.late > 0 {
+                    format!(", BEHIND: {} arrivals issued late", live.late)
+                } else {
+                    String::new()
+                }
             );
             match &b {
                 Some(b) => {

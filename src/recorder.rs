@@ -5,7 +5,7 @@
 
 use crate::results::hlog::{self, HlogWriter};
 use crate::results::record::{
-    Hist, OfferedSecond, OpStats, SeriesKey, StepTotals, THROTTLED_KMS, new_hist,
+    Hist, OfferedSecond, OpStats, OpenLoad, SeriesKey, StepTotals, THROTTLED_KMS, new_hist,
 };
 use crate::results::timeseries::{self, SecondRow, milli};
 use crate::scenario::{Mode, Op};
@@ -53,6 +53,8 @@ struct Active {
     late: u64,
     started: Instant,
     arrivals: BTreeMap<i64, (u64, u64)>,
+    /// Open-loop (scheduled, issued, planned seconds), summed over streams.
+    open: Option<(u64, u64, f64)>,
 }
 
 struct Sink {
@@ -74,6 +76,7 @@ struct Inner {
     live_ops: u64,
     live_errors: u64,
     live_throttled: u64,
+    live_late: u64,
 }
 
 /// The recorder shared by every worker.
@@ -90,6 +93,8 @@ pub struct Live {
     pub errors: u64,
     /// KMS-throttled operations in the current step.
     pub throttled: u64,
+    /// Open-loop arrivals issued late in the current step (the generator is behind).
+    pub late: u64,
 }
 
 impl Recorder {
@@ -116,6 +121,7 @@ impl Recorder {
                 live_ops: 0,
                 live_errors: 0,
                 live_throttled: 0,
+                live_late: 0,
             }),
         })
     }
@@ -138,6 +144,7 @@ impl Recorder {
         g.live_ops = 0;
         g.live_errors = 0;
         g.live_throttled = 0;
+        g.live_late = 0;
         g.active = Some(Active {
             mode,
             phase: phase.to_owned(),
@@ -149,6 +156,7 @@ impl Recorder {
             late: 0,
             started: Instant::now(),
             arrivals: BTreeMap::new(),
+            open: None,
         });
     }
 
@@ -208,10 +216,22 @@ impl Recorder {
         }
     }
 
-    /// Counts an open-loop arrival that had to wait for the in-flight cap.
+    /// Counts an open-loop arrival issued late.
     pub fn late_arrival(&self) {
-        if let Some(a) = self.inner.lock().active.as_mut() {
+        let mut g = self.inner.lock();
+        g.live_late += 1;
+        if let Some(a) = g.active.as_mut() {
             a.late += 1;
+        }
+    }
+
+    /// Adds one stream's open-loop schedule of the current step: arrivals scheduled
+    /// inside the phase, those issued, and the phase's planned seconds.
+    pub fn open_loop(&self, scheduled: u64, issued: u64, planned_s: f64) {
+        if let Some(a) = self.inner.lock().active.as_mut() {
+            let o = a.open.get_or_insert((0, 0, planned_s));
+            o.0 += scheduled;
+            o.1 += issued;
         }
     }
 
@@ -222,6 +242,7 @@ impl Recorder {
             ops: g.live_ops,
             errors: g.live_errors,
             throttled: g.live_throttled,
+            late: g.live_late,
         }
     }
 
@@ -290,13 +311,22 @@ impl Recorder {
     pub fn end_step(&self) -> Option<StepTotals> {
         let mut g = self.inner.lock();
         let a = g.active.take()?;
+        let seconds = a.started.elapsed().as_secs_f64();
+        let open = a.open.map(|(scheduled, issued, planned)| OpenLoad {
+            scheduled,
+            issued,
+            dropped: scheduled.saturating_sub(issued),
+            offered_per_s: scheduled as f64 / planned.max(1e-9),
+            achieved_per_s: g.live_ops as f64 / seconds.max(1e-9),
+        });
         let totals = StepTotals {
             mode: a.mode,
             phase: a.phase.clone(),
             round: a.round,
             record: a.record,
-            seconds: a.started.elapsed().as_secs_f64(),
+            seconds,
             late: a.late,
+            open,
             start_s: a
                 .started
                 .saturating_duration_since(g.sink.run_start)
@@ -327,18 +357,25 @@ impl Recorder {
         Some(totals)
     }
 
-    /// Flushes the streamed files and returns everything measured.
-    pub fn finish(&self) -> std::io::Result<Recorded> {
+    /// Flushes the streamed files (an error here loses none of what [`Recorder::finish`]
+    /// returns).
+    pub fn flush(&self) -> std::io::Result<()> {
         let mut g = self.inner.lock();
         g.sink.timeseries.flush()?;
         for w in g.sink.hlogs.values_mut() {
             w.flush()?;
         }
-        Ok(Recorded {
+        Ok(())
+    }
+
+    /// Everything measured.
+    pub fn finish(&self) -> Recorded {
+        let g = self.inner.lock();
+        Recorded {
             stats: g.stats.clone(),
             steps: g.steps.clone(),
             kms_per_second: g.kms_per_second.clone(),
-        })
+        }
     }
 }
 

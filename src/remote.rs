@@ -96,7 +96,7 @@ pub async fn upload_dir(dir: &Path, url: &S3Url, access: &AccessOptions) -> anyh
             .body(body)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+            .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
             .with_context(|| format!("uploading s3://{}/{key}", url.bucket))?;
     }
     Ok(())
@@ -117,7 +117,7 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyho
             .set_continuation_token(token.take())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+            .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
             .with_context(|| format!("listing {url}"))?;
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
@@ -138,7 +138,7 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyho
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
                 .with_context(|| format!("downloading s3://{}/{key}", url.bucket))?
                 .body
                 .collect()

@@ -1,6 +1,7 @@
 //! `sse-bench serve`: the simulator as a standalone server.
 
 use crate::cli::ServeArgs;
+use crate::error::Error;
 use sse_sim::{Clock, SimConfig, Simulator};
 use std::net::SocketAddr;
 
@@ -24,12 +25,38 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<SimConfig> {
     if let Some(q) = args.kms_quota {
         config.kms_quota_rps = Some(q);
     }
+    if let Some(b) = args.max_body {
+        config.limits.max_body_bytes = b;
+    }
     Ok(config)
 }
 
+/// Addresses other than loopback need `--allow-remote`, and get a warning.
+fn check_exposure(addrs: &[SocketAddr], allow: bool) -> Result<(), Error> {
+    let exposed: Vec<String> = addrs
+        .iter()
+        .filter(|a| !a.ip().is_loopback())
+        .map(ToString::to_string)
+        .collect();
+    if exposed.is_empty() {
+        return Ok(());
+    }
+    if !allow {
+        return Err(Error::Usage(format!(
+            "serve: {} is not a loopback address; the simulator's credentials are fixed and printed, so anyone who reaches it can use it: pass --allow-remote to listen there anyway",
+            exposed.join(", ")
+        )));
+    }
+    eprintln!(
+        "WARNING: serving on {} (not loopback): anyone who can reach it can use the simulator with the credentials below",
+        exposed.join(", ")
+    );
+    Ok(())
+}
+
 /// Starts the simulator and serves until Ctrl-C.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load_config(&args)?;
+pub async fn serve(args: ServeArgs) -> Result<(), Error> {
+    let config = load_config(&args).map_err(|e| Error::Usage(format!("{e:#}")))?;
     let kms_addr = args.kms_listen.unwrap_or_else(|| {
         // An ephemeral S3 port gets an ephemeral KMS port too.
         let port = if args.listen.port() == 0 {
@@ -39,7 +66,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         SocketAddr::new(args.listen.ip(), port)
     });
-    let sim = Simulator::start_on(config, Clock::real(), args.listen, kms_addr).await?;
+    check_exposure(&[args.listen, kms_addr], args.allow_remote)?;
+    let sim = Simulator::start_on(config, Clock::real(), args.listen, kms_addr)
+        .await
+        .map_err(|e| Error::failure(format!("starting the simulator: {e}")))?;
     let c = sim.config();
     println!(
         "sse-bench simulator (region {}, KMS quota {} req/s)",
@@ -64,6 +94,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Clients that parse this banner (tests, scripts) read it through a pipe.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    tokio::signal::ctrl_c().await?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Error::failure(format!("waiting for Ctrl-C: {e}")))?;
     Ok(())
 }

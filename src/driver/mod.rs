@@ -2,11 +2,12 @@
 //! (arrival schedule; latency measured from each request's intended start, as
 //! wrk2 does, so stalls are not hidden by coordinated omission).
 
+pub mod budget;
 pub mod ops;
 pub mod payload;
 
 use crate::recorder::Recorder;
-use crate::scenario::{Op, Phase, Rate, SizeDist, Stream};
+use crate::scenario::{Mode, Op, Phase, Rate, SizeDist, Stream};
 use crate::shard::Shard;
 use ops::{OpEnv, Pick};
 use rand::distr::Distribution;
@@ -21,6 +22,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Phases given only an operation count still stop after this long.
 pub const MAX_PHASE: Duration = Duration::from_secs(3600);
+
+/// An open-loop arrival issued later than this after its scheduled time counts as
+/// late (the in-flight cap was full, or the generator could not keep up).
+pub const LATE_START: Duration = Duration::from_millis(100);
 
 /// Draws object sizes.
 pub enum SizeSampler {
@@ -80,6 +85,8 @@ pub struct StreamPlan {
     pub readers: Vec<usize>,
     /// This worker's key range `[lo, hi)` (all keys unless sharded).
     pub keys: (u64, u64),
+    /// How many keys from `keys.0` prefill writes and reads draw from (`--prefill-limit`).
+    pub filled: u64,
     sizes: SizeSampler,
     ops: Vec<Op>,
     mix: Option<WeightedIndex<u32>>,
@@ -88,7 +95,15 @@ pub struct StreamPlan {
 impl StreamPlan {
     /// Builds a stream plan; principals are looked up by name. A shard keeps its slice
     /// of the key space and, when the stream has at least N of them, its requesters.
-    pub fn new(stream: Stream, share: f64, principals: &[String], shard: Shard) -> Self {
+    /// With a prefill limit, prefill writes the first keys of the slice and reads draw
+    /// from those.
+    pub fn new(
+        stream: Stream,
+        share: f64,
+        principals: &[String],
+        shard: Shard,
+        prefill_limit: Option<u64>,
+    ) -> Self {
         let idx = |names: Vec<String>| -> Vec<usize> {
             shard
                 .principals(&names)
@@ -104,6 +119,7 @@ impl StreamPlan {
             (lo, hi) if hi > lo => (lo, hi),
             _ => (0, all),
         };
+        let filled = prefill_limit.map_or(keys.1 - keys.0, |l| l.clamp(1, keys.1 - keys.0));
         let pairs: Vec<(Op, u32)> = stream.mix.weights();
         let mix = WeightedIndex::new(pairs.iter().map(|p| p.1)).ok();
         StreamPlan {
@@ -115,6 +131,7 @@ impl StreamPlan {
             writers,
             readers,
             keys,
+            filled,
         }
     }
 
@@ -135,10 +152,17 @@ impl StreamPlan {
         } else {
             &self.writers
         };
+        // Reads (and a copy's source) find objects only among the prefilled keys.
+        let read = matches!(op, Op::Get | Op::Head | Op::Copy) && self.stream.prefill;
+        let key_range = if read {
+            self.keys.0..self.keys.0 + self.filled
+        } else {
+            keys.clone()
+        };
         Pick {
             op,
             stream: index,
-            key: rng.random_range(keys.clone()),
+            key: rng.random_range(key_range),
             aux: rng.random_range(keys),
             size: self.sizes.sample(rng),
             version: rng.random::<u64>() | 1,
@@ -166,12 +190,32 @@ pub struct Harness {
     pub kms: Option<Arc<ops::KmsEnv>>,
     /// This worker's part of the scenario.
     pub shard: Shard,
+    /// How long a phase waits past its deadline for requests in flight (the request
+    /// timeout); those still running then are abandoned.
+    pub drain: Duration,
+    /// `--max-cost`: priced requests stop at the cap.
+    pub cap: Option<Arc<budget::CostCap>>,
+}
+
+impl Harness {
+    /// Prices `p` against the cost cap; false when it would cross it, and then the
+    /// run stops (nothing further is issued).
+    fn admit(&self, place: &Placement, p: &Pick) -> bool {
+        let Some(cap) = &self.cap else { return true };
+        if cap.reserve(cap.price(place.mode, &self.streams[p.stream].stream, p)) {
+            return true;
+        }
+        self.cancel.cancel();
+        false
+    }
 }
 
 /// Where one step's objects go: a bucket per stream, a key prefix and, on buckets
 /// the run did not configure, the encryption headers each write carries.
 #[derive(Clone, Debug, Default)]
 pub struct Placement {
+    /// The step's encryption mode (what its requests are priced at).
+    pub mode: Mode,
     /// Bucket per stream (index-aligned with the harness's streams).
     pub buckets: Vec<String>,
     /// Prepended to every object key (empty, or ending in `/`).
@@ -213,37 +257,43 @@ pub fn arrival_time(rate: &Rate, duration: f64, i: u64) -> f64 {
     }
 }
 
-/// Writes every key of every stream once (not measured). Returns failures.
+/// The i-th prefill write: (stream, key), found by arithmetic over the streams'
+/// prefilled ranges (no list of keys is built, however large the key space).
+fn prefill_job(h: &Harness, mut i: u64) -> Option<(usize, u64)> {
+    for (s, sp) in h.streams.iter().enumerate() {
+        if !sp.stream.prefill {
+            continue;
+        }
+        if i < sp.filled {
+            return Some((s, sp.keys.0 + i));
+        }
+        i -= sp.filled;
+    }
+    None
+}
+
+/// Writes every prefilled key of every stream once (not measured). Returns failures.
 pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize) -> u64 {
-    let jobs: Vec<(usize, u64)> = h
-        .streams
-        .iter()
-        .enumerate()
-        .filter(|(_, sp)| sp.stream.prefill)
-        .flat_map(|(s, sp)| (sp.keys.0..sp.keys.1).map(move |k| (s, k)))
-        .collect();
-    let jobs = Arc::new(jobs);
     let next = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for w in 0..concurrency.max(1) {
-        let (h, place, jobs, next, failed) = (
-            h.clone(),
-            place.clone(),
-            jobs.clone(),
-            next.clone(),
-            failed.clone(),
-        );
+        let (h, place, next, failed) = (h.clone(), place.clone(), next.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = ChaCha8Rng::seed_from_u64(h.seed ^ 0x9e37_79b9 ^ w as u64);
             loop {
                 if h.cancel.is_cancelled() {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(&(s, key)) = jobs.get(i) else { break };
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((s, key)) = prefill_job(&h, i) else {
+                    break;
+                };
                 let mut p = h.streams[s].pick_op(Op::Put, s, &mut rng);
                 p.key = key;
+                if !h.admit(&place, &p) {
+                    break;
+                }
                 let out = ops::execute(&env(&h, &place, &p), &p).await;
                 if out.error.is_some() {
                     failed.fetch_add(1, Ordering::Relaxed);
@@ -257,11 +307,34 @@ pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize
     failed.load(Ordering::Relaxed)
 }
 
-/// Runs one phase for every stream at once; returns when all streams are done.
+/// Arrivals of a schedule that fall inside the phase: the count `n` with
+/// `arrival_time(n) >= duration` first (the i-th arrival is due at the time the
+/// cumulative rate reaches i).
+pub fn scheduled_arrivals(rate: &Rate, duration: f64) -> u64 {
+    let (a, b) = rate.bounds();
+    let total = (a + b) / 2.0 * duration;
+    if !(total.is_finite() && total > 0.0) {
+        return 0;
+    }
+    let mut n = total.ceil() as u64;
+    // Rounding at the edge: arrival n-1 must be inside, arrival n outside.
+    while n > 0 && arrival_time(rate, duration, n - 1) >= duration {
+        n -= 1;
+    }
+    while arrival_time(rate, duration, n) < duration {
+        n += 1;
+    }
+    n
+}
+
+/// Runs one phase for every stream at once. Every stream stops issuing at the
+/// phase's deadline; requests in flight then get the drain bound to finish, after
+/// which they are abandoned, so a phase never outlives its deadline by more.
 pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, step_seed: u64) {
     let duration = phase.duration.map_or(MAX_PHASE, |d| d.0.min(MAX_PHASE));
     let start = Instant::now();
     let deadline = start + duration;
+    let stop = h.cancel.child_token();
     let mut tasks = Vec::new();
     for (s, sp) in h.streams.iter().enumerate() {
         let budget = phase
@@ -274,42 +347,69 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
             let workers = h.shard.take(all).max(1) as u32;
             let remaining = Arc::new(AtomicU64::new(budget.map_or(u64::MAX, |b| h.shard.take(b))));
             for w in 0..workers {
-                let (h, place, remaining) = (h.clone(), place.clone(), remaining.clone());
-                tasks.push(tokio::spawn(closed_worker(
-                    h,
-                    place,
+                let worker = Worker {
+                    h: h.clone(),
+                    place: place.clone(),
+                    stop: stop.clone(),
                     s,
-                    seed ^ w as u64,
+                    seed: seed ^ w as u64,
                     deadline,
-                    remaining,
-                )));
+                };
+                tasks.push(tokio::spawn(closed_worker(worker, remaining.clone())));
             }
         } else if let Some(rate) = phase.rate {
             let rate = rate.scaled(sp.share);
             let all = ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as u64).max(1);
             let cap = h.shard.take(all).max(1) as usize;
-            let (h, place) = (h.clone(), place.clone());
+            let worker = Worker {
+                h: h.clone(),
+                place: place.clone(),
+                stop: stop.clone(),
+                s,
+                seed,
+                deadline,
+            };
             tasks.push(tokio::spawn(open_scheduler(
-                h, place, s, seed, start, duration, rate, cap, budget,
+                worker, start, duration, rate, cap, budget,
             )));
         }
     }
-    for t in tasks {
-        let _ = t.await;
+    let give_up = tokio::time::Instant::from_std(deadline + h.drain);
+    for mut t in tasks {
+        tokio::select! {
+            _ = &mut t => {}
+            _ = tokio::time::sleep_until(give_up) => {
+                // Past the drain bound: abandon what is still in flight.
+                stop.cancel();
+                let _ = t.await;
+            }
+        }
     }
 }
 
-async fn closed_worker(
+/// What a worker or scheduler of one stream runs with.
+struct Worker {
     h: Arc<Harness>,
     place: Arc<Placement>,
+    /// Cancelled with the run, or when the phase's drain bound passes.
+    stop: CancellationToken,
     s: usize,
     seed: u64,
     deadline: Instant,
-    remaining: Arc<AtomicU64>,
-) {
+}
+
+async fn closed_worker(w: Worker, remaining: Arc<AtomicU64>) {
+    let Worker {
+        h,
+        place,
+        stop,
+        s,
+        seed,
+        deadline,
+    } = w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     loop {
-        if h.cancel.is_cancelled() || Instant::now() >= deadline {
+        if stop.is_cancelled() || Instant::now() >= deadline {
             break;
         }
         if remaining
@@ -319,39 +419,52 @@ async fn closed_worker(
             break;
         }
         let p = h.streams[s].pick(s, &mut rng);
+        if !h.admit(&place, &p) {
+            break;
+        }
         let t0 = Instant::now();
         let e = env(&h, &place, &p);
         let out = tokio::select! {
             out = ops::execute(&e, &p) => out,
-            _ = h.cancel.cancelled() => break,
+            _ = stop.cancelled() => break,
         };
         let d = t0.elapsed();
         h.recorder.record(&out, d, d);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn open_scheduler(
-    h: Arc<Harness>,
-    place: Arc<Placement>,
-    s: usize,
-    seed: u64,
+    w: Worker,
     start: Instant,
     duration: Duration,
     rate: Rate,
     cap: usize,
     budget: Option<u64>,
 ) {
+    let Worker {
+        h,
+        place,
+        stop,
+        s,
+        seed,
+        deadline,
+    } = w;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let sem = Arc::new(Semaphore::new(cap));
     let dur = duration.as_secs_f64();
     // `i` walks the scenario's whole schedule; this worker takes its shard's arrivals.
-    let mut i: u64 = h.shard.index as u64;
+    let first: u64 = h.shard.index as u64;
     let step = u64::from(h.shard.count.max(1));
-    loop {
-        if h.cancel.is_cancelled() || budget.is_some_and(|b| i >= b) {
-            break;
-        }
+    let total = budget.map_or_else(
+        || scheduled_arrivals(&rate, dur),
+        |b| b.min(scheduled_arrivals(&rate, dur)),
+    );
+    let scheduled = total.saturating_sub(first).div_ceil(step);
+    let mut issued = 0u64;
+    let mut i = first;
+    let until_deadline = tokio::time::sleep_until(deadline.into());
+    tokio::pin!(until_deadline);
+    while i < total && !stop.is_cancelled() {
         let t = arrival_time(&rate, dur, i);
         if !t.is_finite() || t >= dur {
             break;
@@ -359,26 +472,35 @@ async fn open_scheduler(
         let intended = start + Duration::from_secs_f64(t);
         tokio::select! {
             _ = tokio::time::sleep_until(intended.into()) => {}
-            _ = h.cancel.cancelled() => break,
+            _ = stop.cancelled() => break,
+        }
+        // Behind schedule past the deadline: what is left is dropped, not fired late.
+        if Instant::now() >= deadline {
+            break;
         }
         let permit = match sem.clone().try_acquire_owned() {
             Ok(p) => p,
-            Err(_) => {
-                h.recorder.late_arrival();
-                tokio::select! {
-                    p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                    _ = h.cancel.cancelled() => break,
-                }
-            }
+            Err(_) => tokio::select! {
+                p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = &mut until_deadline => break,
+                _ = stop.cancelled() => break,
+            },
         };
         let p = h.streams[s].pick(s, &mut rng);
-        let (h2, place) = (h.clone(), place.clone());
+        if !h.admit(&place, &p) {
+            break;
+        }
+        if intended.elapsed() > LATE_START {
+            h.recorder.late_arrival();
+        }
+        issued += 1;
+        let (h2, place, stop) = (h.clone(), place.clone(), stop.clone());
         tokio::spawn(async move {
             let actual = Instant::now();
             let e = env(&h2, &place, &p);
             let out = tokio::select! {
                 out = ops::execute(&e, &p) => out,
-                _ = h2.cancel.cancelled() => return,
+                _ = stop.cancelled() => return,
             };
             let end = Instant::now();
             h2.recorder.record(&out, end - intended, end - actual);
@@ -386,8 +508,13 @@ async fn open_scheduler(
         });
         i += step;
     }
-    // Wait for requests still in flight (each is bounded by the SDK timeout, and by cancellation).
-    let _ = sem.acquire_many(cap as u32).await;
+    h.recorder.open_loop(scheduled, issued, dur);
+    // Wait for requests still in flight (each bounded by the SDK timeout; run_phase
+    // abandons them past the drain bound).
+    tokio::select! {
+        _ = sem.acquire_many(cap as u32) => {}
+        _ = stop.cancelled() => {}
+    }
 }
 
 #[cfg(test)]
@@ -414,5 +541,18 @@ mod tests {
         };
         assert_eq!(arrival_time(&from_zero, 10.0, 0), 0.0);
         assert!((arrival_time(&from_zero, 10.0, 500) - 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn scheduled_arrivals_count_the_schedule_inside_the_phase() {
+        assert_eq!(scheduled_arrivals(&Rate::Fixed(500.0), 10.0), 5000);
+        assert_eq!(scheduled_arrivals(&Rate::Fixed(3.0), 1.5), 5);
+        let ramp = Rate::Ramp {
+            from: 100.0,
+            to: 300.0,
+        };
+        let n = scheduled_arrivals(&ramp, 10.0);
+        assert!(arrival_time(&ramp, 10.0, n - 1) < 10.0 && arrival_time(&ramp, 10.0, n) >= 10.0);
+        assert_eq!(n, 2000);
     }
 }

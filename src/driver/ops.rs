@@ -380,7 +380,7 @@ pub async fn kms_pool(
                 Err(e) => {
                     return Err(anyhow::anyhow!(
                         "making data keys for Decrypt: {}",
-                        aws_sdk_kms::error::DisplayErrorContext(e)
+                        crate::sdk_error::describe(&e)
                     ));
                 }
             }

@@ -262,6 +262,18 @@ pub struct RunEstimate {
     pub kms_requests: f64,
     /// The charges.
     pub cost: CostBreakdown,
+    /// Whether it is a true upper bound: every phase is open loop or counted, so the
+    /// operations cannot exceed it (SDK retries aside). A closed-loop phase bounded
+    /// only by time is estimated at one request per 5 ms per worker, which a fast
+    /// target beats.
+    pub bound: bool,
+}
+
+impl RunEstimate {
+    /// "at most" for a bound, "about" for an estimate.
+    pub fn qualifier(&self) -> &'static str {
+        if self.bound { "at most" } else { "about" }
+    }
 }
 
 /// At least this long per request when bounding a closed-loop phase without an
@@ -279,7 +291,9 @@ pub fn run_estimate(
     let per_op = OpRates::of(&s.op_shares());
     let mut ops_per_round = 0.0;
     let mut seconds_per_round = 0.0;
+    let mut bound = true;
     for p in &s.phases {
+        bound &= p.rate.is_some() || p.operations.is_some();
         let dur = p
             .duration
             .map_or(crate::driver::MAX_PHASE.as_secs_f64(), |d| {
@@ -311,11 +325,13 @@ pub fn run_estimate(
             deletes: r.deletes,
             ..Default::default()
         };
-        let calls = if mode.bucket_key() {
-            0.0
+        // Bucket Keys make fewer calls, never more, than SSE-KMS without them.
+        let unbucketed = if mode.bucket_key() {
+            Mode::SseKms
         } else {
-            kms::per_request(mode, &rules, &work).calls
+            mode
         };
+        let calls = kms::per_request(unbucketed, &rules, &work).calls;
         s3_usd += prices.s3_requests_usd(work.requests());
         kms_usd += prices.kms_requests_usd(calls);
         ops += n + prefill;
@@ -337,6 +353,7 @@ pub fn run_estimate(
             ),
             None,
         ),
+        bound,
     }
 }
 

@@ -230,7 +230,7 @@ pub async fn lookup<C: Clock>(
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(aws_sdk_cloudtrail::error::DisplayErrorContext(e)))
+                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
                 .with_context(|| format!("CloudTrail LookupEvents ({api})"))?;
             for e in page.events() {
                 if let Some(record) = e.cloud_trail_event() {

@@ -144,6 +144,11 @@ fn add_steps(shards: &[Loaded], base: f64) -> Vec<StepTotals> {
                 Some(x) => {
                     x.seconds = x.seconds.max(st.seconds);
                     x.late += st.late;
+                    // Shards' schedules are disjoint slices: counts and rates add up.
+                    x.open = match (x.open, st.open) {
+                        (Some(a), Some(b)) => Some(a.plus(&b)),
+                        (a, b) => a.or(b),
+                    };
                     x.start_s = x.start_s.min(st.start_s + offset);
                     for o in &st.offered {
                         match x

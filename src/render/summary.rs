@@ -346,6 +346,12 @@ pub fn tables_doc(s: &Summary) -> Doc {
     if !s.thresholds.is_empty() {
         d.heading("Thresholds").list(threshold_lines(s));
     }
+    for l in s.load.iter().filter(|l| l.behind) {
+        d.warning(format!(
+            "LOAD GENERATOR BEHIND: {}; monthly projections use the achieved rate",
+            l.describe()
+        ));
+    }
     if !s.complete {
         d.warning(format!(
             "INCOMPLETE: {}",

@@ -30,20 +30,34 @@ pub struct RunData {
 
 /// Reads a results directory.
 pub fn load(dir: &Path) -> Result<RunData, Error> {
-    let summary = crate::results::read_summary(dir)?;
+    let summary = if crate::results::recover::is_unfinished(dir) {
+        unfinished_summary(dir)?
+    } else {
+        crate::results::read_summary(dir)?
+    };
     let mut histograms = BTreeMap::new();
     for r in &summary.results {
-        let path = dir.join("histograms").join(crate::results::hlog::file_name(
-            r.mode.as_str(),
-            r.op.as_str(),
-        ));
+        let name = crate::results::hlog::file_name(r.mode.as_str(), r.op.as_str());
+        // A run that never finished left its logs under their streaming names.
+        let path = [name.clone(), format!("{name}.partial")]
+            .iter()
+            .map(|n| dir.join("histograms").join(n))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| dir.join("histograms").join(&name));
         if let Ok(bytes) = std::fs::read(&path) {
             let h = crate::results::hlog::read_total(&bytes)
                 .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
             histograms.insert((r.mode, r.op), h);
         }
     }
-    let ts = dir.join(crate::results::timeseries::FILE);
+    let ts = [
+        crate::results::timeseries::FILE,
+        crate::results::timeseries::PARTIAL,
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .find(|p| p.exists())
+    .unwrap_or_else(|| dir.join(crate::results::timeseries::FILE));
     let seconds = if ts.exists() {
         crate::results::timeseries::read(&ts).map_err(Error::Usage)?
     } else {
@@ -60,6 +74,17 @@ pub fn load(dir: &Path) -> Result<RunData, Error> {
         histograms,
         seconds,
     })
+}
+
+/// The summary of a run that never finished, rebuilt from what it streamed (marked
+/// incomplete; error classes and service times are not in the streamed files).
+fn unfinished_summary(dir: &Path) -> Result<Summary, Error> {
+    let (record, text) = crate::results::recover::recover(dir)
+        .map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
+    let ls = crate::scenario::parse(&dir.join("scenario.toml"), &text)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let prices = crate::cost::PriceTable::builtin().map_err(|e| Error::failure(e.to_string()))?;
+    Ok(crate::results::build(&record, &ls, &prices))
 }
 
 /// What a report wrote.

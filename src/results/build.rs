@@ -53,6 +53,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
     let ls = measured(ls, &record.target);
     let s = &ls.scenario;
     let prices = match PriceInfo::from_table(table, &record.target.region) {
+        _ if !s.costs => None,
         Ok(p) => Some(p),
         Err(e) => {
             tracing::warn!("costs left out: {e}");
@@ -177,6 +178,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         prices: ctx.prices.clone(),
         knees,
         steps: record.steps.clone(),
+        load: super::load::of_steps(&record.steps),
         thresholds: Vec::new(),
         shards: None,
     };

@@ -203,11 +203,12 @@ fn roles(s: &Scenario) -> Vec<RolePrincipals> {
 }
 
 /// The steady rate a month is projected at: the scenario's longest measured fixed
-/// open-loop rate, else what the mode achieved.
-fn steady_rate(s: &Scenario, measured_ops_per_s: f64) -> (f64, RateSource) {
+/// open-loop rate, else (or when the load generator could not offer it) what the
+/// mode achieved.
+fn steady_rate(s: &Scenario, measured_ops_per_s: f64, behind: bool) -> (f64, RateSource) {
     match s.steady_rate() {
-        Some(r) => (r, RateSource::Scenario),
-        None => (measured_ops_per_s, RateSource::Measured),
+        Some(r) if !behind => (r, RateSource::Scenario),
+        _ => (measured_ops_per_s, RateSource::Measured),
     }
 }
 
@@ -252,7 +253,10 @@ pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
     } else {
         0.0
     };
-    let (rate, rate_source) = steady_rate(ctx.scenario, measured_rate);
+    let behind = super::load::of_steps(&rec.steps)
+        .iter()
+        .any(|l| l.mode == k.mode && l.behind);
+    let (rate, rate_source) = steady_rate(ctx.scenario, measured_rate, behind);
     let month_ops = rate * hpm * 3600.0;
     // Everything scales with operations, except the key, which is a flat monthly charge.
     let per_op = if ops > 0.0 { 1.0 / ops } else { 0.0 };

@@ -5,7 +5,9 @@
 mod build;
 mod economics;
 pub mod hlog;
+pub mod load;
 pub mod record;
+pub mod recover;
 pub mod summary;
 mod thresholds;
 pub mod timeseries;
@@ -23,10 +25,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    {
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        // A full disk leaves no half-written temporary file behind either.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     std::fs::rename(tmp, path)
 }
@@ -127,7 +134,11 @@ pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Resul
         }
     }
     // summary.json last: its presence marks a finished directory.
-    write_atomic(&dir.join("summary.json"), &json)
+    write_atomic(&dir.join("summary.json"), &json)?;
+    match std::fs::remove_file(dir.join(record::STARTED_FILE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Reads a summary from a results directory or a summary.json path.

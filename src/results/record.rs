@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 /// The file every run writes, and `merge` reads.
 pub const SHARD_FILE: &str = "shard.json";
+/// The run record as it stood when the steps began; removed when the results are
+/// written, so its presence beside no `summary.json` marks a run that never finished.
+pub const STARTED_FILE: &str = "run.partial.json";
 /// Version of [`RunRecord`].
 pub const SHARD_FORMAT: u32 = 1;
 
@@ -187,7 +190,8 @@ pub struct StepTotals {
     pub record: bool,
     /// Seconds it ran.
     pub seconds: f64,
-    /// Open-loop arrivals that waited for the in-flight cap.
+    /// Open-loop arrivals issued more than 100 ms after their scheduled time (the
+    /// in-flight cap was full, or the generator fell behind).
     pub late: u64,
     /// Seconds from the run's start to the step's start.
     #[serde(default)]
@@ -195,6 +199,47 @@ pub struct StepTotals {
     /// Operations per wall-clock second of intended start (measured steps).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offered: Vec<OfferedSecond>,
+    /// What an open-loop step was asked to offer and what it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<OpenLoad>,
+}
+
+/// Offered against achieved load of an open-loop step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenLoad {
+    /// Arrivals the schedule placed inside the phase (this worker's).
+    pub scheduled: u64,
+    /// Arrivals issued before the deadline.
+    pub issued: u64,
+    /// Arrivals not issued: the generator was still behind at the deadline, or the
+    /// run stopped (`scheduled - issued`).
+    pub dropped: u64,
+    /// Scheduled arrivals per second of the phase's planned duration.
+    pub offered_per_s: f64,
+    /// Operations completed per second of the step's wall time.
+    pub achieved_per_s: f64,
+}
+
+impl OpenLoad {
+    /// Share of the schedule that was dropped.
+    pub fn dropped_rate(&self) -> f64 {
+        if self.scheduled == 0 {
+            0.0
+        } else {
+            self.dropped as f64 / self.scheduled as f64
+        }
+    }
+
+    /// Adds another stream's or step's figures (rates add for streams of one step).
+    pub fn plus(&self, o: &OpenLoad) -> OpenLoad {
+        OpenLoad {
+            scheduled: self.scheduled + o.scheduled,
+            issued: self.issued + o.issued,
+            dropped: self.dropped + o.dropped,
+            offered_per_s: self.offered_per_s + o.offered_per_s,
+            achieved_per_s: self.achieved_per_s + o.achieved_per_s,
+        }
+    }
 }
 
 /// KMS calls of one step, as counted by the target.

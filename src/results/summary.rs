@@ -65,6 +65,10 @@ pub struct Summary {
     pub knees: Vec<Knee>,
     /// Every step of the plan that ran.
     pub steps: Vec<StepTotals>,
+    /// Open-loop load per mode: offered, achieved, dropped, and whether the load
+    /// generator fell behind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<super::load::ModeLoad>,
     /// Threshold verdicts.
     pub thresholds: Vec<ThresholdResult>,
     /// Sharded runs: this worker's shard and start barrier, or what a merge added up.

@@ -28,6 +28,17 @@ pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
                 "kms_per_op" => Some(k.per_s3_op),
                 "kms_calls" => Some(k.calls as f64),
                 "kms_peak_rps" => Some(k.peak_rps as f64),
+                // Open-loop modes only: a closed-loop run has no schedule to drop from.
+                "dropped_rate" => s
+                    .load
+                    .iter()
+                    .find(|l| l.mode == k.mode)
+                    .map(|l| l.dropped_rate),
+                "achieved_rate" => s
+                    .load
+                    .iter()
+                    .find(|l| l.mode == k.mode)
+                    .map(|l| l.achieved_per_s),
                 "error_rate" | "throttle_rate" => {
                     let rs: Vec<&OpResult> =
                         s.results.iter().filter(|r| r.mode == k.mode).collect();

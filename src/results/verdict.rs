@@ -14,9 +14,6 @@ use std::collections::BTreeMap;
 /// The mode every other is compared with.
 pub const BASELINE: Mode = Mode::SseS3;
 
-/// Share of late arrivals above which the load generator is said to have fallen behind.
-pub const LATE_SHARE: f64 = 0.001;
-
 /// A latency percentile the verdict reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -353,17 +350,15 @@ fn caveats(
         }),
         TargetKind::Aws => {}
     }
-    let (late, ops): (u64, u64) = record
-        .steps
+    for l in super::load::of_steps(&record.steps)
         .iter()
-        .filter(|t| t.record)
-        .map(|t| (t.late, t.offered.iter().map(|o| o.arrivals).sum::<u64>()))
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    if ops > 0 && late as f64 > LATE_SHARE * ops as f64 {
+        .filter(|l| l.behind)
+    {
         out.push(Caveat {
             kind: CaveatKind::GeneratorSaturated,
             text: format!(
-                "The load generator fell behind: {late} of {ops} arrivals waited for the in-flight cap, so latencies include its queueing."
+                "The load generator fell behind ({}): latencies include its queueing, and monthly projections use the achieved rate.",
+                l.describe()
             ),
         });
     }
@@ -414,14 +409,22 @@ pub fn build(i: &Inputs<'_>) -> Option<Verdict> {
         Some(base_s3? + c.kms_requests_usd + c.key_usd + c.dsse_usd.unwrap_or(0.0))
     };
     let base_monthly = monthly(BASELINE);
-    // The scenario's rate: its steady open-loop rate, else what SSE-S3 achieved.
-    let rate = i.scenario.steady_rate().unwrap_or_else(|| {
-        i.results
-            .iter()
-            .filter(|r| r.mode == BASELINE)
-            .map(|r| r.ops_per_s)
-            .sum()
-    });
+    // The scenario's rate: its steady open-loop rate, else (or when the generator could
+    // not offer it) what SSE-S3 achieved.
+    let behind = super::load::of_steps(&i.record.steps)
+        .iter()
+        .any(|l| l.behind);
+    let rate = i
+        .scenario
+        .steady_rate()
+        .filter(|_| !behind)
+        .unwrap_or_else(|| {
+            i.results
+                .iter()
+                .filter(|r| r.mode == BASELINE)
+                .map(|r| r.ops_per_s)
+                .sum()
+        });
     let mut out = Vec::new();
     for &mode in std::iter::once(&BASELINE).chain(modes.iter().filter(|m| **m != BASELINE)) {
         let Some(k) = i.kms.iter().find(|k| k.mode == mode) else {

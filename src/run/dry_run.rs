@@ -78,6 +78,8 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
         );
     }
     let access = opts.access.resolve(&spec)?;
+    let memory = super::preflight::bounds(ls, opts, &spec)?;
+    let _ = writeln!(o, "{}", memory.describe());
     let stored = crate::plan::stored_bytes(s);
     if spec == TargetSpec::Embedded && stored > 0.0 {
         let mib = stored / 1048576.0;
@@ -158,24 +160,21 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
         );
     }
     // The same region the guard prices: the simulator's for embedded runs.
-    let region = if spec == TargetSpec::Embedded {
-        access
-            .region
-            .clone()
-            .or_else(|| s.target.region.clone())
-            .unwrap_or_else(|| s.simulator.region.clone())
-    } else {
-        super::preflight::billed_region(ls, &access)
-    };
+    let region = super::preflight::priced_region(ls, &access, &spec);
     match table.region(&region) {
+        Ok(_) if !s.costs => {
+            let _ = writeln!(o, "predicted cost: not computed (costs = false)");
+        }
         Ok(p) => {
             let est = crate::estimate::run_estimate(s, p, table.hours_per_month);
             let billed = spec != TargetSpec::Embedded;
             let _ = writeln!(
                 o,
-                "predicted cost{}: ${:.4} (at most {:.0} S3 operations, {:.0} KMS requests; S3 ${:.4}, KMS ${:.4}, key ${:.4}){}",
+                "{} cost{}: ${:.4} ({} {:.0} S3 operations, {:.0} KMS requests; S3 ${:.4}, KMS ${:.4}, key ${:.4}){}",
+                if est.bound { "predicted" } else { "estimated" },
                 if billed { "" } else { " on AWS" },
                 est.cost.total_usd,
+                est.qualifier(),
                 est.operations,
                 est.kms_requests,
                 est.cost.s3_requests_usd,
@@ -191,8 +190,13 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
                 }
             );
         }
+        Err(_) if !s.costs => {
+            let _ = writeln!(o, "predicted cost: not computed (costs = false)");
+        }
         Err(e) => {
-            let _ = writeln!(o, "predicted cost: unknown ({e})");
+            return Err(Error::Usage(format!(
+                "{e}: pass --prices FILE with this region's prices, or set costs = false in the scenario"
+            )));
         }
     }
     Ok(o)

@@ -9,7 +9,7 @@ use super::{AfterPrefill, RunOptions};
 use crate::driver::{self, Harness, StreamPlan};
 use crate::kms::counts::KmsSnapshot;
 use crate::recorder::{Recorded, Recorder};
-use crate::results::record::{PrefillSpan, StepKms};
+use crate::results::record::{PrefillSpan, STARTED_FILE, StepKms};
 use crate::scenario::{LoadedScenario, Mode, ScenarioKind};
 use crate::shard::Barrier;
 use crate::target::{CounterScope, KmsCounter, Target};
@@ -33,11 +33,14 @@ pub(super) struct Executed {
     pub barrier: Option<Barrier>,
     /// Why the run stopped early, if it did.
     pub incomplete: Option<String>,
+    /// Why the streamed files could not be written, if they could not.
+    pub stream_error: Option<String>,
 }
 
 /// Where one step's objects go.
 fn placement(target: &Target, pre: &Preflight, mode: Mode) -> driver::Placement {
     driver::Placement {
+        mode,
         buckets: pre
             .streams
             .iter()
@@ -63,6 +66,7 @@ fn placement(target: &Target, pre: &Preflight, mode: Mode) -> driver::Placement 
 fn spawn_ticker(
     recorder: Arc<Recorder>,
     counter: Option<Arc<dyn KmsCounter>>,
+    failed: Arc<parking_lot::Mutex<Option<String>>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut iv = tokio::time::interval_at(
@@ -75,6 +79,7 @@ fn spawn_ticker(
             let totals = counter.as_ref().and_then(|c| c.totals());
             if let Err(e) = recorder.tick(totals) {
                 tracing::error!("writing the time series failed: {e}");
+                *failed.lock() = Some(e.to_string());
                 break;
             }
         }
@@ -97,11 +102,37 @@ pub(super) async fn execute(
         Recorder::new(&pre.dir, run_start)
             .map_err(|e| anyhow::anyhow!("creating {}: {e}", pre.dir.display()))?,
     );
+    // The cost cap: `--max-cost`, by default $1 on targets that bill.
+    let limit = opts.max_cost.or_else(|| {
+        (pre.spec != crate::target::TargetSpec::Embedded).then_some(super::DEFAULT_MAX_COST)
+    });
+    let cap = match limit {
+        Some(l) => {
+            let region = super::preflight::priced_region(ls, &pre.access, &pre.spec);
+            let prices = pre.prices.region(&region).map_err(|e| {
+                anyhow::anyhow!("--max-cost needs the prices of region {region}: {e}")
+            })?;
+            let cap = driver::budget::CostCap::new(l, prices.clone());
+            // The key's charge for the run's hours comes first, as the run's cost shows it.
+            let est = crate::estimate::run_estimate(s, prices, pre.prices.hours_per_month);
+            cap.reserve(est.cost.key_usd);
+            Some(Arc::new(cap))
+        }
+        None => None,
+    };
     let harness = Arc::new(Harness {
         streams: pre
             .streams
             .iter()
-            .map(|(st, share)| StreamPlan::new(st.clone(), *share, &pre.principals, opts.shard))
+            .map(|(st, share)| {
+                StreamPlan::new(
+                    st.clone(),
+                    *share,
+                    &pre.principals,
+                    opts.shard,
+                    opts.prefill_limit,
+                )
+            })
             .collect(),
         clients: target.clients.clone(),
         seed: pre.seed,
@@ -109,8 +140,25 @@ pub(super) async fn execute(
         cancel: cancel.clone(),
         kms: ready.kms.clone(),
         shard: opts.shard,
+        // Requests are bounded by the SDK's timeout; a second more for the last to land.
+        drain: s.target.timeout.0 + Duration::from_secs(1),
+        cap: cap.clone(),
     });
-    let ticker = spawn_ticker(recorder.clone(), target.counter.clone());
+    // What a report needs if the process dies before finishing: the scenario and the
+    // run record as it starts (the measurements stream beside them).
+    let started = super::finish::started_record(ls, pre, opts, ready, recorder.start_unix());
+    let started = serde_json::to_vec(&started)?;
+    crate::results::write_atomic(&pre.dir.join(STARTED_FILE), &started)
+        .and_then(|()| {
+            crate::results::write_atomic(&pre.dir.join("scenario.toml"), ls.text.as_bytes())
+        })
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", pre.dir.display()))?;
+    let stream_error = Arc::new(parking_lot::Mutex::new(None));
+    let ticker = spawn_ticker(
+        recorder.clone(),
+        target.counter.clone(),
+        stream_error.clone(),
+    );
     let progress = crate::progress::spawn(recorder.clone(), opts.quiet);
     let stream_names: Vec<String> = pre.streams.iter().map(|(st, _)| st.name.clone()).collect();
     let prefill_wanted =
@@ -206,14 +254,31 @@ pub(super) async fn execute(
             });
         }
     }
-    let incomplete = cancel
-        .is_cancelled()
-        .then(|| "interrupted (SIGINT/SIGTERM)".to_owned());
+    let incomplete = match &cap {
+        Some(c) if c.tripped() => Some(format!(
+            "{} ${}: the next request would have taken the priced requests (${:.4}) past it",
+            super::COST_CAP_REASON,
+            c.limit_usd(),
+            c.spent_usd()
+        )),
+        _ => cancel
+            .is_cancelled()
+            .then(|| "interrupted (SIGINT/SIGTERM)".to_owned()),
+    };
     ticker.abort();
     progress.finish();
-    let recorded = recorder
-        .finish()
-        .map_err(|e| anyhow::anyhow!("writing measurements: {e}"))?;
+    // A full disk stops the streamed files, not the run: what is in memory goes on to
+    // the summary, and the error is reported with it.
+    let stream_error = (*stream_error.lock())
+        .clone()
+        .or_else(|| recorder.flush().err().map(|e| e.to_string()))
+        .map(|e| {
+            format!(
+                "streaming the time series and histograms into {}: {e}",
+                pre.dir.display()
+            )
+        });
+    let recorded = recorder.finish();
     Ok(Executed {
         recorded,
         start_unix: recorder.start_unix(),
@@ -221,5 +286,6 @@ pub(super) async fn execute(
         prefills,
         barrier,
         incomplete,
+        stream_error,
     })
 }

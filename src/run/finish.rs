@@ -78,60 +78,13 @@ pub(super) async fn finish(
     let created_key = target.retire_key(opts.keep).await;
     let ended = time::OffsetDateTime::now_utc();
     let kms_account_wide = account_wide_kms(target, ls, started.0, ended, cancel).await;
-    let target_info = TargetInfo {
-        kind: target.spec.kind(),
-        label: target.label(),
-        region: target.region.clone(),
-        kms_key_arn: target.kms_key_arn.clone(),
-        simulator: target.simulator_settings(),
-        buckets: target.created.iter().cloned().collect(),
-        left_behind,
-        kms_counts: if target.kms_measured() {
-            KmsSource::Measured
-        } else if target.spec == TargetSpec::Aws {
-            KmsSource::Predicted
-        } else {
-            KmsSource::Unavailable
-        },
-        key_prefix: (!target.key_prefix.is_empty()).then(|| target.key_prefix.clone()),
-        reused_buckets: if target.key_prefix.is_empty() {
-            Vec::new()
-        } else {
-            target.bucket_names()
-        },
-        created_key,
-        skipped_modes: ready
-            .skipped
-            .iter()
-            .map(|(m, why)| SkippedMode {
-                mode: *m,
-                reason: why.clone(),
-            })
-            .collect(),
-    };
-    let quota_rps = target.kms_quota().or_else(|| {
-        pre.prices
-            .region(&target.region)
-            .ok()
-            .map(|p| p.kms_quota_rps)
-    });
     let record = RunRecord {
-        format: SHARD_FORMAT,
-        shard: opts.shard,
-        scenario_sha256: scenario_digest(&ls.text),
-        seed: pre.seed,
-        start_unix: done.start_unix,
         started_at: rfc3339(started.0),
         ended_at: rfc3339(ended),
         duration_s: started.1.elapsed().as_secs_f64(),
         incomplete_reason: done.incomplete,
         barrier: done.barrier,
-        kms_counter: target.counter_scope(),
-        target: target_info,
-        quota_rps,
-        // The run's KMS modes share one customer-managed key.
-        keys: u32::from(target.kms_key_arn.is_some()),
-        key_billing: crate::cost::KeyBilling::for_target(&ls.scenario.target),
+        target: target_info(target, &ready, left_behind, created_key),
         series: done
             .recorded
             .stats
@@ -142,20 +95,8 @@ pub(super) async fn finish(
         kms_per_second: done.recorded.kms_per_second,
         step_kms: done.step_kms,
         prefills: done.prefills,
-        bucket_roles: target
-            .buckets
-            .iter()
-            .map(|((_, role), b)| (b.clone(), role.clone()))
-            .collect(),
-        principal_names: target.principal_names(),
-        stream_roles: pre
-            .streams
-            .iter()
-            .map(|(st, _)| (st.name.clone(), st.bucket_role().to_owned()))
-            .collect::<BTreeMap<_, _>>(),
         kms_account_wide,
-        kms_cloudtrail: None,
-        bucket_sets: 1,
+        ..started_record(ls, pre, opts, &ready, done.start_unix)
     };
     let mut record = record;
     let mut summary = results::build(&record, ls, &pre.prices);
@@ -175,10 +116,19 @@ pub(super) async fn finish(
     let dir = &pre.dir;
     let record_json = serde_json::to_vec(&record)
         .map_err(|e| Error::failure(format!("encoding {SHARD_FILE}: {e}")))?;
-    results::write_atomic(&dir.join(SHARD_FILE), &record_json)
-        .map_err(|e| Error::failure(format!("writing {}: {e}", dir.display())))?;
-    results::write_dir(dir, &summary, &ls.text)
-        .map_err(|e| Error::failure(format!("writing {}: {e}", dir.display())))?;
+    // A full or unwritable disk: every file goes in whole or not at all, and the
+    // summary in memory is still printed, with the error.
+    let written = results::write_atomic(&dir.join(SHARD_FILE), &record_json)
+        .and_then(|()| results::write_dir(dir, &summary, &ls.text))
+        .map_err(|e| format!("writing the results into {}: {e}", dir.display()));
+    if let Some(e) = done.stream_error.clone().or(written.clone().err()) {
+        return Ok(RunOutcome {
+            exit_code: exit::FAILURE,
+            summary,
+            dir: dir.clone(),
+            write_error: Some(e),
+        });
+    }
     // Charts and reports: a failure here loses nothing measured, so it is a warning.
     if let Err(e) = crate::report::load(dir).and_then(|data| crate::report::render(&[data], dir)) {
         tracing::warn!("charts and report not written: {e}");
@@ -189,13 +139,17 @@ pub(super) async fn finish(
         exit_code: exit_code(&summary),
         summary,
         dir,
+        write_error: None,
     })
 }
 
 /// The exit code a finished run's summary calls for.
 fn exit_code(summary: &Summary) -> i32 {
     if !summary.complete {
-        exit::INTERRUPTED
+        match &summary.incomplete_reason {
+            Some(r) if r.starts_with(super::COST_CAP_REASON) => exit::COST_CAP,
+            _ => exit::INTERRUPTED,
+        }
     } else if summary
         .thresholds
         .iter()
@@ -371,4 +325,107 @@ async fn optional<T>(
         },
         _ = cancel.cancelled() => None,
     }
+}
+
+/// What the run ran against, as the results describe it.
+fn target_info(
+    target: &Target,
+    ready: &Prepared,
+    left_behind: Vec<String>,
+    created_key: Option<crate::target::CreatedKey>,
+) -> TargetInfo {
+    TargetInfo {
+        kind: target.spec.kind(),
+        label: target.label(),
+        region: target.region.clone(),
+        kms_key_arn: target.kms_key_arn.clone(),
+        simulator: target.simulator_settings(),
+        buckets: target.created.iter().cloned().collect(),
+        left_behind,
+        kms_counts: if target.kms_measured() {
+            KmsSource::Measured
+        } else if target.spec == TargetSpec::Aws {
+            KmsSource::Predicted
+        } else {
+            KmsSource::Unavailable
+        },
+        key_prefix: (!target.key_prefix.is_empty()).then(|| target.key_prefix.clone()),
+        reused_buckets: if target.key_prefix.is_empty() {
+            Vec::new()
+        } else {
+            target.bucket_names()
+        },
+        created_key,
+        skipped_modes: ready
+            .skipped
+            .iter()
+            .map(|(m, why)| SkippedMode {
+                mode: *m,
+                reason: why.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The run record as it stands when the steps begin: written as `run.partial.json`,
+/// so a run killed without a chance to finish can still be reported
+/// (`sse-bench report` rebuilds what it measured from the streamed files).
+pub(super) fn started_record(
+    ls: &LoadedScenario,
+    pre: &Preflight,
+    opts: &RunOptions,
+    ready: &Prepared,
+    start_unix: f64,
+) -> RunRecord {
+    let target = &ready.target;
+    let started = time::OffsetDateTime::from_unix_timestamp_nanos((start_unix * 1e9) as i128)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    RunRecord {
+        format: SHARD_FORMAT,
+        shard: opts.shard,
+        scenario_sha256: scenario_digest(&ls.text),
+        seed: pre.seed,
+        start_unix,
+        started_at: rfc3339(started),
+        ended_at: String::new(),
+        duration_s: 0.0,
+        incomplete_reason: Some(
+            "the run did not finish (the process ended before writing its results): rebuilt from the streamed files".into(),
+        ),
+        barrier: None,
+        kms_counter: target.counter_scope(),
+        target: target_info(target, ready, Vec::new(), None),
+        quota_rps: quota_rps(target, pre),
+        // The run's KMS modes share one customer-managed key.
+        keys: u32::from(target.kms_key_arn.is_some()),
+        key_billing: crate::cost::KeyBilling::for_target(&ls.scenario.target),
+        series: Vec::new(),
+        steps: Vec::new(),
+        kms_per_second: BTreeMap::new(),
+        step_kms: Vec::new(),
+        prefills: Vec::new(),
+        bucket_roles: target
+            .buckets
+            .iter()
+            .map(|((_, role), b)| (b.clone(), role.clone()))
+            .collect(),
+        principal_names: target.principal_names(),
+        stream_roles: pre
+            .streams
+            .iter()
+            .map(|(st, _)| (st.name.clone(), st.bucket_role().to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        kms_account_wide: None,
+        kms_cloudtrail: None,
+        bucket_sets: 1,
+    }
+}
+
+fn quota_rps(target: &Target, pre: &Preflight) -> Option<u64> {
+    target.kms_quota().or_else(|| {
+        pre.prices
+            .region(&target.region)
+            .ok()
+            .map(|p| p.kms_quota_rps)
+    })
 }

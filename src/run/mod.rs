@@ -43,8 +43,11 @@ pub struct RunOptions {
     /// On the aws target: read the run's KMS calls from CloudTrail, waiting at most this
     /// long for delivery (`None`: `--no-cloudtrail`).
     pub cloudtrail: Option<std::time::Duration>,
-    /// `--max-cost USD`: refuse a billed run predicted to cost more (default $1).
+    /// `--max-cost USD`: refuse a billed run predicted to cost more (default $1), and
+    /// stop any run before its priced requests would cross it.
     pub max_cost: Option<f64>,
+    /// `--prefill-limit N`: prefill the first N keys of each stream only.
+    pub prefill_limit: Option<u64>,
     /// `--profile`, `--region`, `--kms-key`, `--create-key`, `--bucket`, `--key-prefix`.
     pub access: AccessOptions,
     /// `--shard I/N` (or `--shards N` with `JOB_COMPLETION_INDEX`).
@@ -52,6 +55,9 @@ pub struct RunOptions {
     /// `--start-at`: RFC 3339 or `+30s`.
     pub start_at: Option<String>,
 }
+
+/// How the incomplete reason of a run stopped by the cost cap begins.
+pub const COST_CAP_REASON: &str = "stopped at --max-cost";
 
 /// The cost guard's default ceiling, USD.
 pub const DEFAULT_MAX_COST: f64 = 1.0;
@@ -65,8 +71,11 @@ pub struct RunOutcome {
     pub summary: Summary,
     /// The results directory.
     pub dir: PathBuf,
-    /// Process exit code (0, 3 for crossed thresholds, 130 when interrupted).
+    /// Process exit code (0, 3 for crossed thresholds, 4 at the cost cap, 130 when
+    /// interrupted, 1 when the results could not be written).
     pub exit_code: i32,
+    /// Why (some of) the results could not be written; the summary is still here.
+    pub write_error: Option<String>,
 }
 
 /// Loads the scenario and runs it.

@@ -95,16 +95,27 @@ pub(super) fn check(ls: &LoadedScenario, opts: &RunOptions) -> Result<Preflight,
             "endpoint target {url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint (or map principal {p} in [target.principals])"
         )));
     }
-    // Prices are checked before anything starts: a broken price file is a usage error.
+    bounds(ls, opts, &spec)?;
+    // Prices are checked before anything starts: a broken price file or a region
+    // without prices is a usage error (unless the scenario wants no costs).
     let prices =
         PriceTable::load(opts.prices.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
+    if s.costs {
+        let region = priced_region(ls, &access, &spec);
+        prices.region(&region).map_err(|e| {
+            // Say where the region came from: the flag, or the scenario.
+            let from = if access.region.is_some() {
+                format!("--region {region}: ")
+            } else {
+                String::new()
+            };
+            Error::Usage(format!(
+                "{from}{e}: pass --prices FILE with this region's prices, or set costs = false in the scenario"
+            ))
+        })?;
+    }
     if spec != TargetSpec::Embedded {
         cost_guard(ls, opts, &access, &prices)?;
-    } else if let Some(r) = &access.region {
-        // `--region` sets the region the simulator claims, and so the prices.
-        prices
-            .region(r)
-            .map_err(|e| Error::Usage(format!("--region {r}: {e}")))?;
     }
     let (dir, remote) = out_dir(ls, opts)?;
     Ok(Preflight {
@@ -123,8 +134,44 @@ pub(super) fn check(ls: &LoadedScenario, opts: &RunOptions) -> Result<Preflight,
     })
 }
 
+/// The scenario's demands against this machine and the absolute caps (exit 2 when
+/// they do not fit); returns the memory estimate.
+pub(super) fn bounds(
+    ls: &LoadedScenario,
+    opts: &RunOptions,
+    spec: &TargetSpec,
+) -> Result<crate::bounds::MemoryEstimate, Error> {
+    if opts.prefill_limit == Some(0) {
+        return Err(Error::Usage(
+            "--prefill-limit: expected at least 1 key (set prefill = false to skip prefill)".into(),
+        ));
+    }
+    let shape = crate::bounds::RunShape {
+        embedded: *spec == TargetSpec::Embedded,
+        shard: opts.shard,
+        prefill_limit: opts.prefill_limit,
+    };
+    crate::bounds::check(ls, &crate::bounds::Machine::read(), shape)
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// The region a run is priced in: the simulator's (which `--region` and `[target]
+/// region` set) on the embedded target, else the billed one.
+pub(super) fn priced_region(ls: &LoadedScenario, access: &Access, spec: &TargetSpec) -> String {
+    let s = &ls.scenario;
+    if *spec == TargetSpec::Embedded {
+        access
+            .region
+            .clone()
+            .or_else(|| s.target.region.clone())
+            .unwrap_or_else(|| s.simulator.region.clone())
+    } else {
+        billed_region(ls, access)
+    }
+}
+
 /// The region a run on a real target is priced in.
-pub(super) fn billed_region(ls: &LoadedScenario, access: &Access) -> String {
+fn billed_region(ls: &LoadedScenario, access: &Access) -> String {
     access
         .region
         .clone()
@@ -145,13 +192,23 @@ fn cost_guard(
         .region(&region)
         .map_err(|e| Error::Usage(format!("the cost guard needs prices: {e}")))?;
     let est = crate::estimate::run_estimate(&ls.scenario, prices, table.hours_per_month);
+    let what = if est.bound {
+        "predicted cost of this run, at most"
+    } else {
+        "estimated cost of this run (not a bound: closed-loop phases go as fast as the target answers)"
+    };
     if !opts.quiet {
         eprintln!(
-            "predicted cost of this run: ${:.4} (at most {:.0} S3 operations, {:.0} KMS requests); --max-cost ${max}",
-            est.cost.total_usd, est.operations, est.kms_requests
+            "{what}: ${:.4} ({} {:.0} S3 operations, {:.0} KMS requests); --max-cost ${max} is enforced as the run goes",
+            est.cost.total_usd,
+            est.qualifier(),
+            est.operations,
+            est.kms_requests
         );
     }
-    if est.cost.total_usd > max {
+    // A bound above the cap cannot finish: refuse. An estimate above it may still fit;
+    // the running total stops the run at the cap if not.
+    if est.bound && est.cost.total_usd > max {
         return Err(Error::Usage(format!(
             "predicted cost ${:.4} is above --max-cost ${max}: nothing was started (raise --max-cost to run it)",
             est.cost.total_usd

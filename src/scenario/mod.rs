@@ -74,6 +74,18 @@ pub struct LoadedScenario {
     pub thresholds: Vec<Threshold>,
 }
 
+impl LoadedScenario {
+    /// A problem about the field at `path`, with its line in the file.
+    pub fn error_at(&self, path: &[Seg], message: String) -> ScenarioError {
+        ScenarioError {
+            file: self.path.clone(),
+            line: locate::line_of_path(&self.text, path),
+            field: locate::render(path),
+            message,
+        }
+    }
+}
+
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {

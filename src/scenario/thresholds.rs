@@ -18,12 +18,14 @@ pub const OP_METRICS: [&str; 10] = [
     "throttle_rate",
 ];
 /// Metrics of a mode.
-pub const MODE_METRICS: [&str; 5] = [
+pub const MODE_METRICS: [&str; 7] = [
     "kms_per_op",
     "kms_calls",
     "kms_peak_rps",
     "error_rate",
     "throttle_rate",
+    "dropped_rate",
+    "achieved_rate",
 ];
 
 /// Comparison of a rule.

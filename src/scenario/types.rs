@@ -56,10 +56,19 @@ pub struct Scenario {
     /// Pass/fail rules evaluated at the end (`"sse-kms.put.p99" = "< 80ms"`).
     #[serde(default)]
     pub thresholds: BTreeMap<String, String>,
+    /// Whether runs price what they did (default true). `costs = false` leaves cost
+    /// tables out and lets a run name a region the price table does not know.
+    #[serde(default = "super::workload::yes", skip_serializing_if = "is_true")]
+    pub costs: bool,
     /// The IAM role each principal is a session of (`[principal_roles]`, principal →
     /// role). Under the role rule, principals of one role are one Bucket Key requester.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub principal_roles: BTreeMap<String, String>,
+}
+
+/// Left out of echoes when it holds (results of older builds compare equal).
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_seed() -> u64 {
@@ -78,10 +87,13 @@ pub enum ScenarioKind {
 }
 
 /// An encryption mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// SSE-S3 (AES256).
+    #[default]
     SseS3,
     /// SSE-KMS without Bucket Keys.
     SseKms,

@@ -11,7 +11,7 @@ pub(super) fn one_u32() -> u32 {
     1
 }
 /// Serde default: true.
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 

@@ -84,7 +84,7 @@ pub async fn check_credentials(cfg: &SdkConfig, who: &str) -> anyhow::Result<()>
     provider.provide_credentials().await.map_err(|e| {
         anyhow::anyhow!(
             "{who}: no AWS credentials ({}); the standard chain looks at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile (shared config and credentials files, SSO, credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container and instance roles",
-            aws_sdk_s3::error::DisplayErrorContext(e)
+            crate::sdk_error::root_cause(&e)
         )
     })?;
     Ok(())

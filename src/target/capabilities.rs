@@ -64,12 +64,7 @@ pub async fn probe(
         .body(ByteStream::from_static(b"sse-bench probe\n"))
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "the probe PUT failed: {}",
-                aws_sdk_s3::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(|e| format!("the probe PUT failed: {}", crate::sdk_error::describe(&e)))?;
     let answer = Answer {
         algorithm: out.server_side_encryption().map(|a| a.as_str().to_owned()),
         kms_key_id: out.ssekms_key_id().map(str::to_owned),
@@ -78,7 +73,7 @@ pub async fn probe(
     if let Err(e) = s3.delete_object().bucket(bucket).key(key).send().await {
         tracing::warn!(
             "{bucket}/{key}: the probe object was not deleted now (cleanup retries): {}",
-            aws_sdk_s3::error::DisplayErrorContext(e)
+            crate::sdk_error::describe(&e)
         );
     }
     Ok(answer)

@@ -68,12 +68,7 @@ async fn delete_run_bucket(
         .bucket(name)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "cannot read its tags: {}",
-                aws_sdk_s3::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(|e| format!("cannot read its tags: {}", crate::sdk_error::describe(&e)))?;
     let ours = tags
         .tag_set()
         .iter()
@@ -84,12 +79,11 @@ async fn delete_run_bucket(
         ));
     }
     delete_objects(s3, name, None).await?;
-    s3.delete_bucket().bucket(name).send().await.map_err(|e| {
-        format!(
-            "deleting the bucket: {}",
-            aws_sdk_s3::error::DisplayErrorContext(e)
-        )
-    })?;
+    s3.delete_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| format!("deleting the bucket: {}", crate::sdk_error::describe(&e)))?;
     Ok(())
 }
 
@@ -109,12 +103,7 @@ async fn delete_objects(
             .set_continuation_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "listing objects: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                )
-            })?;
+            .map_err(|e| format!("listing objects: {}", crate::sdk_error::describe(&e)))?;
         let ids: Vec<aws_sdk_s3::types::ObjectIdentifier> = page
             .contents()
             .iter()
@@ -138,12 +127,7 @@ async fn delete_objects(
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "deleting objects: {}",
-                        aws_sdk_s3::error::DisplayErrorContext(e)
-                    )
-                })?;
+                .map_err(|e| format!("deleting objects: {}", crate::sdk_error::describe(&e)))?;
         }
         token = page.next_continuation_token().map(str::to_owned);
         if token.is_none() {

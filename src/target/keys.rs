@@ -77,7 +77,7 @@ impl Target {
                     ),
                     Err(e) => format!(
                         "NOT scheduled for deletion ({}): run aws kms schedule-key-deletion --key-id {arn} --pending-window-in-days {KEY_DELETION_DAYS}",
-                        aws_sdk_kms::error::DisplayErrorContext(e)
+                        crate::sdk_error::describe(&e)
                     ),
                 },
                 None => "NOT scheduled for deletion (no KMS client)".into(),
@@ -125,8 +125,9 @@ async fn ensure_key(kms: &aws_sdk_kms::Client, alias: &str) -> anyhow::Result<St
                 .and_then(|m| m.arn)
                 .context("DescribeKey returned no ARN")
         }
-        Err(e) => Err(anyhow::anyhow!(aws_sdk_kms::error::DisplayErrorContext(e)))
-            .context("creating the key alias"),
+        Err(e) => {
+            Err(anyhow::anyhow!(crate::sdk_error::describe(&e))).context("creating the key alias")
+        }
     }
 }
 
@@ -145,7 +146,7 @@ async fn create_run_key(kms: &aws_sdk_kms::Client, run_id: &str) -> anyhow::Resu
         )
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(aws_sdk_kms::error::DisplayErrorContext(e)))
+        .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
         .context("--create-key: creating the KMS key")?
         .key_metadata
         .context("CreateKey returned no metadata")?;
@@ -162,7 +163,7 @@ async fn existing_key(
     let d = kms.describe_key().key_id(key).send().await.map_err(|e| {
         anyhow::anyhow!(
             "KMS key {key} in {region}: {}; pass --kms-key ALIAS|ARN of a key you may use, or --create-key",
-            aws_sdk_kms::error::DisplayErrorContext(e)
+            crate::sdk_error::describe(&e)
         )
     })?;
     let meta = d.key_metadata.context("DescribeKey returned no metadata")?;

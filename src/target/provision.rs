@@ -47,7 +47,7 @@ impl Target {
                 create
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+                    .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
                     .with_context(|| format!("creating bucket {name}"))?;
                 // Recorded at once and tagged first, so cleanup finds it whatever fails next.
                 self.created.insert(name.clone());
@@ -60,7 +60,7 @@ impl Target {
                     .tagging(tags)
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+                    .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
                     .with_context(|| format!("tagging {name}"))?;
                 let mut by_default = ServerSideEncryptionByDefault::builder()
                     .sse_algorithm(ServerSideEncryption::from(mode.algorithm()));
@@ -86,7 +86,7 @@ impl Target {
                     refused.entry(mode).or_insert_with(|| {
                         format!(
                             "the target refused the bucket's default encryption: {}",
-                            aws_sdk_s3::error::DisplayErrorContext(e)
+                            crate::sdk_error::describe(&e)
                         )
                     });
                 }
@@ -110,7 +110,7 @@ impl Target {
                 {
                     tracing::warn!(
                         "{name}: no expiry lifecycle rule (the endpoint refused it): {}",
-                        aws_sdk_s3::error::DisplayErrorContext(e)
+                        crate::sdk_error::describe(&e)
                     );
                 }
             }
@@ -160,7 +160,7 @@ impl Target {
                 .bucket(name)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
                 .with_context(|| format!("--bucket {name}: not reachable"))?;
             let page = s3
                 .list_objects_v2()
@@ -169,7 +169,7 @@ impl Target {
                 .max_keys(1)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
                 .with_context(|| format!("--bucket {name}: listing {prefix}"))?;
             anyhow::ensure!(
                 page.contents().is_empty(),

@@ -49,6 +49,8 @@ pub struct SimConfig {
     pub upload_part_decrypt: bool,
     /// CompleteMultipartUpload of a KMS object whose parts carry checksums calls Decrypt once (inferred).
     pub complete_checksum_decrypt: bool,
+    /// Limits on what a client may send (sizes, slow or stalled requests).
+    pub limits: crate::limits::Limits,
 }
 
 impl Default for SimConfig {
@@ -70,6 +72,7 @@ impl Default for SimConfig {
             head_checksum_decrypt: true,
             upload_part_decrypt: true,
             complete_checksum_decrypt: true,
+            limits: crate::limits::Limits::default(),
         }
     }
 }

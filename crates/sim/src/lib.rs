@@ -21,6 +21,7 @@ pub mod crypto;
 mod faults;
 mod kms;
 mod kms_api;
+mod limits;
 mod respond;
 mod s3;
 mod server;
@@ -36,6 +37,7 @@ pub use config::{
     Credential, DEFAULT_ACCOUNT_ID, Faults, LatencyModel, RequesterRule, SimConfig,
     default_kms_quota, requester_credential,
 };
+pub use limits::Limits;
 pub use stats::{KmsCallCount, KmsStats, S3Stats, SecondCount, ServedLatency, SimStats, Via};
 pub use units::{HumanDuration, parse_duration};
 
@@ -120,6 +122,7 @@ impl Simulator {
             .kms_latency
             .validate()
             .map_err(|e| SimError::Config(format!("kms_latency: {e}")))?;
+        config.limits.validate().map_err(SimError::Config)?;
         let accounting = Arc::new(accounting::Accounting::new(clock.clone()));
         let kms_svc = Arc::new(kms::Kms::new(
             &config.region,

@@ -5,12 +5,13 @@ use crate::SimState;
 use crate::accounting::Caller;
 use crate::faults::S3Fault;
 use crate::kms::KmsError;
+use crate::limits::{Guarded, Limits};
 use crate::respond::{content_length, json_response, kms_error, xml_error};
 use crate::sigv4::{self, AuthFailure};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Result, s3_error};
@@ -41,20 +42,30 @@ fn build_s3(state: &Arc<SimState>) -> S3Service {
     b.build()
 }
 
-async fn accept_loop<F, Fut>(listener: TcpListener, handle: F)
+async fn accept_loop<F, Fut>(listener: TcpListener, limits: Limits, handle: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Response<s3s::Body>, std::io::Error>> + Send + 'static,
 {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(_) => {
+                // Out of file descriptors, say: wait a little instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let handle = handle.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(&handle);
+            // The header timeout needs hyper's timer; without it a slow head waits forever.
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout.0)
+                .max_buf_size(limits.max_header_bytes)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
@@ -62,11 +73,22 @@ where
     }
 }
 
+/// A declared body length above the limit (`Content-Length`, or the decoded length
+/// of an aws-chunked body).
+fn declared_too_large(headers: &http::HeaderMap, limits: &Limits) -> bool {
+    ["x-amz-decoded-content-length", "content-length"]
+        .iter()
+        .filter_map(|h| headers.get(*h))
+        .filter_map(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .any(|n| n > limits.max_body_bytes)
+}
+
 /// Serves S3 until the task is aborted. `kms_port` is what `GET /_sim/endpoints`
 /// tells a client looking for the KMS and admin endpoint.
 pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16) {
     let svc = build_s3(&state);
-    accept_loop(listener, move |req: Request<Incoming>| {
+    let limits = state.config.limits.clone();
+    accept_loop(listener, limits, move |req: Request<Incoming>| {
         let (svc, state) = (svc.clone(), state.clone());
         async move {
             // Discovery, outside S3 (no bucket may be named `_sim`): not counted, not
@@ -100,11 +122,21 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16
                 }
                 S3Fault::None => {}
             }
+            if declared_too_large(req.headers(), &state.config.limits) {
+                state.accounting.s3_error("EntityTooLarge");
+                return Ok(xml_error(
+                    StatusCode::BAD_REQUEST,
+                    "EntityTooLarge",
+                    "Your proposed upload exceeds the maximum allowed size",
+                ));
+            }
             let req_bytes = content_length::<Incoming>(req.headers(), None);
+            let limits = state.config.limits.clone();
             let kms_wait = std::cell::Cell::new(std::time::Duration::ZERO);
             let (resp, kms_wait) = crate::sse::KMS_WAIT
                 .scope(kms_wait, async {
-                    let r = svc.call(req.map(s3s::Body::from)).await;
+                    let req = req.map(|b| s3s::Body::http_body_unsync(Guarded::new(b, &limits)));
+                    let r = svc.call(req).await;
                     (r, crate::sse::KMS_WAIT.with(|w| w.get()))
                 })
                 .await;
@@ -140,7 +172,8 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16
 
 /// Serves KMS and the admin endpoint until the task is aborted.
 pub async fn serve_kms(listener: TcpListener, state: Arc<SimState>) {
-    accept_loop(listener, move |req: Request<Incoming>| {
+    let limits = state.config.limits.clone();
+    accept_loop(listener, limits, move |req: Request<Incoming>| {
         let state = state.clone();
         async move { Ok::<_, std::io::Error>(handle_kms(req, &state).await) }
     })
@@ -149,6 +182,7 @@ pub async fn serve_kms(listener: TcpListener, state: Arc<SimState>) {
 
 async fn handle_kms(req: Request<Incoming>, state: &Arc<SimState>) -> Response<s3s::Body> {
     let (parts, body) = req.into_parts();
+    let body = Guarded::new(body, &state.config.limits);
     let body = match Limited::new(body, 1 << 20).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {

@@ -110,13 +110,14 @@ pub fn verify(
         canonical_headers.push_str(&values.join(","));
         canonical_headers.push('\n');
     }
-    let payload_hash = match headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
+    // The body's own hash, never the client's word for it: a header that disagrees
+    // with the body (or says UNSIGNED-PAYLOAD) fails like a bad signature.
+    let payload_hash = hex::encode(Sha256::digest(body));
+    if let Some(claimed) = headers.get("x-amz-content-sha256")
+        && claimed.as_bytes() != payload_hash.as_bytes()
     {
-        Some(h) => h.to_owned(),
-        None => hex::encode(Sha256::digest(body)),
-    };
+        return Err(AuthFailure::BadSignature);
+    }
     let mut q: Vec<&str> = query.split('&').filter(|s| !s.is_empty()).collect();
     q.sort_unstable();
     let canonical_request = format!(
@@ -189,6 +190,23 @@ mod tests {
             verify("GET", "/", "", &h, b"", &HashMap::new()),
             Err(AuthFailure::UnknownAccessKey)
         );
+        // The payload hash header must be the body's: a claimed hash of other bytes fails.
+        let empty = hex::encode(Sha256::digest(b""));
+        h.insert("x-amz-content-sha256", empty.parse().unwrap());
+        assert_eq!(
+            verify("GET", "/", "", &h, b"", &secrets),
+            Ok("AKIDEXAMPLE".into())
+        );
+        assert_eq!(
+            verify("GET", "/", "", &h, b"tampered", &secrets),
+            Err(AuthFailure::BadSignature)
+        );
+        h.insert("x-amz-content-sha256", "UNSIGNED-PAYLOAD".parse().unwrap());
+        assert_eq!(
+            verify("GET", "/", "", &h, b"", &secrets),
+            Err(AuthFailure::BadSignature)
+        );
+        h.remove("x-amz-content-sha256");
         h.remove("authorization");
         assert_eq!(
             verify("GET", "/", "", &h, b"", &secrets),

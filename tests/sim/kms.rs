@@ -1,6 +1,6 @@
 //! The simulator's KMS API through the real aws-sdk-kms client.
 
-mod common;
+use crate::common;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;

@@ -2,7 +2,7 @@
 //! every encryption mode with AWS's response headers, SSE header rules, KMS errors
 //! surfaced as S3 errors, and credentials.
 
-mod common;
+use crate::common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ServerSideEncryption, Tag, Tagging};

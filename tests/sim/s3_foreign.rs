@@ -3,7 +3,7 @@
 //! versioning and inspection calls of unversioned buckets, S3's default CRC64NVME
 //! checksums and PartsCount (docs/aws-behaviour.md §1, §10).
 
-mod common;
+use crate::common;
 
 use aws_sdk_s3::types::{CompletedPart, Delete, ObjectIdentifier, ServerSideEncryption};
 use common::*;

@@ -1,7 +1,7 @@
 //! The simulator's object data paths through the real aws-sdk-s3 client: ranged GETs
 //! and checksums, multipart uploads, copy, list and delete, encrypted storage on disk.
 
-mod common;
+use crate::common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedPart, Delete, ObjectIdentifier, ServerSideEncryption};

@@ -1,7 +1,7 @@
 //! Exact KMS call counts per mode (docs/aws-behaviour.md §1–§2), Bucket Key lifetimes on
 //! a manual clock, and the shared quota.
 
-mod common;
+use crate::common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::*;
