@@ -46,6 +46,10 @@ fn sigint_writes_partial_results_and_exits_non_zero() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["complete"], false);
+    // Stopped early is not behind: only the arrivals due until the stop were asked for.
+    let load = &summary["load"][0];
+    assert_eq!(load["behind"], false, "{load}");
+    assert!(load["dropped"].as_u64().unwrap() <= 2, "{load}");
     assert!(
         summary["incomplete_reason"]
             .as_str()

@@ -307,24 +307,35 @@ pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize
     failed.load(Ordering::Relaxed)
 }
 
-/// Arrivals of a schedule that fall inside the phase: the count `n` with
-/// `arrival_time(n) >= duration` first (the i-th arrival is due at the time the
-/// cumulative rate reaches i).
-pub fn scheduled_arrivals(rate: &Rate, duration: f64) -> u64 {
+/// Arrivals of a phase's schedule due before `t` seconds into it: the count `n`
+/// with `arrival_time(n) >= t` first (the i-th arrival is due when the cumulative
+/// rate reaches i).
+pub fn arrivals_before(rate: &Rate, duration: f64, t: f64) -> u64 {
+    let t = t.min(duration);
     let (a, b) = rate.bounds();
-    let total = (a + b) / 2.0 * duration;
+    let k = if duration > 0.0 {
+        (b - a) / duration
+    } else {
+        0.0
+    };
+    let total = a * t + k * t * t / 2.0;
     if !(total.is_finite() && total > 0.0) {
         return 0;
     }
     let mut n = total.ceil() as u64;
-    // Rounding at the edge: arrival n-1 must be inside, arrival n outside.
-    while n > 0 && arrival_time(rate, duration, n - 1) >= duration {
+    // Rounding at the edge: arrival n-1 must be due before t, arrival n not.
+    while n > 0 && arrival_time(rate, duration, n - 1) >= t {
         n -= 1;
     }
-    while arrival_time(rate, duration, n) < duration {
+    while arrival_time(rate, duration, n) < t {
         n += 1;
     }
     n
+}
+
+/// Arrivals of a schedule that fall inside the phase.
+pub fn scheduled_arrivals(rate: &Rate, duration: f64) -> u64 {
+    arrivals_before(rate, duration, duration)
 }
 
 /// Runs one phase for every stream at once. Every stream stops issuing at the
@@ -459,7 +470,6 @@ async fn open_scheduler(
         || scheduled_arrivals(&rate, dur),
         |b| b.min(scheduled_arrivals(&rate, dur)),
     );
-    let scheduled = total.saturating_sub(first).div_ceil(step);
     let mut issued = 0u64;
     let mut i = first;
     let until_deadline = tokio::time::sleep_until(deadline.into());
@@ -508,7 +518,16 @@ async fn open_scheduler(
         });
         i += step;
     }
-    h.recorder.open_loop(scheduled, issued, dur);
+    // A run stopped early (Ctrl-C, the cost cap) was asked for the arrivals due until
+    // then, not for the rest of the phase: those are not dropped.
+    let (due, planned) = if h.cancel.is_cancelled() {
+        let until = start.elapsed().as_secs_f64().min(dur);
+        (total.min(arrivals_before(&rate, dur, until)), until)
+    } else {
+        (total, dur)
+    };
+    let scheduled = due.saturating_sub(first).div_ceil(step).max(issued);
+    h.recorder.open_loop(scheduled, issued, planned);
     // Wait for requests still in flight (each bounded by the SDK timeout; run_phase
     // abandons them past the drain bound).
     tokio::select! {
@@ -554,5 +573,8 @@ mod tests {
         let n = scheduled_arrivals(&ramp, 10.0);
         assert!(arrival_time(&ramp, 10.0, n - 1) < 10.0 && arrival_time(&ramp, 10.0, n) >= 10.0);
         assert_eq!(n, 2000);
+        // Halfway through the ramp: 100·5 + 20·25/2 = 750 arrivals were due.
+        assert_eq!(arrivals_before(&ramp, 10.0, 5.0), 750);
+        assert_eq!(arrivals_before(&Rate::Fixed(500.0), 10.0, 0.0), 0);
     }
 }
