@@ -5,6 +5,7 @@
 //! volume. A problem is a usage error naming the field, its line, the value, the
 //! limit and how to raise it or split the load (`--shard`).
 
+use crate::driver::{DEFAULT_MAX_IN_FLIGHT, key_slice, prefilled};
 use crate::plan::MEMORY_BUDGET_BYTES;
 use crate::scenario::{LoadedScenario, ScenarioErrors, ScenarioKind, Seg};
 use crate::shard::Shard;
@@ -19,8 +20,6 @@ pub const MAX_OBJECT_BYTES: u64 = 5 << 40;
 pub const MAX_KEYS: u64 = 1_000_000_000_000;
 /// Most objects one worker prefills per mode unless `--prefill-limit` says otherwise.
 pub const PREFILL_MAX: u64 = 1_000_000;
-/// Open-loop in-flight cap when the phase does not set `max_in_flight`.
-pub const DEFAULT_MAX_IN_FLIGHT: u64 = 256;
 
 /// Estimated bytes per request in flight beyond its payload: task, connection and
 /// SDK state on the client, and on the embedded target the server's side too.
@@ -202,10 +201,10 @@ fn mib(b: u64) -> String {
     }
 }
 
-/// Keys of a stream the prefill writes (per worker).
+/// Keys of a stream the prefill writes (per worker), as the driver slices them.
 pub fn prefilled_keys(keys: u64, shard: Shard, limit: Option<u64>) -> u64 {
-    let own = shard.take(keys).max(1);
-    limit.map_or(own, |l| own.min(l))
+    let (lo, hi) = key_slice(keys, shard);
+    prefilled(hi - lo, limit)
 }
 
 /// Checks the scenario against the caps and this machine; returns the memory estimate.
@@ -219,17 +218,25 @@ pub fn check(
     let mut fail = |segs: Vec<Seg>, msg: String| errors.push(ls.error_at(&segs, msg));
     let k = |n: &str| Seg::Key(n.to_owned());
     let split = "or split the load across machines with --shard I/N";
-    let workers = u64::from(shard_count(shape.shard));
+    let workers = u64::from(shape.shard.count.max(1));
 
-    // Requests in flight: each phase's closed-loop workers or open-loop cap.
+    // Requests in flight: each phase's closed-loop workers or open-loop cap; the
+    // busiest phase's field (its `rate` when the cap is the default) is where the
+    // machine's limits are reported.
     let mut in_flight = 0u64;
+    let mut busiest = Vec::new();
     for (i, p) in s.phases.iter().enumerate() {
         let at = |f: &str| vec![k("phases"), Seg::Index(i), k(f)];
-        let (field, n) = match (p.concurrency, p.rate) {
-            (Some(c), _) => ("concurrency", u64::from(c)),
+        let (field, n, shown) = match (p.concurrency, p.rate) {
+            (Some(c), _) => ("concurrency", u64::from(c), "concurrency"),
             (None, Some(_)) => (
                 "max_in_flight",
-                p.max_in_flight.map_or(DEFAULT_MAX_IN_FLIGHT, u64::from),
+                u64::from(p.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT)),
+                if p.max_in_flight.is_some() {
+                    "max_in_flight"
+                } else {
+                    "rate"
+                },
             ),
             _ => continue,
         };
@@ -255,7 +262,10 @@ pub fn check(
                 );
             }
         }
-        in_flight = in_flight.max(own);
+        if own >= in_flight {
+            in_flight = own;
+            busiest = at(shown);
+        }
     }
 
     // Object sizes and key spaces.
@@ -335,7 +345,6 @@ pub fn check(
         stored,
         base: BASE_BYTES,
     };
-    let busiest = busiest_phase(ls);
     // Past an absolute cap, the machine's limits would only repeat it.
     if !errors.is_empty() {
         return Err(ScenarioErrors(errors));
@@ -381,34 +390,6 @@ pub fn check(
     } else {
         Err(ScenarioErrors(errors))
     }
-}
-
-fn shard_count(s: Shard) -> u32 {
-    s.count.max(1)
-}
-
-/// The field of the phase with the most requests in flight.
-fn busiest_phase(ls: &LoadedScenario) -> Vec<Seg> {
-    let k = |n: &str| Seg::Key(n.to_owned());
-    ls.scenario
-        .phases
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match (p.concurrency, p.rate) {
-            (Some(c), _) => Some((u64::from(c), i, "concurrency")),
-            (None, Some(_)) => Some((
-                p.max_in_flight.map_or(DEFAULT_MAX_IN_FLIGHT, u64::from),
-                i,
-                if p.max_in_flight.is_some() {
-                    "max_in_flight"
-                } else {
-                    "rate"
-                },
-            )),
-            _ => None,
-        })
-        .max_by_key(|x| x.0)
-        .map_or_else(Vec::new, |(_, i, f)| vec![k("phases"), Seg::Index(i), k(f)])
 }
 
 /// 1234567 → "1,234,567" (whole numbers), else one decimal.

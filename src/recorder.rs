@@ -76,7 +76,6 @@ struct Inner {
     live_ops: u64,
     live_errors: u64,
     live_throttled: u64,
-    live_late: u64,
 }
 
 /// The recorder shared by every worker.
@@ -121,7 +120,6 @@ impl Recorder {
                 live_ops: 0,
                 live_errors: 0,
                 live_throttled: 0,
-                live_late: 0,
             }),
         })
     }
@@ -144,7 +142,6 @@ impl Recorder {
         g.live_ops = 0;
         g.live_errors = 0;
         g.live_throttled = 0;
-        g.live_late = 0;
         g.active = Some(Active {
             mode,
             phase: phase.to_owned(),
@@ -218,9 +215,7 @@ impl Recorder {
 
     /// Counts an open-loop arrival issued late.
     pub fn late_arrival(&self) {
-        let mut g = self.inner.lock();
-        g.live_late += 1;
-        if let Some(a) = g.active.as_mut() {
+        if let Some(a) = self.inner.lock().active.as_mut() {
             a.late += 1;
         }
     }
@@ -242,7 +237,7 @@ impl Recorder {
             ops: g.live_ops,
             errors: g.live_errors,
             throttled: g.live_throttled,
-            late: g.live_late,
+            late: g.active.as_ref().map_or(0, |a| a.late),
         }
     }
 

@@ -42,17 +42,13 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }
 
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
-
 /// Runs the scenario from `cwd`, writing into `cwd/out`; returns the summary.
 fn run_in(cwd: &Path, extra: &[&str]) -> serde_json::Value {
     std::fs::write(cwd.join("contract.toml"), SCENARIO).unwrap();
     let mut args = vec!["-q", "run", "contract.toml", "--out", "out"];
     args.extend_from_slice(extra);
     common::assert_exit(&sse_bench(cwd, &args), 0);
-    summary(&cwd.join("out"))
+    common::read_summary(&cwd.join("out"))
 }
 
 #[test]

@@ -7,25 +7,11 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-}
-
-fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, format!("version = 1\nname = \"{name}\"\n{body}")).unwrap();
-    p
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
 
 /// Waits (bounded) until the run has streamed `rows` rows of its time series.
 fn wait_for_rows(out: &Path, rows: usize, child: &mut Child) {
@@ -43,7 +29,7 @@ fn wait_for_rows(out: &Path, rows: usize, child: &mut Child) {
 
 /// Starts `run` in the background against `target`, signing as `serve`'s requester.
 fn spawn_run(scenario: &Path, out: &Path, target: &str, serve: &common::ServeProcess) -> Child {
-    bin()
+    common::sse_bench_command()
         .args(["-q", "run"])
         .arg(scenario)
         .args(["--target", target, "--out"])
@@ -77,7 +63,7 @@ fn errors_by_class(sm: &serde_json::Value) -> serde_json::Map<String, serde_json
 fn the_target_killed_mid_run_is_counted_and_gated() {
     let serve = common::spawn_serve();
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "killed",
         "modes = [\"sse-s3\"]\n[target]\nretries = \"off\"\ntimeout = \"2s\"\n[workload]\nkeys = 20\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\nduration = \"4s\"\nrate = 100\n[thresholds]\n\"all.error_rate\" = \"< 1%\"\n",
@@ -88,7 +74,7 @@ fn the_target_killed_mid_run_is_counted_and_gated() {
     drop(serve);
     let o = finish(child);
     common::assert_exit(&o, 3);
-    let sm = summary(&out);
+    let sm = common::read_summary(&out);
     assert_eq!(sm["complete"], true);
     let errors = errors_by_class(&sm);
     assert!(
@@ -157,7 +143,7 @@ fn a_target_that_never_answers_times_out_on_schedule() {
     let serve = common::spawn_serve();
     let proxy = Blackhole::start(&serve.s3);
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "silent",
         "modes = [\"sse-s3\"]\n[target]\nretries = \"off\"\ntimeout = \"1s\"\n[workload]\nkeys = 20\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\nduration = \"4s\"\nconcurrency = 4\n",
@@ -168,7 +154,7 @@ fn a_target_that_never_answers_times_out_on_schedule() {
     proxy.silent.store(true, Ordering::Relaxed);
     let o = finish(child);
     common::assert_exit(&o, 0);
-    let sm = summary(&out);
+    let sm = common::read_summary(&out);
     let step = sm["steps"].as_array().unwrap().last().unwrap().clone();
     // 4 s phase, then at most the drain bound (timeout 1 s + 1 s).
     assert!(step["seconds"].as_f64().unwrap() < 6.5, "{step}");
@@ -185,13 +171,13 @@ fn a_target_that_never_answers_times_out_on_schedule() {
 #[test]
 fn a_full_disk_loses_nothing_that_was_printed() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "full",
         "modes = [\"sse-s3\", \"sse-kms\"]\n[workload]\nkeys = 20\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\nduration = \"2s\"\nrate = 100\n",
     );
     let out = tmp.path().join("out");
-    let mut cmd = bin();
+    let mut cmd = common::sse_bench_command();
     cmd.arg("run").arg(&s).arg("--out").arg(&out);
     // SAFETY: setrlimit and signal are async-signal-safe; they run in the child before exec.
     unsafe {
@@ -229,13 +215,13 @@ fn a_full_disk_loses_nothing_that_was_printed() {
 #[test]
 fn a_run_killed_with_sigkill_can_still_be_reported() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "sigkill",
         "modes = [\"sse-kms\"]\n[workload]\nkeys = 20\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\nduration = \"60s\"\nrate = 200\n",
     );
     let out = tmp.path().join("out");
-    let mut child = bin()
+    let mut child = common::sse_bench_command()
         .args(["-q", "run"])
         .arg(&s)
         .arg("--out")
@@ -247,7 +233,11 @@ fn a_run_killed_with_sigkill_can_still_be_reported() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!out.join("summary.json").exists());
-    let r = bin().arg("report").arg(&out).output().unwrap();
+    let r = common::sse_bench_command()
+        .arg("report")
+        .arg(&out)
+        .output()
+        .unwrap();
     common::assert_exit(&r, 0);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Incomplete run"), "marked incomplete");
@@ -266,13 +256,13 @@ fn a_run_killed_with_sigkill_can_still_be_reported() {
 #[test]
 fn every_simulator_fault_at_once_is_classified() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "chaos",
         "modes = [\"sse-kms\"]\n[target]\nretries = \"off\"\ntimeout = \"1s\"\n[simulator]\nkms_quota_rps = 60\n[simulator.faults]\ns3_5xx = 0.05\nconnection_reset = 0.05\nstall_probability = 0.02\nstall = \"3s\"\n[workload]\nkeys = 20\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\nduration = \"3s\"\nrate = 150\n",
     );
     let out = tmp.path().join("out");
-    let o = bin()
+    let o = common::sse_bench_command()
         .args(["-q", "run"])
         .arg(&s)
         .arg("--out")
@@ -280,7 +270,7 @@ fn every_simulator_fault_at_once_is_classified() {
         .output()
         .unwrap();
     common::assert_exit(&o, 0);
-    let sm = summary(&out);
+    let sm = common::read_summary(&out);
     assert_eq!(sm["complete"], true);
     let errors = errors_by_class(&sm);
     for class in [

@@ -5,21 +5,11 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-}
-
-fn scenario(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, format!("version = 1\nname = \"{name}\"\n{body}")).unwrap();
-    p
-}
-
 fn run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    bin()
+    common::sse_bench_command()
         .arg("run")
         .arg(scenario)
         .arg("--out")
@@ -31,10 +21,6 @@ fn run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 /// The three slips: each refused by `validate` and by `run` with exit 2, the
@@ -63,8 +49,12 @@ fn slips_in_size_are_refused_before_anything_starts() {
         ),
     ];
     for (name, body, field, limit) in cases {
-        let s = scenario(tmp.path(), name, body);
-        let v = bin().arg("validate").arg(&s).output().unwrap();
+        let s = common::scenario_file(tmp.path(), name, body);
+        let v = common::sse_bench_command()
+            .arg("validate")
+            .arg(&s)
+            .output()
+            .unwrap();
         common::assert_exit(&v, 2);
         let out = tmp.path().join(format!("{name}-out"));
         let r = run(&s, &out, &[]);
@@ -84,16 +74,16 @@ fn slips_in_size_are_refused_before_anything_starts() {
 #[test]
 fn large_key_spaces_run_without_a_list_of_keys() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "big",
         "modes = [\"sse-s3\"]\n[workload]\nkeys = 1000000000\nprefill = false\nsize = \"1KiB\"\nmix = { put = 1 }\n[[phases]]\nname = \"m\"\noperations = 50\nconcurrency = 2\n",
     );
     let out = tmp.path().join("big-out");
     common::assert_exit(&run(&s, &out, &["-q"]), 0);
-    assert_eq!(summary(&out)["results"][0]["count"], 50);
+    assert_eq!(common::read_summary(&out)["results"][0]["count"], 50);
 
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "limited",
         "modes = [\"sse-s3\"]\n[workload]\nkeys = 5000000\nsize = \"1KiB\"\nmix = { get = 1 }\n[[phases]]\nname = \"m\"\noperations = 200\nconcurrency = 4\n",
@@ -103,7 +93,7 @@ fn large_key_spaces_run_without_a_list_of_keys() {
     common::assert_exit(&refused, 2);
     assert!(stderr(&refused).contains("--prefill-limit"));
     common::assert_exit(&run(&s, &out, &["-q", "--prefill-limit", "100"]), 0);
-    let get = &summary(&out)["results"][0];
+    let get = &common::read_summary(&out)["results"][0];
     assert_eq!(get["count"], 200);
     assert_eq!(get["ok"], 200, "reads draw from the 100 prefilled keys");
 }
@@ -113,12 +103,16 @@ fn large_key_spaces_run_without_a_list_of_keys() {
 #[test]
 fn memory_is_estimated_and_a_limit_is_respected() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "mem",
         "modes = [\"sse-s3\"]\n[workload]\nprefill = false\nsize = \"4MiB\"\n[[phases]]\nname = \"m\"\nduration = \"2s\"\nconcurrency = 1000\n",
     );
-    let dry = bin().args(["run", "--dry-run"]).arg(&s).output().unwrap();
+    let dry = common::sse_bench_command()
+        .args(["run", "--dry-run"])
+        .arg(&s)
+        .output()
+        .unwrap();
     common::assert_exit(&dry, 0);
     let text = String::from_utf8_lossy(&dry.stdout);
     let line = text
@@ -143,7 +137,7 @@ fn memory_is_estimated_and_a_limit_is_respected() {
             });
         }
     };
-    let mut cmd = bin();
+    let mut cmd = common::sse_bench_command();
     cmd.arg("run").arg(&s).arg("--out").arg(&out);
     limited(&mut cmd);
     let o = cmd.output().unwrap();
@@ -151,12 +145,12 @@ fn memory_is_estimated_and_a_limit_is_respected() {
     assert!(stderr(&o).contains("RLIMIT_AS"), "{}", stderr(&o));
     assert!(!out.exists());
     // The OOM-shaped scenario under the same limit: refused, not killed.
-    let oom = scenario(
+    let oom = common::scenario_file(
         tmp.path(),
         "oom",
         "modes = [\"sse-s3\"]\n[workload]\nprefill = false\n[[phases]]\nname = \"m\"\nduration = \"5s\"\nconcurrency = 50000000\n",
     );
-    let mut cmd = bin();
+    let mut cmd = common::sse_bench_command();
     cmd.arg("run").arg(&oom).arg("--out").arg(&out);
     limited(&mut cmd);
     common::assert_exit(&cmd.output().unwrap(), 2);
@@ -173,7 +167,7 @@ fn an_unknown_region_needs_prices_or_no_costs() {
             "{costs}modes = [\"sse-s3\"]\n[target]\nregion = \"eu-middle-9\"\n[workload]\nkeys = 4\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\noperations = 10\nconcurrency = 1\n"
         )
     };
-    let s = scenario(tmp.path(), "region", &body(""));
+    let s = common::scenario_file(tmp.path(), "region", &body(""));
     let out = tmp.path().join("region-out");
     let o = run(&s, &out, &[]);
     common::assert_exit(&o, 2);
@@ -190,12 +184,15 @@ fn an_unknown_region_needs_prices_or_no_costs() {
     .unwrap();
     let priced = prices.to_str().unwrap();
     common::assert_exit(&run(&s, &out, &["-q", "--prices", priced]), 0);
-    assert_eq!(summary(&out)["prices"]["prices"]["region"], "eu-middle-9");
+    assert_eq!(
+        common::read_summary(&out)["prices"]["prices"]["region"],
+        "eu-middle-9"
+    );
 
-    let s = scenario(tmp.path(), "nocost", &body("costs = false\n"));
+    let s = common::scenario_file(tmp.path(), "nocost", &body("costs = false\n"));
     let out = tmp.path().join("nocost-out");
     common::assert_exit(&run(&s, &out, &["-q"]), 0);
-    let sm = summary(&out);
+    let sm = common::read_summary(&out);
     assert!(sm["cost"].as_array().unwrap().is_empty());
     assert!(sm["prices"].is_null());
 }
@@ -207,7 +204,7 @@ fn an_unknown_region_needs_prices_or_no_costs() {
 #[test]
 fn an_open_loop_under_overload_ends_on_time_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "flood",
         "modes = [\"sse-s3\"]\n[target]\ntimeout = \"2s\"\n[workload]\nkeys = 50\nsize = \"1KiB\"\n[[phases]]\nname = \"flood\"\nduration = \"2s\"\nrate = 300000\nmax_in_flight = 64\n[thresholds]\n\"sse-s3.dropped_rate\" = \"< 0.1%\"\n\"sse-s3.achieved_rate\" = \"> 10\"\n",
@@ -215,7 +212,7 @@ fn an_open_loop_under_overload_ends_on_time_and_says_so() {
     let out = tmp.path().join("flood-out");
     let o = run(&s, &out, &[]);
     common::assert_exit(&o, 3);
-    let sm = summary(&out);
+    let sm = common::read_summary(&out);
     assert!(
         common::schema_errors(&sm).is_empty(),
         "{:?}",
@@ -260,13 +257,13 @@ fn an_open_loop_under_overload_ends_on_time_and_says_so() {
 fn max_cost_is_a_hard_cap_against_a_fast_endpoint() {
     let serve = common::spawn_serve();
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "fast",
         "modes = [\"sse-s3\", \"sse-kms\"]\n[workload]\nkeys = 100\nsize = \"1KiB\"\n[[phases]]\nname = \"m\"\nduration = \"8s\"\nconcurrency = 16\n",
     );
     let out = tmp.path().join("fast-out");
-    let o = bin()
+    let o = common::sse_bench_command()
         .arg("run")
         .arg(&s)
         .args(["--target", &serve.s3, "--max-cost", "0.02", "--out"])
@@ -278,7 +275,7 @@ fn max_cost_is_a_hard_cap_against_a_fast_endpoint() {
     common::assert_exit(&o, 4);
     let e = stderr(&o);
     assert!(e.contains("estimated cost of this run (not a bound"), "{e}");
-    let sm = summary(&out);
+    let sm = common::read_summary(&out);
     assert_eq!(sm["complete"], false);
     assert!(
         sm["incomplete_reason"]
@@ -309,12 +306,12 @@ fn sdk_errors_read_as_sentences() {
         .local_addr()
         .unwrap()
         .port();
-    let s = scenario(
+    let s = common::scenario_file(
         tmp.path(),
         "refused",
         "modes = [\"sse-s3\"]\n[target]\nretries = \"off\"\n[workload]\nkeys = 4\n[[phases]]\nname = \"m\"\noperations = 4\nconcurrency = 1\n",
     );
-    let o = bin()
+    let o = common::sse_bench_command()
         .arg("run")
         .arg(&s)
         .args(["--target", &format!("http://127.0.0.1:{port}")])

@@ -20,6 +20,25 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+/// Open-loop in-flight cap when the phase does not set `max_in_flight`.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 256;
+
+/// A worker's slice `[lo, hi)` of a stream's `keys` (all of them when there are
+/// fewer keys than shards: every shard then uses them all).
+pub fn key_slice(keys: u64, shard: Shard) -> (u64, u64) {
+    let all = keys.max(1);
+    match shard.range(all) {
+        (lo, hi) if hi > lo => (lo, hi),
+        _ => (0, all),
+    }
+}
+
+/// Keys of a slice of `len` that prefill writes (and reads draw from): the first
+/// `--prefill-limit`, else all.
+pub fn prefilled(len: u64, limit: Option<u64>) -> u64 {
+    limit.map_or(len, |l| l.clamp(1, len))
+}
+
 /// Phases given only an operation count still stop after this long.
 pub const MAX_PHASE: Duration = Duration::from_secs(3600);
 
@@ -113,13 +132,8 @@ impl StreamPlan {
         };
         let writers = idx(stream.writer_names());
         let readers = idx(stream.reader_names());
-        let all = stream.keys.max(1);
-        let keys = match shard.range(all) {
-            // Fewer keys than shards: every shard uses them all.
-            (lo, hi) if hi > lo => (lo, hi),
-            _ => (0, all),
-        };
-        let filled = prefill_limit.map_or(keys.1 - keys.0, |l| l.clamp(1, keys.1 - keys.0));
+        let keys = key_slice(stream.keys, shard);
+        let filled = prefilled(keys.1 - keys.0, prefill_limit);
         let pairs: Vec<(Op, u32)> = stream.mix.weights();
         let mix = WeightedIndex::new(pairs.iter().map(|p| p.1)).ok();
         StreamPlan {
@@ -370,7 +384,9 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
             }
         } else if let Some(rate) = phase.rate {
             let rate = rate.scaled(sp.share);
-            let all = ((phase.max_in_flight.unwrap_or(256) as f64 * sp.share).ceil() as u64).max(1);
+            let all = ((phase.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT) as f64 * sp.share)
+                .ceil() as u64)
+                .max(1);
             let cap = h.shard.take(all).max(1) as usize;
             let worker = Worker {
                 h: h.clone(),

@@ -38,30 +38,18 @@ pub fn load(dir: &Path) -> Result<RunData, Error> {
     let mut histograms = BTreeMap::new();
     for r in &summary.results {
         let name = crate::results::hlog::file_name(r.mode.as_str(), r.op.as_str());
-        // A run that never finished left its logs under their streaming names.
-        let path = [name.clone(), format!("{name}.partial")]
-            .iter()
-            .map(|n| dir.join("histograms").join(n))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| dir.join("histograms").join(&name));
+        let Some(path) = crate::results::streamed(&dir.join("histograms").join(name)) else {
+            continue;
+        };
         if let Ok(bytes) = std::fs::read(&path) {
             let h = crate::results::hlog::read_total(&bytes)
                 .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
             histograms.insert((r.mode, r.op), h);
         }
     }
-    let ts = [
-        crate::results::timeseries::FILE,
-        crate::results::timeseries::PARTIAL,
-    ]
-    .iter()
-    .map(|f| dir.join(f))
-    .find(|p| p.exists())
-    .unwrap_or_else(|| dir.join(crate::results::timeseries::FILE));
-    let seconds = if ts.exists() {
-        crate::results::timeseries::read(&ts).map_err(Error::Usage)?
-    } else {
-        Vec::new()
+    let seconds = match crate::results::streamed(&dir.join(crate::results::timeseries::FILE)) {
+        Some(ts) => crate::results::timeseries::read(&ts).map_err(Error::Usage)?,
+        None => Vec::new(),
     };
     let label = dir
         .file_name()

@@ -71,6 +71,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         },
         prices,
         hours_per_month: table.hours_per_month,
+        load: super::load::of_steps(&record.steps),
     };
     let step_seconds = |mode: Mode, phase: &str, round: u32| -> f64 {
         record
@@ -141,6 +142,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         results: &results,
         kms: &kms,
         cost: &cost,
+        load: &ctx.load,
     });
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
@@ -178,7 +180,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         prices: ctx.prices.clone(),
         knees,
         steps: record.steps.clone(),
-        load: super::load::of_steps(&record.steps),
+        load: ctx.load.clone(),
         thresholds: Vec::new(),
         shards: None,
     };

@@ -22,6 +22,8 @@ pub struct Context<'a> {
     pub prices: Option<PriceInfo>,
     /// Hours in a billing month.
     pub hours_per_month: f64,
+    /// Open-loop load per mode (offered, achieved, whether the generator fell behind).
+    pub load: Vec<super::load::ModeLoad>,
 }
 
 /// Throttled share at and above which a second counts as throttled (0.1 %).
@@ -253,9 +255,7 @@ pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
     } else {
         0.0
     };
-    let behind = super::load::of_steps(&rec.steps)
-        .iter()
-        .any(|l| l.mode == k.mode && l.behind);
+    let behind = ctx.load.iter().any(|l| l.mode == k.mode && l.behind);
     let (rate, rate_source) = steady_rate(ctx.scenario, measured_rate, behind);
     let month_ops = rate * hpm * 3600.0;
     // Everything scales with operations, except the key, which is a flat monthly charge.

@@ -19,6 +19,13 @@ pub use summary::{SCHEMA_VERSION, Summary};
 use std::io::Write;
 use std::path::Path;
 
+/// A streamed file (`timeseries.csv`, `histograms/*.hlog`) under its final name, or,
+/// when the run never finished, under the `.partial` name it was streamed to.
+pub fn streamed(path: &Path) -> Option<std::path::PathBuf> {
+    let partial = path.with_file_name(format!("{}.partial", path.file_name()?.to_str()?));
+    [path.to_owned(), partial].into_iter().find(|p| p.exists())
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!(

@@ -29,11 +29,7 @@ pub fn recover(dir: &Path) -> Result<(RunRecord, String), String> {
     let mut record: RunRecord =
         serde_json::from_slice(&read(STARTED_FILE)?).map_err(|e| format!("{STARTED_FILE}: {e}"))?;
     let scenario = String::from_utf8_lossy(&read("scenario.toml")?).into_owned();
-    let series_file = [timeseries::PARTIAL, timeseries::FILE]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.exists());
-    let rows = match series_file {
+    let rows = match super::streamed(&dir.join(timeseries::FILE)) {
         Some(p) => timeseries::read(&p)?,
         None => Vec::new(),
     };
@@ -101,15 +97,8 @@ fn series(dir: &Path, rows: &[SecondRow], stream: &str) -> Result<Vec<Series>, S
     let mut stats: BTreeMap<SeriesKey, OpStats> = BTreeMap::new();
     for ((mode, phase, round, op), c) in &counts {
         let Some(op) = Op::parse(op) else { continue };
-        let path = ["", ".partial"]
-            .iter()
-            .map(|ext| {
-                dir.join("histograms").join(format!(
-                    "{}{ext}",
-                    hlog::file_name(mode.as_str(), op.as_str())
-                ))
-            })
-            .find(|p| p.exists());
+        let name = hlog::file_name(mode.as_str(), op.as_str());
+        let path = super::streamed(&dir.join("histograms").join(name));
         let mut s = OpStats::default();
         if let Some(p) = path {
             let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;

@@ -289,6 +289,7 @@ fn kms_load(k: &ModeKms, cost: Option<&ModeCost>, rate: f64) -> KmsLoad {
 fn caveats(
     record: &RunRecord,
     kms: &[ModeKms],
+    load: &[super::load::ModeLoad],
     complete: bool,
     incomplete_reason: Option<&str>,
 ) -> Vec<Caveat> {
@@ -350,10 +351,7 @@ fn caveats(
         }),
         TargetKind::Aws => {}
     }
-    for l in super::load::of_steps(&record.steps)
-        .iter()
-        .filter(|l| l.behind)
-    {
+    for l in load.iter().filter(|l| l.behind) {
         out.push(Caveat {
             kind: CaveatKind::GeneratorSaturated,
             text: format!(
@@ -386,6 +384,8 @@ pub struct Inputs<'a> {
     pub kms: &'a [ModeKms],
     /// Cost per mode.
     pub cost: &'a [ModeCost],
+    /// Open-loop load per mode.
+    pub load: &'a [super::load::ModeLoad],
 }
 
 /// The verdict of a run; none when SSE-S3 did not run (nothing to compare with).
@@ -411,9 +411,7 @@ pub fn build(i: &Inputs<'_>) -> Option<Verdict> {
     let base_monthly = monthly(BASELINE);
     // The scenario's rate: its steady open-loop rate, else (or when the generator could
     // not offer it) what SSE-S3 achieved.
-    let behind = super::load::of_steps(&i.record.steps)
-        .iter()
-        .any(|l| l.behind);
+    let behind = i.load.iter().any(|l| l.behind);
     let rate = i
         .scenario
         .steady_rate()
@@ -468,6 +466,7 @@ pub fn build(i: &Inputs<'_>) -> Option<Verdict> {
         caveats: caveats(
             i.record,
             i.kms,
+            i.load,
             i.record.incomplete_reason.is_none(),
             i.record.incomplete_reason.as_deref(),
         ),

@@ -15,6 +15,23 @@ pub fn assert_exit(o: &std::process::Output, code: i32) {
     );
 }
 
+/// The sse-bench binary, as a command.
+pub fn sse_bench_command() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+}
+
+/// Writes `dir/NAME.toml`: version 1, the name, then `body`.
+pub fn scenario_file(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, format!("version = 1\nname = \"{name}\"\n{body}")).unwrap();
+    p
+}
+
+/// The summary.json of a results directory.
+pub fn read_summary(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
 /// Deterministic test bytes.
 pub fn payload(n: usize, seed: u8) -> Vec<u8> {
     (0..n)

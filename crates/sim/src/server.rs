@@ -131,11 +131,11 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16
                 ));
             }
             let req_bytes = content_length::<Incoming>(req.headers(), None);
-            let limits = state.config.limits.clone();
+            let limits = &state.config.limits;
             let kms_wait = std::cell::Cell::new(std::time::Duration::ZERO);
             let (resp, kms_wait) = crate::sse::KMS_WAIT
                 .scope(kms_wait, async {
-                    let req = req.map(|b| s3s::Body::http_body_unsync(Guarded::new(b, &limits)));
+                    let req = req.map(|b| s3s::Body::http_body_unsync(Guarded::new(b, limits)));
                     let r = svc.call(req).await;
                     (r, crate::sse::KMS_WAIT.with(|w| w.get()))
                 })
