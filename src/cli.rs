@@ -68,7 +68,8 @@ pub enum Command {
     /// KMS quota and cost estimate without running load: from a traffic profile,
     /// a scenario file or a results directory.
     Cost(CostArgs),
-    /// Regression gate: compare a run with a baseline; exit 3 on regression.
+    /// Regression gate: compare a run with a baseline, or with the history of past runs;
+    /// exit 3 on regression.
     Compare(CompareArgs),
     /// Merge the results of N shards into one results directory (histograms added).
     Merge(MergeArgs),
@@ -86,10 +87,39 @@ pub enum Command {
 /// Arguments of `compare`.
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// Baseline: a results directory or its summary.json.
-    pub baseline: PathBuf,
-    /// Current: a results directory or its summary.json.
-    pub current: PathBuf,
+    /// BASELINE CURRENT, or CURRENT alone with --history: results directories or their
+    /// summary.json.
+    #[arg(required = true, num_args = 1..=2, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+    /// Judge CURRENT against the last runs of its scenario in this history (a directory
+    /// or s3://bucket/prefix/, as `run --history` writes it) instead of one baseline.
+    #[arg(long, value_name = "DIR|S3URL")]
+    pub history: Option<String>,
+    /// After judging, add CURRENT to the history (whatever the verdict).
+    #[arg(long, requires = "history")]
+    pub append: bool,
+    /// How many of the latest runs form the history (default 20).
+    #[arg(long, value_name = "N", requires = "history")]
+    pub window: Option<usize>,
+    /// Fewer history runs than this fall back to the fixed tolerances (default 10).
+    #[arg(long, value_name = "N", requires = "history")]
+    pub min_history: Option<usize>,
+    /// The statistical test: `t` (Student's t prediction test, default) or `z` (z-score).
+    #[arg(long, value_name = "t|z", requires = "history")]
+    pub test: Option<String>,
+    /// One-sided significance level per metric (default 0.01).
+    #[arg(long, value_name = "P", requires = "history")]
+    pub significance: Option<f64>,
+    /// Smallest change that counts as a regression, like 5% (default 5%; `[min_effect]`
+    /// in the rules file sets it per metric).
+    #[arg(long, value_name = "PCT", requires = "history")]
+    pub min_effect: Option<String>,
+    /// Profile for an s3:// history.
+    #[arg(long, requires = "history")]
+    pub profile: Option<String>,
+    /// Region for an s3:// history.
+    #[arg(long, requires = "history")]
+    pub region: Option<String>,
     /// Tolerance rules, e.g. `p99=10%`, `ops=5%`, `kms_per_op=0%`, `error_rate=0.1pp`,
     /// `sse-kms.put.p99=20%` (repeat or separate with commas).
     #[arg(long, value_delimiter = ',')]
@@ -179,6 +209,10 @@ pub struct RunArgs {
     /// Wait for this instant before the first phase: RFC 3339 (2026-11-24T02:00:00Z) or +30s.
     #[arg(long, value_name = "TIME")]
     pub start_at: Option<String>,
+    /// Append a record of the run's gated metrics to this history (a directory or
+    /// s3://bucket/prefix/), which `compare --history` judges later runs against.
+    #[arg(long, value_name = "DIR|S3URL")]
+    pub history: Option<String>,
 }
 
 /// Arguments of `merge`.

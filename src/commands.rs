@@ -19,6 +19,15 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
         (None, None) => shard::Shard::SINGLE,
     };
     let sharded = !shard.is_single();
+    let history = match &args.history {
+        Some(_) if sharded => {
+            return Err(Error::Usage(
+                "--history records whole runs: a shard is a slice of one (record the merged run with `compare --history DIR MERGED --append`)".into(),
+            ));
+        }
+        Some(h) => Some(compare::Location::parse(h)?),
+        None => None,
+    };
     if let Some(m) = args.max_cost
         && !(m >= 0.0 && m.is_finite())
     {
@@ -55,6 +64,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
         },
         shard,
         start_at: args.start_at,
+        history,
     };
     let ls = scenario::load(&args.scenario).map_err(|e| Error::Usage(e.to_string()))?;
     if args.dry_run {
@@ -156,14 +166,35 @@ pub async fn serve(args: ServeArgs) -> Result<i32, Error> {
 }
 
 /// `compare`: the regression gate; exit 3 on regression.
-pub fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
+pub async fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
+    let mut results = a.results;
+    let current = results.pop().unwrap_or_default();
+    let history = match &a.history {
+        Some(h) => Some(compare::HistoryOptions {
+            location: compare::Location::parse(h)?,
+            append: a.append,
+            window: a.window,
+            min_runs: a.min_history,
+            test: a.test,
+            significance: a.significance,
+            min_effect: a.min_effect,
+            access: target::AccessOptions {
+                profile: a.profile,
+                region: a.region,
+                ..Default::default()
+            },
+        }),
+        None => None,
+    };
     let c = compare::run(&compare::CompareOptions {
-        baseline: a.baseline,
-        current: a.current,
+        baseline: results.pop(),
+        current,
         max_regression: a.max_regression,
         rules: a.rules,
         allow_different: a.allow_different,
-    })?;
+        history,
+    })
+    .await?;
     let doc = compare_doc(&c);
     let md = doc.markdown();
     if let Some(f) = &a.markdown {
@@ -248,9 +279,12 @@ pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, 
             if input.starts_with("s3://") {
                 let url = remote::S3Url::parse(input).map_err(Error::Usage)?;
                 let local = tmp.join(i.to_string());
-                remote::download(&url, &access, &local)
+                let n = remote::download(&url, &access, &local)
                     .await
                     .map_err(|e| Error::Usage(format!("{e:#}")))?;
+                if n == 0 {
+                    return Err(Error::Usage(format!("{url}: no objects there")));
+                }
                 inputs.push(local);
             } else {
                 inputs.push(PathBuf::from(input));
@@ -309,7 +343,7 @@ pub async fn dispatch(cli: cli::Cli) -> i32 {
         cli::Command::Run(args) => run(args, quiet, format).await,
         cli::Command::Validate { scenarios } => validate(&scenarios, quiet, format),
         cli::Command::Serve(args) => serve(args).await,
-        cli::Command::Compare(a) => compare(a, format),
+        cli::Command::Compare(a) => compare(a, format).await,
         cli::Command::Report { dirs, out } => report(&dirs, out.as_deref(), quiet, format),
         cli::Command::Cost(args) => cost(&args, format),
         cli::Command::Merge(args) => merge(args, quiet, format).await,

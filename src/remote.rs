@@ -102,9 +102,30 @@ pub async fn upload_dir(dir: &Path, url: &S3Url, access: &AccessOptions) -> anyh
     Ok(())
 }
 
+/// Writes one object, `rel` under the prefix of `url`.
+pub async fn put(
+    url: &S3Url,
+    rel: &str,
+    body: Vec<u8>,
+    access: &AccessOptions,
+) -> anyhow::Result<()> {
+    let key = format!("{}{rel}", url.prefix);
+    client(access)
+        .await
+        .put_object()
+        .bucket(&url.bucket)
+        .key(&key)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+        .with_context(|| format!("uploading s3://{}/{key}", url.bucket))?;
+    Ok(())
+}
+
 /// Downloads everything under `url` into `into` (keys relative to the prefix); refuses
-/// keys that would leave `into`.
-pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyhow::Result<()> {
+/// keys that would leave `into`. Returns how many objects it wrote.
+pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyhow::Result<usize> {
     let s3 = client(access).await;
     let mut token: Option<String> = None;
     let mut n = 0usize;
@@ -153,8 +174,7 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyho
             break;
         }
     }
-    anyhow::ensure!(n > 0, "{url}: no objects there");
-    Ok(())
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -28,19 +28,6 @@ fn scenario(dir: &Path, serve: &common::ServeProcess) -> PathBuf {
     p
 }
 
-fn sse_bench(serve: &common::ServeProcess) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sse-bench"));
-    c.env("AWS_ACCESS_KEY_ID", &serve.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key)
-        .env("AWS_ENDPOINT_URL_S3", &serve.s3)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    c
-}
-
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -83,7 +70,8 @@ fn download(
 }
 
 fn merge(serve: &common::ServeProcess, inputs: &[&str], out: &Path) -> (i32, String) {
-    let o = sse_bench(serve)
+    let o = serve
+        .sse_bench()
         .args(["-q", "merge"])
         .args(inputs)
         .arg("--out")
@@ -118,7 +106,8 @@ fn three_shards_merge_into_exactly_the_scenario() {
     ];
     let children: Vec<_> = (0..3)
         .map(|i| {
-            sse_bench(&serve)
+            serve
+                .sse_bench()
                 .args(["-q", "run"])
                 .arg(&sc)
                 .args([
@@ -274,7 +263,8 @@ fn three_shards_merge_into_exactly_the_scenario() {
     }
 
     // report and compare take the merged directory like any other.
-    let o = sse_bench(&serve)
+    let o = serve
+        .sse_bench()
         .args(["-q", "compare"])
         .arg(&merged)
         .arg(&merged)
@@ -327,7 +317,8 @@ fn three_shards_merge_into_exactly_the_scenario() {
     }
 
     // --format json prints the merged summary.
-    let o = sse_bench(&serve)
+    let o = serve
+        .sse_bench()
         .args(["--format", "json", "merge"])
         .args([
             local[0].to_str().unwrap(),

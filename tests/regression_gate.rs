@@ -3,8 +3,12 @@
 //! run twice compares clean against itself and the checked-in baseline, and a run
 //! with the simulator's KMS latency doubled is flagged.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::sse_bench_output as sse_bench;
 
 const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/results/baselines/ci-nightly");
 const RULES: &str = concat!(
@@ -17,19 +21,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn sse_bench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(args)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .expect("run sse-bench");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn baseline() -> serde_json::Value {
@@ -46,6 +37,25 @@ fn variant(dir: &Path, name: &str, edit: impl FnOnce(&mut serde_json::Value)) ->
     let p = dir.join(format!("{name}.json"));
     std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
     p
+}
+
+/// Multiplies a percentile of an operation in the selected modes by `factor`, in the
+/// run's results and in every round (the gate judges the median of the rounds).
+fn scale(
+    v: &mut serde_json::Value,
+    mode: impl Fn(&serde_json::Value) -> bool,
+    op: &str,
+    p: &str,
+    factor: f64,
+) {
+    for table in ["results", "phases"] {
+        for r in v[table].as_array_mut().unwrap() {
+            if mode(&r["mode"]) && r["op"] == op {
+                let x = r["latency_ms"][p].as_f64().unwrap();
+                r["latency_ms"][p] = (x * factor).into();
+            }
+        }
+    }
 }
 
 fn s(p: &Path) -> &str {
@@ -74,12 +84,7 @@ fn a_p99_raised_30_percent_is_a_regression_named_by_its_row() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "slow", |v| {
-        for r in v["results"].as_array_mut().unwrap() {
-            if r["mode"] == "sse-kms" && r["op"] == "get" {
-                let p99 = r["latency_ms"]["p99"].as_f64().unwrap();
-                r["latency_ms"]["p99"] = (p99 * 1.3).into();
-            }
-        }
+        scale(v, |m| m == "sse-kms", "get", "p99", 1.3)
     });
     let (code, out, _) = sse_bench(&["compare", BASELINE, s(&cur), "--max-regression", "p99=10%"]);
     assert_eq!(code, 3, "{out}");
@@ -154,12 +159,7 @@ fn junit_and_markdown_carry_the_failures() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "slow", |v| {
-        for r in v["results"].as_array_mut().unwrap() {
-            if r["op"] == "put" {
-                let p50 = r["latency_ms"]["p50"].as_f64().unwrap();
-                r["latency_ms"]["p50"] = (p50 * 2.0).into();
-            }
-        }
+        scale(v, |_| true, "put", "p50", 2.0)
     });
     let junit = tmp.path().join("junit.xml");
     let md = tmp.path().join("summary.md");
@@ -196,8 +196,10 @@ fn junit_and_markdown_carry_the_failures() {
                         let msg = msg
                             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                             .unwrap();
+                        // A doubled PUT p50 in both modes of a pair doubles the overhead too.
                         assert!(
-                            msg.contains("put.p50 regressed") && msg.contains("+100.0%"),
+                            (msg.contains("put.p50 regressed") && msg.contains("+100.0%"))
+                                || msg.contains("kms.put.p50_overhead regressed"),
                             "{msg}"
                         );
                     }
@@ -217,11 +219,14 @@ fn junit_and_markdown_carry_the_failures() {
             _ => {}
         }
     }
-    assert_eq!(failures, 4, "one PUT p50 per mode");
-    assert_eq!(declared, Some(4));
+    assert_eq!(
+        failures, 6,
+        "one PUT p50 per mode, and the PUT overhead of SSE-KMS and DSSE-KMS"
+    );
+    assert_eq!(declared, Some(6));
     assert!(cases > 40);
     let md = std::fs::read_to_string(&md).unwrap();
-    assert_eq!(md.matches("| REGRESSED |").count(), 4, "{md}");
+    assert_eq!(md.matches("| REGRESSED |").count(), 6, "{md}");
     assert_eq!(
         std::fs::read_to_string(&step).unwrap(),
         md,
@@ -274,8 +279,8 @@ fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
     // The same scenario with the simulator's KMS latency doubled.
     let text = std::fs::read_to_string(scenario).unwrap();
     let slow_text = text.replace(
-        "kms_latency = { median = \"5ms\", p99 = \"20ms\" }",
-        "kms_latency = { median = \"10ms\", p99 = \"40ms\" }",
+        "kms_latency = { median = \"5ms\", p99 = \"8ms\" }",
+        "kms_latency = { median = \"10ms\", p99 = \"16ms\" }",
     );
     assert_ne!(text, slow_text);
     let slow = tmp.path().join("ci-nightly.toml");
@@ -321,13 +326,34 @@ fn the_example_workflow_runs_the_gate() {
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
     let all = runs.join("\n");
     for needle in [
-        "run scenarios/ci-nightly.toml",
-        "compare results/baselines/ci-nightly results/nightly",
+        "run scenarios/ci-nightly.toml --out results/nightly --history nightly-history",
+        "compare --history nightly-history results/nightly",
         "--rules results/baselines/ci-nightly/rules.toml",
         "--junit",
     ] {
         assert!(all.contains(needle), "{needle} in {all}");
     }
+    // The history is restored before the run and saved only when the gate passed, so a
+    // regressed night never joins the runs later nights are judged against.
+    let uses = |action: &str| {
+        steps
+            .iter()
+            .position(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .unwrap_or_else(|| panic!("a step uses {action}"))
+    };
+    let (restore, save) = (uses("actions/cache/restore@"), uses("actions/cache/save@"));
+    let gate = steps
+        .iter()
+        .position(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("compare --history"))
+        })
+        .unwrap();
+    assert!(restore < gate && gate < save);
+    assert_eq!(steps[save]["if"], "success()");
+    assert_eq!(steps[save]["with"]["path"], steps[restore]["with"]["path"]);
+    assert_eq!(steps[restore]["with"]["path"], "nightly-history");
     for file in [
         "scenarios/ci-nightly.toml",
         "results/baselines/ci-nightly/summary.json",

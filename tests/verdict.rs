@@ -28,6 +28,9 @@ mix = { put = 1, get = 1 }
 name = "m"
 duration = "1500ms"
 concurrency = 4
+[thresholds]
+"sse-kms.put.p50_overhead" = "> 5ms"
+"sse-kms-bucket-key.all.p50_overhead" = "< 5ms"
 "#;
 
 /// The run (made once for the file): its directory and what `run` printed.
@@ -95,6 +98,32 @@ fn a_fixed_kms_round_trip_shows_as_a_change_beyond_noise() {
         "{kms}"
     );
     assert!(kms["ops_per_s_at_quota"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn thresholds_gate_the_paired_overhead() {
+    let v = summary();
+    let t = v["thresholds"].as_array().unwrap();
+    let at = |name: &str| t.iter().find(|t| t["name"] == name).unwrap();
+    // The overhead a threshold sees is the verdict's paired change.
+    let kms = at("sse-kms.put.p50_overhead");
+    assert_eq!(kms["passed"], true, "{kms}");
+    assert_eq!(
+        kms["actual"].as_f64(),
+        change(&v, "sse-kms", "put", "p50")["change_ms"].as_f64()
+    );
+    // Over several operations the worst (largest) overhead decides.
+    let bk = at("sse-kms-bucket-key.all.p50_overhead");
+    assert_eq!(bk["passed"], true, "{bk}");
+    let worst = ["put", "get"]
+        .map(|op| {
+            change(&v, "sse-kms-bucket-key", op, "p50")["change_ms"]
+                .as_f64()
+                .unwrap()
+        })
+        .into_iter()
+        .fold(f64::MIN, f64::max);
+    assert_eq!(bk["actual"].as_f64(), Some(worst));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use super::record::THROTTLED_KMS;
 use super::summary::{OpResult, Summary, ThresholdResult};
+use super::verdict::Percentile;
 use crate::scenario::Threshold;
 use crate::scenario::thresholds::Cmp;
 
@@ -66,6 +67,14 @@ pub fn evaluate(t: &Threshold, s: &Summary) -> ThresholdResult {
             .filter(|r| t.mode.is_none_or(|m| m == r.mode) && t.op.is_none_or(|o| o == r.op))
         {
             let v = match t.metric.as_str() {
+                "p50_overhead" => s
+                    .verdict
+                    .as_ref()
+                    .and_then(|v| v.overhead(r.mode, r.op, Percentile::P50)),
+                "p99_overhead" => s
+                    .verdict
+                    .as_ref()
+                    .and_then(|v| v.overhead(r.mode, r.op, Percentile::P99)),
                 "ops_per_s" => Some(r.ops_per_s),
                 "mib_per_s" => Some(r.mib_per_s),
                 "error_rate" => Some(r.error_rate),

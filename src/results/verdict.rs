@@ -71,6 +71,12 @@ pub struct LatencyChange {
     pub change_pct: Option<f64>,
     /// 95 % interval of the change (Student's t over the per-round differences), ms.
     pub interval_ms: Option<[f64; 2]>,
+    /// The mode's percentile over SSE-S3's (means over rounds): 1.5 is 50 % slower.
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    /// 95 % interval of the ratio (the change's interval over SSE-S3's mean).
+    #[serde(default)]
+    pub ratio_interval: Option<[f64; 2]>,
     /// What the change amounts to.
     pub assessment: Assessment,
 }
@@ -166,18 +172,27 @@ pub struct Verdict {
     pub caveats: Vec<Caveat>,
 }
 
+impl Verdict {
+    /// The paired overhead of a mode's operation at a percentile (the mean over rounds of
+    /// its percentile minus SSE-S3's), ms; none for SSE-S3 itself or below two rounds.
+    pub fn overhead(&self, mode: Mode, op: Op, p: Percentile) -> Option<f64> {
+        self.modes
+            .iter()
+            .find(|m| m.mode == mode && mode != BASELINE)?
+            .latency
+            .iter()
+            .find(|c| c.op == op && c.percentile == p)?
+            .change_ms
+    }
+}
+
 /// Two-sided 95 % Student's t quantile for `df` degrees of freedom.
 fn t95(df: usize) -> f64 {
-    const T: [f64; 10] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    ];
-    match df {
-        0 => f64::INFINITY,
-        d if d <= T.len() => T[d - 1],
-        d if d <= 20 => 2.228 - (d as f64 - 10.0) * 0.0142,
-        d if d <= 30 => 2.086 - (d as f64 - 20.0) * 0.0044,
-        _ => 1.96,
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if df == 0 {
+        return f64::INFINITY;
     }
+    StudentsT::new(0.0, 1.0, df as f64).map_or(f64::INFINITY, |t| t.inverse_cdf(0.975))
 }
 
 /// The mean and 95 % interval of paired differences; `None` below two pairs.
@@ -235,6 +250,8 @@ fn latency_change(
             change_ms: None,
             change_pct: None,
             interval_ms: None,
+            ratio: None,
+            ratio_interval: None,
             assessment: Assessment::TooFewRounds,
         };
     };
@@ -253,6 +270,8 @@ fn latency_change(
         change_ms: Some(mean),
         change_pct: (base > 0.0).then(|| 100.0 * mean / base),
         interval_ms: Some(interval),
+        ratio: (base > 0.0).then(|| (base + mean) / base),
+        ratio_interval: (base > 0.0).then(|| interval.map(|x| (base + x) / base)),
         assessment,
     }
 }
@@ -524,10 +543,40 @@ mod tests {
     }
 
     #[test]
+    fn the_overhead_ignores_a_slowdown_of_both_modes_and_follows_one_of_kms() {
+        let base = [5, 6, 6, 7, 8, 9, 12, 20];
+        let p50 = |h: &BTreeMap<(Mode, Op, u32), Hist>| {
+            latency_change(h, Mode::SseKms, Op::Put, Percentile::P50)
+        };
+        let before = p50(&rounds(&base, 5, &[0, 3, 1]));
+        // Every round 4 ms slower for both modes: the runner got slower.
+        let both = rounds(&base, 5, &[4, 7, 5]);
+        let still = p50(&both).change_ms.unwrap() - before.change_ms.unwrap();
+        // Up to the histogram's resolution (3 significant digits).
+        assert!(still.abs() < 0.05, "{still}");
+        assert_ne!(
+            ms(&both[&(BASELINE, Op::Put, 0)], 0.5),
+            ms(&rounds(&base, 5, &[0, 3, 1])[&(BASELINE, Op::Put, 0)], 0.5),
+            "the raw percentiles did move"
+        );
+        // Only the KMS mode 2 ms slower: KMS got slower.
+        let kms = p50(&rounds(&base, 7, &[0, 3, 1]));
+        let moved = kms.change_ms.unwrap() - before.change_ms.unwrap();
+        assert!((moved - 2.0).abs() < 0.1, "{kms:?}");
+        // The ratio is the change over SSE-S3's mean, with its interval around it.
+        let r = kms.ratio.unwrap();
+        let [lo, hi] = kms.ratio_interval.unwrap();
+        assert!(r > 1.0 && lo <= r && r <= hi, "{kms:?}");
+    }
+
+    #[test]
     fn t_quantiles_fall_towards_the_normal() {
-        assert!((t95(1) - 12.706).abs() < 1e-9);
-        assert!((t95(2) - 4.303).abs() < 1e-9);
+        // Table values: t(0.975; 1) = 12.706, t(0.975; 2) = 4.303, t(0.975; 19) = 2.093.
+        assert!((t95(1) - 12.706).abs() < 1e-3, "{}", t95(1));
+        assert!((t95(2) - 4.303).abs() < 1e-3);
+        assert!((t95(19) - 2.093).abs() < 1e-3);
         assert!(t95(15) < t95(10) && t95(15) > t95(40));
-        assert_eq!(t95(100), 1.96);
+        assert!((t95(100_000) - 1.960).abs() < 1e-3);
+        assert_eq!(t95(0), f64::INFINITY);
     }
 }

@@ -134,6 +134,7 @@ pub(super) async fn finish(
         tracing::warn!("charts and report not written: {e}");
     }
     save_baseline(&summary, ls, opts)?;
+    append_history(&summary, opts).await?;
     let dir = upload(pre, opts).await?;
     Ok(RunOutcome {
         exit_code: exit_code(&summary),
@@ -175,6 +176,23 @@ fn save_baseline(summary: &Summary, ls: &LoadedScenario, opts: &RunOptions) -> R
         .map_err(|e| Error::failure(format!("saving baseline {}: {e}", dest.display())))?;
     if !opts.quiet {
         eprintln!("baseline saved: {}", dest.display());
+    }
+    Ok(())
+}
+
+/// `--history`: a complete run's record joins the history.
+async fn append_history(summary: &Summary, opts: &RunOptions) -> Result<(), Error> {
+    let Some(at) = &opts.history else {
+        return Ok(());
+    };
+    if !summary.complete {
+        tracing::warn!("the run is incomplete: not added to the history {at}");
+        return Ok(());
+    }
+    let record = crate::compare::HistoryRecord::of(summary);
+    let path = crate::compare::history::append(at, &record, &opts.access).await?;
+    if !opts.quiet {
+        eprintln!("history: {path}");
     }
     Ok(())
 }

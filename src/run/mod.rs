@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub shard: crate::shard::Shard,
     /// `--start-at`: RFC 3339 or `+30s`.
     pub start_at: Option<String>,
+    /// `--history`: where a complete run's record is appended.
+    pub history: Option<crate::compare::Location>,
 }
 
 /// How the incomplete reason of a run stopped by the cost cap begins.

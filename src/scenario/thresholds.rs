@@ -5,8 +5,10 @@ use super::{Mode, Op};
 use serde::Serialize;
 
 /// Latency and throughput metrics of a (mode, operation).
-pub const OP_METRICS: [&str; 10] = [
+pub const OP_METRICS: [&str; 12] = [
     "p50",
+    "p50_overhead",
+    "p99_overhead",
     "p90",
     "p99",
     "p999",
@@ -115,6 +117,20 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
             ));
         }
     };
+    if metric.ends_with("_overhead") {
+        // The overhead is against SSE-S3 in the same rounds: it needs SSE-S3 to run, and
+        // SSE-S3 has none of its own.
+        if !modes.contains(&Mode::SseS3) {
+            return Err(format!(
+                "{metric} is measured against sse-s3 in the same run: add sse-s3 to the modes"
+            ));
+        }
+        if mode == Some(Mode::SseS3) {
+            return Err(format!(
+                "{metric}: sse-s3 is what overheads are measured against; name another mode or \"all\""
+            ));
+        }
+    }
     let r = rule.trim();
     let (cmp, rest) = if let Some(x) = r.strip_prefix("<=") {
         (Cmp::Le, x)
@@ -157,6 +173,18 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overheads_need_sse_s3_and_another_mode() {
+        let modes = [Mode::SseS3, Mode::SseKms];
+        let t = parse_threshold("all.put.p50_overhead", "< 6ms", &modes).unwrap();
+        assert_eq!((t.metric.as_str(), t.bound), ("p50_overhead", 6.0));
+        assert!(t.is_latency());
+        let e = parse_threshold("sse-s3.put.p99_overhead", "< 6ms", &modes).unwrap_err();
+        assert!(e.contains("what overheads are measured against"), "{e}");
+        let e = parse_threshold("sse-kms.put.p50_overhead", "< 6ms", &[Mode::SseKms]).unwrap_err();
+        assert!(e.contains("add sse-s3"), "{e}");
+    }
 
     #[test]
     fn parses_and_checks_rules() {

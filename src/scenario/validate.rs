@@ -344,6 +344,13 @@ pub(super) fn validate(
     let mut parsed = Vec::new();
     for (name, rule) in &s.thresholds {
         match parse_threshold(name, rule, &s.modes) {
+            Ok(t) if t.metric.ends_with("_overhead") && s.rounds < 2 => report(
+                vec![k("thresholds"), k(name)],
+                format!(
+                    "{} is paired round by round with sse-s3: it needs rounds = 2 or more (rounds = {})",
+                    t.metric, s.rounds
+                ),
+            ),
             Ok(t) => parsed.push(t),
             Err(e) => report(vec![k("thresholds"), k(name)], e),
         }

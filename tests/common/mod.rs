@@ -20,6 +20,21 @@ pub fn sse_bench_command() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
 }
 
+/// Runs sse-bench with `args` (no CI step summary); returns the exit code, stdout, stderr.
+#[allow(dead_code)]
+pub fn sse_bench_output(args: &[&str]) -> (i32, String, String) {
+    let out = sse_bench_command()
+        .args(args)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("run sse-bench");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Writes `dir/NAME.toml`: version 1, the name, then `body`.
 pub fn scenario_file(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
     let p = dir.join(format!("{name}.toml"));
@@ -240,6 +255,21 @@ impl ServeProcess {
     pub fn s3_client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
         let _g = rt.enter();
         sse_bench::target::s3_client(&self.options(&self.s3))
+    }
+
+    /// sse-bench with the simulator's first credential and S3 endpoint in the environment,
+    /// where the SDK's standard chain finds them (s3:// results and histories).
+    pub fn sse_bench(&self) -> std::process::Command {
+        let mut c = sse_bench_command();
+        c.env("AWS_ACCESS_KEY_ID", &self.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret_key)
+            .env("AWS_ENDPOINT_URL_S3", &self.s3)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("GITHUB_STEP_SUMMARY");
+        c
     }
 
     /// A KMS client for the simulator, as its first requester.
