@@ -170,6 +170,33 @@ fn three_standard_deviations_and_ten_percent_is_flagged_one_is_not() {
     assert_eq!(code, 0);
 }
 
+/// A runner 2 ms slower for every mode's PUT, in every round: every PUT p50 regresses, and
+/// no overhead moves, because each round's SSE-S3 PUT slowed by as much.
+#[test]
+fn a_slower_runner_moves_every_p50_and_no_overhead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hist = history(tmp.path(), 20, 0.1);
+    let cur = run_like(tmp.path(), 28, MEAN + 2.0, |v| {
+        for r in v["phases"].as_array_mut().unwrap() {
+            if r["op"] == "put" && r["mode"] != "sse-kms" {
+                let x = r["latency_ms"]["p50"].as_f64().unwrap();
+                r["latency_ms"]["p50"] = (x + 2.0).into();
+            }
+        }
+    });
+    let (code, c) = judge(&hist, &cur, &[]);
+    assert_eq!(code, 3);
+    assert_eq!(
+        regressed(&c),
+        ["sse-s3", "sse-kms", "sse-kms-bucket-key", "dsse-kms"]
+            .map(|m| format!("\"{m}\".\"put\".\"p50\""))
+    );
+    for mode in ["sse-kms", "sse-kms-bucket-key", "dsse-kms"] {
+        let o = row(&c, mode, "put", "p50_overhead");
+        assert!(o["change_pct"].as_f64().unwrap().abs() < 0.2, "{o}");
+    }
+}
+
 #[test]
 fn both_the_test_and_the_minimum_effect_must_agree() {
     let tmp = tempfile::tempdir().unwrap();
