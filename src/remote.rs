@@ -86,19 +86,30 @@ pub async fn upload_dir(dir: &Path, url: &S3Url, access: &AccessOptions) -> anyh
             .context("a file outside the results directory")?
             .to_string_lossy()
             .replace('\\', "/");
-        let key = format!("{}{rel}", url.prefix);
         let body = ByteStream::from_path(&p)
             .await
             .with_context(|| format!("reading {}", p.display()))?;
-        s3.put_object()
-            .bucket(&url.bucket)
-            .key(&key)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
-            .with_context(|| format!("uploading s3://{}/{key}", url.bucket))?;
+        put_object(&s3, url, &rel, body).await?;
     }
+    Ok(())
+}
+
+/// Writes `body` as `rel` under the prefix of `url`.
+async fn put_object(
+    s3: &aws_sdk_s3::Client,
+    url: &S3Url,
+    rel: &str,
+    body: ByteStream,
+) -> anyhow::Result<()> {
+    let key = format!("{}{rel}", url.prefix);
+    s3.put_object()
+        .bucket(&url.bucket)
+        .key(&key)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+        .with_context(|| format!("uploading s3://{}/{key}", url.bucket))?;
     Ok(())
 }
 
@@ -109,18 +120,7 @@ pub async fn put(
     body: Vec<u8>,
     access: &AccessOptions,
 ) -> anyhow::Result<()> {
-    let key = format!("{}{rel}", url.prefix);
-    client(access)
-        .await
-        .put_object()
-        .bucket(&url.bucket)
-        .key(&key)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
-        .with_context(|| format!("uploading s3://{}/{key}", url.bucket))?;
-    Ok(())
+    put_object(&client(access).await, url, rel, ByteStream::from(body)).await
 }
 
 /// Downloads everything under `url` into `into` (keys relative to the prefix); refuses

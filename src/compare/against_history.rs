@@ -35,6 +35,14 @@ pub struct HistoryCell {
     pub min_effect_pct: Option<f64>,
 }
 
+/// A metric's values in the history runs that have it, oldest first.
+fn past_values(history: &[HistoryRecord], key: &str) -> Vec<f64> {
+    history
+        .iter()
+        .filter_map(|r| r.metrics.get(key).copied())
+        .collect()
+}
+
 /// What the gate needs besides the two sides.
 pub struct Gate<'a> {
     /// `[max_regression]` rules: which metrics are gated, and fixed tolerances.
@@ -59,11 +67,7 @@ pub fn judge_against(
             if metric.per_mode() != op.is_none() {
                 continue;
             }
-            let key = values::key(mode, op, metric);
-            let past: Vec<f64> = history
-                .iter()
-                .filter_map(|r| r.metrics.get(&key).copied())
-                .collect();
+            let past = past_values(history, &values::key(mode, op, metric));
             let c = values::value(cur, mode, op, metric).filter(|v| v.is_finite());
             if past.is_empty() && c.is_none() {
                 continue;
@@ -75,12 +79,7 @@ pub fn judge_against(
             let dist = Distribution::of(&past);
             // An overhead's change is stated against the mode's own percentile.
             let of = metric.overhead_of().and_then(|m| {
-                let k = values::key(mode, op, m);
-                let v: Vec<f64> = history
-                    .iter()
-                    .filter_map(|r| r.metrics.get(&k).copied())
-                    .collect();
-                Distribution::of(&v).map(|d| d.mean)
+                Distribution::of(&past_values(history, &values::key(mode, op, m))).map(|d| d.mean)
             });
             let noise = op.and_then(|op| {
                 values::spread(&values::round_values(&cur.phases, mode, op, metric))

@@ -53,14 +53,9 @@ impl HistoryRecord {
         }
     }
 
-    /// The same scenario on the same kind of target as `s`.
-    pub fn comparable(&self, s: &Summary) -> bool {
-        self.identity == values::identity(s) && self.target == s.target.kind
-    }
-
-    /// The run `s` itself (already appended by `run --history`).
-    pub fn is_run(&self, s: &Summary) -> bool {
-        self.started_at == s.started_at && self.comparable(s)
+    /// Of the scenario whose identity (`values::identity`) is `identity`, on `target`.
+    pub fn comparable(&self, identity: &serde_json::Value, target: TargetKind) -> bool {
+        self.identity == *identity && self.target == target
     }
 }
 
@@ -155,8 +150,8 @@ pub async fn append(
 pub struct Loaded {
     /// Readable records of the scenario, oldest first.
     pub records: Vec<HistoryRecord>,
-    /// Files that were not records of this format (named in the warning).
-    pub unreadable: Vec<String>,
+    /// Files that were not records of this format.
+    pub unreadable: usize,
 }
 
 /// Reads every record of `scenario` in a local directory.
@@ -180,7 +175,7 @@ fn load_dir(dir: &Path) -> Result<Loaded, Error> {
             .filter(|r| r.schema == HISTORY_SCHEMA);
         match parsed {
             Some(r) => out.records.push(r),
-            None => out.unreadable.push(path.display().to_string()),
+            None => out.unreadable += 1,
         }
     }
     out.records.sort_by(|a, b| a.started_at.cmp(&b.started_at));

@@ -241,12 +241,15 @@ pub async fn run(o: &CompareOptions) -> Result<Comparison, Error> {
         (Some(h), None) => {
             let settings = settings(&file.history, h)?;
             let loaded = history::load(&h.location, &cur.scenario.name, &h.access).await?;
+            let identity = values::identity(&cur);
             let (mut same, mut other) = (Vec::new(), 0);
             for r in loaded.records {
-                if r.is_run(&cur) {
+                let comparable = r.comparable(&identity, cur.target.kind);
+                // The run itself, when `run --history` already appended it.
+                if comparable && r.started_at == cur.started_at {
                     continue;
                 }
-                if o.allow_different || r.comparable(&cur) {
+                if o.allow_different || comparable {
                     same.push(r);
                 } else {
                     other += 1;
@@ -287,7 +290,7 @@ pub async fn run(o: &CompareOptions) -> Result<Comparison, Error> {
                 settings,
                 fallback,
                 other,
-                unreadable: loaded.unreadable.len(),
+                unreadable: loaded.unreadable,
                 appended,
             };
             (
