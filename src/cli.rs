@@ -73,6 +73,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge the results of N shards into one results directory (histograms added).
     Merge(MergeArgs),
+    /// KMS load and cost per encryption mode from S3 server access logs and CloudTrail.
+    Forecast(ForecastArgs),
     /// (Re)render charts, report.html and summary.md; several directories are overlaid.
     Report {
         /// Results directories.
@@ -82,6 +84,97 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// Arguments of `forecast`.
+#[derive(Args, Debug)]
+pub struct ForecastArgs {
+    /// S3 server access logs (text or CloudWatch Logs JSON, plain or gzip): a file, a
+    /// directory (every file in it, read in parallel) or s3://bucket/prefix/. Repeatable.
+    #[arg(long, value_name = "PATH|S3URL")]
+    pub access_logs: Vec<String>,
+    /// CloudTrail log files ({"Records": [...]}, plain or gzip): S3 data events, and the
+    /// KMS calls S3 made (today's measured KMS load). Repeatable.
+    #[arg(long, value_name = "PATH|S3URL")]
+    pub cloudtrail: Vec<String>,
+    /// The per-second aggregate the `--athena-sql` query computed (CSV), instead of or
+    /// beside the logs. Repeatable.
+    #[arg(long, value_name = "FILE.csv")]
+    pub aggregate: Vec<String>,
+    /// Print the SQL that computes that aggregate over an access-log table, and exit.
+    #[arg(long)]
+    pub athena_sql: bool,
+    /// The access-log table the SQL reads (AWS's documented table definition).
+    #[arg(
+        long,
+        value_name = "DB.TABLE",
+        default_value = "s3_access_logs_db.mybucket_logs",
+        requires = "athena_sql"
+    )]
+    pub table: String,
+    /// SQL dialect: athena, or duckdb (how the query is tested).
+    #[arg(
+        long,
+        value_name = "athena|duckdb",
+        default_value = "athena",
+        requires = "athena_sql"
+    )]
+    pub sql_dialect: String,
+    /// Region: prices and the KMS quota.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// KMS request quota to forecast against, req/s (default: the region's).
+    #[arg(long, value_name = "RPS")]
+    pub quota: Option<u64>,
+    /// Customer-managed KMS keys the buckets would use (default: as many as CloudTrail
+    /// shows, else 1).
+    #[arg(long, value_name = "N")]
+    pub keys: Option<u32>,
+    /// Count each assumed-role session as its own requester (Bucket Keys are cached per
+    /// requester; by default sessions of one role are one).
+    #[arg(long)]
+    pub per_session: bool,
+    /// How long S3 keeps a Bucket Key (not documented by AWS).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::units::parse_duration)]
+    pub bucket_key_lifetime: std::time::Duration,
+    /// Malformed records tolerated before the forecast refuses (exit 2), like 1%.
+    #[arg(long, value_name = "PCT", default_value = "1%")]
+    pub max_malformed: String,
+    /// The account that owns the buckets (cross-account requesters are counted apart;
+    /// default: the commonest requester account).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Price file (TOML) merged over the built-in price table.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// Reader threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Shared-config profile for s3:// sources.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Also write a self-contained HTML page (the forecast and its charts) here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write a scenario with the traffic's shape here (one stream per bucket, phases from
+    /// the busiest hour's minutes); it validates and runs on the embedded target.
+    #[arg(long, value_name = "FILE")]
+    pub emit_scenario: Option<PathBuf>,
+    /// Write a trace of every successful object request here (times, operation, size,
+    /// requester, a hash of the key) for an exact replay; with --emit-scenario, the
+    /// scenario replays it.
+    #[arg(long, value_name = "FILE")]
+    pub emit_trace: Option<PathBuf>,
+    /// Name the buckets in the trace (default: bucket-1, bucket-2, ...).
+    #[arg(long, requires = "emit_trace")]
+    pub trace_names: bool,
+    /// Rate factor of the emitted scenario (default 1, or less so its busiest minute is
+    /// at most 1,000 op/s).
+    #[arg(long, value_name = "F", requires = "emit_scenario")]
+    pub scale: Option<f64>,
+    /// How long each minute of the busiest hour lasts in the emitted scenario.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::units::parse_duration, requires = "emit_scenario")]
+    pub phase_duration: std::time::Duration,
 }
 
 /// Arguments of `compare`.
@@ -213,6 +306,10 @@ pub struct RunArgs {
     /// s3://bucket/prefix/), which `compare --history` judges later runs against.
     #[arg(long, value_name = "DIR|S3URL")]
     pub history: Option<String>,
+    /// Embedded target: write the simulator's S3 server access logs and CloudTrail
+    /// records (S3 data events, KMS calls) into DIR, in AWS's formats (`forecast` reads them).
+    #[arg(long, value_name = "DIR")]
+    pub sim_logs: Option<PathBuf>,
 }
 
 /// Arguments of `merge`.
@@ -313,6 +410,9 @@ pub struct ServeArgs {
     /// Keep object data (encrypted) in this directory instead of memory.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Write S3 server access logs and CloudTrail records of the traffic into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
     /// Number of requester credentials to accept.
     #[arg(long)]
     pub requesters: Option<u32>,

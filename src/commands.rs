@@ -61,6 +61,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
             create_key: args.create_key,
             buckets: args.bucket,
             key_prefix: args.key_prefix,
+            sim_logs: args.sim_logs,
         },
         shard,
         start_at: args.start_at,
@@ -306,6 +307,101 @@ pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, 
     Ok(exit::OK)
 }
 
+/// A scenario name from a file name: its stem, in the letters scenario names allow.
+fn scenario_name(path: &std::path::Path) -> String {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "forecast".into(), |s| s.to_string_lossy().into_owned());
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "forecast".into()
+    } else {
+        name
+    }
+}
+
+/// `forecast`: reads the logs, prints the forecast.
+async fn forecast(args: cli::ForecastArgs, format: Format) -> Result<i32, Error> {
+    if args.athena_sql {
+        let d = crate::forecast::athena::Dialect::parse(&args.sql_dialect).ok_or_else(|| {
+            Error::Usage(format!(
+                "--sql-dialect {:?}: expected athena or duckdb",
+                args.sql_dialect
+            ))
+        })?;
+        print!("{}", crate::forecast::athena::query(&args.table, d));
+        return Ok(exit::OK);
+    }
+    let max = args.max_malformed.trim();
+    let max_malformed_pct: f64 = max
+        .strip_suffix('%')
+        .unwrap_or(max)
+        .trim()
+        .parse()
+        .map_err(|_| {
+            Error::Usage(format!(
+                "--max-malformed {max:?}: expected a percentage like 1%"
+            ))
+        })?;
+    let o = crate::forecast::Options {
+        access_logs: args.access_logs.clone(),
+        cloudtrail: args.cloudtrail.clone(),
+        aggregate: args.aggregate.clone(),
+        region: args.region.clone(),
+        quota: args.quota,
+        keys: args.keys,
+        per_session: args.per_session,
+        bucket_key_lifetime: args.bucket_key_lifetime,
+        max_malformed_pct,
+        prices: args.prices.clone(),
+        threads: args.threads,
+        account: args.account.clone(),
+        profile: args.profile.clone(),
+        emit_trace: args.emit_trace.clone().map(|p| (p, args.trace_names)),
+        emit_scenario: match &args.emit_scenario {
+            Some(path) => {
+                if args.scale.is_some_and(|k| !(k > 0.0 && k.is_finite())) {
+                    return Err(Error::Usage("--scale: expected a positive factor".into()));
+                }
+                Some((
+                    path.clone(),
+                    crate::forecast::emit::EmitOptions {
+                        name: scenario_name(path),
+                        scale: args.scale,
+                        max_rate: 1000.0,
+                        phase_duration: args.phase_duration,
+                        region: args.region.clone(),
+                    },
+                ))
+            }
+            None => None,
+        },
+    };
+    let r = crate::forecast::run(&o).await?;
+    if let Some(path) = &args.html {
+        let page = crate::report::forecast_html(&r)?;
+        crate::results::write_atomic(path, page.as_bytes())
+            .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
+    }
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(&r).map_err(Error::failure)? + "\n",
+        Format::Csv => render::forecast::forecast_csv(&r),
+        Format::Markdown => render::forecast::forecast_doc(&r).markdown(),
+        Format::Text => render::forecast::forecast_doc(&r).text_output(),
+    };
+    print!("{out}");
+    Ok(exit::OK)
+}
+
 /// The `--format` values each command prints; any other is refused (exit 2) before
 /// the command starts.
 fn formats(command: &cli::Command) -> (&'static str, &'static [Format]) {
@@ -318,6 +414,7 @@ fn formats(command: &cli::Command) -> (&'static str, &'static [Format]) {
         cli::Command::Report { .. } => ("report", &[Text, Json]),
         cli::Command::Cost(_) => ("cost", &[Text, Json, Csv, Markdown]),
         cli::Command::Merge(_) => ("merge", &[Text, Json, Csv, Markdown]),
+        cli::Command::Forecast(_) => ("forecast", &[Text, Json, Csv, Markdown]),
     }
 }
 
@@ -347,6 +444,7 @@ pub async fn dispatch(cli: cli::Cli) -> i32 {
         cli::Command::Report { dirs, out } => report(&dirs, out.as_deref(), quiet, format),
         cli::Command::Cost(args) => cost(&args, format),
         cli::Command::Merge(args) => merge(args, quiet, format).await,
+        cli::Command::Forecast(args) => forecast(args, format).await,
     };
     match result {
         Ok(code) => code,

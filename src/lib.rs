@@ -16,6 +16,7 @@ pub mod cost;
 mod driver;
 pub mod error;
 mod estimate;
+pub mod forecast;
 pub mod kms;
 mod merge;
 mod plan;

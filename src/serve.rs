@@ -19,6 +19,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<SimConfig> {
     if let Some(d) = &args.data_dir {
         config.data_dir = Some(d.clone());
     }
+    if let Some(d) = &args.logs {
+        config.logs = Some(d.clone());
+    }
     if let Some(r) = args.requesters {
         config.requesters = r;
     }
@@ -94,8 +97,25 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
     // Clients that parse this banner (tests, scripts) read it through a pipe.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::failure(format!("waiting for Ctrl-C: {e}")))?;
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    // Logs reach their files every few seconds, so a reader sees them while serve runs
+    // (CloudTrail itself delivers about every five minutes).
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            r = &mut stop => {
+                r.map_err(|e| Error::failure(format!("waiting for Ctrl-C: {e}")))?;
+                break;
+            }
+            _ = tick.tick() => {
+                if let Err(e) = sim.flush_logs() {
+                    tracing::warn!("writing the logs: {e}");
+                }
+            }
+        }
+    }
+    sim.flush_logs()
+        .map_err(|e| Error::failure(format!("writing the logs: {e}")))?;
     Ok(())
 }

@@ -5,6 +5,10 @@
 pub mod budget;
 pub mod ops;
 pub mod payload;
+mod replay;
+mod schedule;
+
+pub use schedule::{arrival_time, arrivals_before, scheduled_arrivals};
 
 use crate::recorder::Recorder;
 use crate::scenario::{Mode, Op, Phase, Rate, SizeDist, Stream};
@@ -109,6 +113,8 @@ pub struct StreamPlan {
     sizes: SizeSampler,
     ops: Vec<Op>,
     mix: Option<WeightedIndex<u32>>,
+    /// Every principal's name, by index (a trace names its requesters).
+    principals: Vec<String>,
 }
 
 impl StreamPlan {
@@ -146,6 +152,7 @@ impl StreamPlan {
             readers,
             keys,
             filled,
+            principals: principals.to_vec(),
         }
     }
 
@@ -254,23 +261,6 @@ fn env<'a>(h: &'a Harness, place: &'a Placement, p: &Pick) -> OpEnv<'a> {
     }
 }
 
-/// Seconds after the start of a phase at which the i-th arrival is due.
-pub fn arrival_time(rate: &Rate, duration: f64, i: u64) -> f64 {
-    let (a, b) = rate.bounds();
-    let k = if duration > 0.0 {
-        (b - a) / duration
-    } else {
-        0.0
-    };
-    let i = i as f64;
-    if k.abs() < 1e-12 {
-        i / a
-    } else {
-        // Solve a·t + k·t²/2 = i for the cumulative number of arrivals.
-        (-a + (a * a + 2.0 * k * i).max(0.0).sqrt()) / k
-    }
-}
-
 /// The i-th prefill write: (stream, key), found by arithmetic over the streams'
 /// prefilled ranges (no list of keys is built, however large the key space).
 fn prefill_job(h: &Harness, mut i: u64) -> Option<(usize, u64)> {
@@ -321,41 +311,14 @@ pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize
     failed.load(Ordering::Relaxed)
 }
 
-/// Arrivals of a phase's schedule due before `t` seconds into it: the count `n`
-/// with `arrival_time(n) >= t` first (the i-th arrival is due when the cumulative
-/// rate reaches i).
-pub fn arrivals_before(rate: &Rate, duration: f64, t: f64) -> u64 {
-    let t = t.min(duration);
-    let (a, b) = rate.bounds();
-    let k = if duration > 0.0 {
-        (b - a) / duration
-    } else {
-        0.0
-    };
-    let total = a * t + k * t * t / 2.0;
-    if !(total.is_finite() && total > 0.0) {
-        return 0;
-    }
-    let mut n = total.ceil() as u64;
-    // Rounding at the edge: arrival n-1 must be due before t, arrival n not.
-    while n > 0 && arrival_time(rate, duration, n - 1) >= t {
-        n -= 1;
-    }
-    while arrival_time(rate, duration, n) < t {
-        n += 1;
-    }
-    n
-}
-
-/// Arrivals of a schedule that fall inside the phase.
-pub fn scheduled_arrivals(rate: &Rate, duration: f64) -> u64 {
-    arrivals_before(rate, duration, duration)
-}
-
 /// Runs one phase for every stream at once. Every stream stops issuing at the
 /// phase's deadline; requests in flight then get the drain bound to finish, after
 /// which they are abandoned, so a phase never outlives its deadline by more.
 pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, step_seed: u64) {
+    if let Some(t) = &phase.trace {
+        replay::run(h, place, phase, t, step_seed).await;
+        return;
+    }
     let duration = phase.duration.map_or(MAX_PHASE, |d| d.0.min(MAX_PHASE));
     let start = Instant::now();
     let deadline = start + duration;
@@ -402,6 +365,15 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
         }
     }
     let give_up = tokio::time::Instant::from_std(deadline + h.drain);
+    join_until(tasks, &stop, give_up).await;
+}
+
+/// Waits for each task until `give_up`, then stops what is left in flight.
+async fn join_until(
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: &CancellationToken,
+    give_up: tokio::time::Instant,
+) {
     for mut t in tasks {
         tokio::select! {
             _ = &mut t => {}
@@ -412,6 +384,33 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
             }
         }
     }
+}
+
+/// Issues one open-loop request due at `intended` (late if it starts past
+/// [`LATE_START`]); its latency counts from `intended`, its service time from its start.
+fn issue(
+    h: &Arc<Harness>,
+    place: &Arc<Placement>,
+    stop: &CancellationToken,
+    p: Pick,
+    intended: Instant,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    if intended.elapsed() > LATE_START {
+        h.recorder.late_arrival();
+    }
+    let (h, place, stop) = (h.clone(), place.clone(), stop.clone());
+    tokio::spawn(async move {
+        let actual = Instant::now();
+        let e = env(&h, &place, &p);
+        let out = tokio::select! {
+            out = ops::execute(&e, &p) => out,
+            _ = stop.cancelled() => return,
+        };
+        let end = Instant::now();
+        h.recorder.record(&out, end - intended, end - actual);
+        drop(permit);
+    });
 }
 
 /// What a worker or scheduler of one stream runs with.
@@ -516,22 +515,8 @@ async fn open_scheduler(
         if !h.admit(&place, &p) {
             break;
         }
-        if intended.elapsed() > LATE_START {
-            h.recorder.late_arrival();
-        }
         issued += 1;
-        let (h2, place, stop) = (h.clone(), place.clone(), stop.clone());
-        tokio::spawn(async move {
-            let actual = Instant::now();
-            let e = env(&h2, &place, &p);
-            let out = tokio::select! {
-                out = ops::execute(&e, &p) => out,
-                _ = stop.cancelled() => return,
-            };
-            let end = Instant::now();
-            h2.recorder.record(&out, end - intended, end - actual);
-            drop(permit);
-        });
+        issue(&h, &place, &stop, p, intended, permit);
         i += step;
     }
     // A run stopped early (Ctrl-C, the cost cap) was asked for the arrivals due until
@@ -549,48 +534,5 @@ async fn open_scheduler(
     tokio::select! {
         _ = sem.acquire_many(cap as u32) => {}
         _ = stop.cancelled() => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arrival_schedule_matches_fixed_and_ramped_rates() {
-        let fixed = Rate::Fixed(500.0);
-        assert!((arrival_time(&fixed, 10.0, 500) - 1.0).abs() < 1e-9);
-        let ramp = Rate::Ramp {
-            from: 100.0,
-            to: 300.0,
-        };
-        // Over 10 s a 100→300 ramp delivers (100+300)/2·10 = 2000 arrivals.
-        assert!((arrival_time(&ramp, 10.0, 2000) - 10.0).abs() < 1e-6);
-        assert!(
-            arrival_time(&ramp, 10.0, 1000) > 5.0,
-            "the first half of the arrivals take more than half the time"
-        );
-        let from_zero = Rate::Ramp {
-            from: 0.0,
-            to: 100.0,
-        };
-        assert_eq!(arrival_time(&from_zero, 10.0, 0), 0.0);
-        assert!((arrival_time(&from_zero, 10.0, 500) - 10.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn scheduled_arrivals_count_the_schedule_inside_the_phase() {
-        assert_eq!(scheduled_arrivals(&Rate::Fixed(500.0), 10.0), 5000);
-        assert_eq!(scheduled_arrivals(&Rate::Fixed(3.0), 1.5), 5);
-        let ramp = Rate::Ramp {
-            from: 100.0,
-            to: 300.0,
-        };
-        let n = scheduled_arrivals(&ramp, 10.0);
-        assert!(arrival_time(&ramp, 10.0, n - 1) < 10.0 && arrival_time(&ramp, 10.0, n) >= 10.0);
-        assert_eq!(n, 2000);
-        // Halfway through the ramp: 100·5 + 20·25/2 = 750 arrivals were due.
-        assert_eq!(arrivals_before(&ramp, 10.0, 5.0), 750);
-        assert_eq!(arrivals_before(&Rate::Fixed(500.0), 10.0, 0.0), 0);
     }
 }

@@ -8,6 +8,7 @@
 pub mod compare;
 pub mod cost;
 pub mod doc;
+pub mod forecast;
 pub mod format;
 pub mod junit;
 pub mod summary;

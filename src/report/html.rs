@@ -58,6 +58,29 @@ pub fn page(runs: &[RunData], charts: &[Chart]) -> String {
     o
 }
 
+/// The page of `forecast --html`: the forecast document (verdict first) and its charts.
+pub fn forecast_page(doc_html: &str, charts: &[(String, String)]) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+         <title>sse-bench forecast</title><style>{STYLE}</style></head><body>\n"
+    );
+    o.push_str(doc_html);
+    let _ = writeln!(o, "<h2>Charts</h2>");
+    for (title, svg) in charts {
+        let _ = writeln!(
+            o,
+            "<figure class=\"chart\">{}<figcaption>{}</figcaption></figure>",
+            strip_xml_decl(svg),
+            esc(title)
+        );
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
 fn strip_xml_decl(svg: &str) -> &str {
     match svg.find("<svg") {
         Some(i) => &svg[i..],

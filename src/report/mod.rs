@@ -127,6 +127,13 @@ pub fn summary_markdown(runs: &[RunData]) -> String {
     md
 }
 
+/// The self-contained page of `forecast --html`.
+pub fn forecast_html(r: &crate::forecast::report::Report) -> Result<String, Error> {
+    let charts = charts::forecast_svgs(r).map_err(Error::failure)?;
+    let doc = crate::render::forecast::forecast_doc(r).html();
+    Ok(html::forecast_page(&doc, &charts))
+}
+
 /// Appends to `$GITHUB_STEP_SUMMARY` when it is set (GitHub Actions).
 pub fn append_step_summary(md: &str) {
     if let Ok(p) = std::env::var("GITHUB_STEP_SUMMARY")

@@ -36,6 +36,7 @@ fn baselines_dir() -> PathBuf {
 /// Cleans up a real target (Ctrl-C included) unless `--keep`; returns what is left there.
 async fn take_back(target: &Target, pre: &Preflight, opts: &RunOptions) -> Vec<String> {
     if target.spec == TargetSpec::Embedded {
+        target.flush_sim_logs();
         return Vec::new();
     }
     let created: Vec<String> = target.created.iter().cloned().collect();

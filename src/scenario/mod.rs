@@ -4,6 +4,7 @@
 mod locate;
 mod target;
 pub mod thresholds;
+pub mod trace;
 mod types;
 mod validate;
 mod workload;
@@ -133,6 +134,15 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioErrors> 
             if locate::line_of_path(text, &[k("streams"), Seg::Index(i), k("mix")]).is_none() {
                 st.mix = Mix::kms_default();
             }
+        }
+    }
+    // A trace is found beside the scenario file that names it.
+    for p in &mut scenario.phases {
+        if let Some(t) = p.trace.as_mut()
+            && t.file.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            t.file = dir.join(&t.file);
         }
     }
     let mut problems = Vec::new();

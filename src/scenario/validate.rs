@@ -232,6 +232,10 @@ pub(super) fn validate(
         if s.phases[..i].iter().any(|o| o.name == p.name) {
             report(at("name"), format!("phase name {:?} is used twice", p.name));
         }
+        if let Some(t) = &p.trace {
+            trace_phase(s, streams.len(), t, p, &at, report);
+            continue;
+        }
         if p.duration.is_none() && p.operations.is_none() {
             report(
                 vec![k("phases"), Seg::Index(i)],
@@ -356,4 +360,60 @@ pub(super) fn validate(
         }
     }
     parsed
+}
+
+/// A phase that replays a trace: no rate or concurrency of its own, a positive speed,
+/// a readable trace whose buckets are the scenario's streams (by position) and whose
+/// requesters are its principals.
+fn trace_phase(
+    s: &Scenario,
+    streams: usize,
+    t: &super::trace::TracePhase,
+    p: &super::Phase,
+    at: &dyn Fn(&str) -> Vec<Seg>,
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) {
+    if p.rate.is_some() || p.concurrency.is_some() {
+        report(
+            at("trace"),
+            "a trace sets the arrival times: give no rate or concurrency".into(),
+        );
+    }
+    if !(t.speed.is_finite() && t.speed > 0.0) {
+        report(
+            at("trace"),
+            format!("speed: expected a positive factor, got {}", t.speed),
+        );
+    }
+    if p.max_in_flight == Some(0) {
+        report(at("max_in_flight"), "expected at least 1".into());
+    }
+    match super::trace::Trace::read(&t.file) {
+        Err(e) => report(at("trace"), e),
+        Ok(tr) => {
+            if tr.buckets.len() > streams {
+                report(
+                    at("trace"),
+                    format!(
+                        "the trace has {} buckets and the scenario {streams} stream(s): bucket i replays into the i-th stream",
+                        tr.buckets.len()
+                    ),
+                );
+            }
+            let known = s.principals();
+            let unknown: Vec<&String> = tr
+                .requesters
+                .iter()
+                .filter(|r| !known.contains(r))
+                .collect();
+            if !unknown.is_empty() {
+                report(
+                    at("trace"),
+                    format!(
+                        "the trace's requesters {unknown:?} are not principals of the scenario's streams (writers, readers)"
+                    ),
+                );
+            }
+        }
+    }
 }

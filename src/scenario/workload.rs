@@ -360,6 +360,9 @@ pub struct Phase {
     pub rate: Option<Rate>,
     /// Open loop: most requests in flight; arrivals beyond it wait and count as late.
     pub max_in_flight: Option<u32>,
+    /// Open loop at a trace's recorded times (`forecast --emit-trace`), instead of a rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<super::trace::TracePhase>,
     /// Whether the phase is measured (warmups are not).
     #[serde(default = "yes")]
     pub record: bool,

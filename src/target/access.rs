@@ -19,6 +19,8 @@ pub struct AccessOptions {
     pub buckets: Vec<String>,
     /// `--key-prefix`.
     pub key_prefix: Option<String>,
+    /// `--sim-logs DIR`: the embedded simulator's access logs and CloudTrail files.
+    pub sim_logs: Option<std::path::PathBuf>,
 }
 
 impl AccessOptions {
@@ -34,6 +36,11 @@ impl AccessOptions {
         {
             return Err(Error::Usage(
                 "--bucket, --key-prefix, --create-key, --kms-key and --profile apply to endpoint and aws targets; the embedded simulator makes its own buckets, key and credentials".into(),
+            ));
+        }
+        if self.sim_logs.is_some() && *spec != TargetSpec::Embedded {
+            return Err(Error::Usage(
+                "--sim-logs applies to the embedded target (for `sse-bench serve`, pass --logs to serve)".into(),
             ));
         }
         if self.key_prefix.is_some() && reuse.is_empty() {
@@ -53,6 +60,7 @@ impl AccessOptions {
             create_key: self.create_key,
             reuse,
             key_prefix: self.key_prefix.clone(),
+            sim_logs: self.sim_logs.clone(),
         })
     }
 }
@@ -72,6 +80,8 @@ pub struct Access {
     pub reuse: Vec<(Option<String>, String)>,
     /// `--key-prefix`: the prefix in reused buckets (default `sse-bench-<run id>/`).
     pub key_prefix: Option<String>,
+    /// `--sim-logs`: where the embedded simulator writes logs of its traffic.
+    pub sim_logs: Option<std::path::PathBuf>,
 }
 
 impl Access {

@@ -36,6 +36,15 @@ impl Target {
         }
         left
     }
+
+    /// Writes out the embedded simulator's logs (`--sim-logs`) at the end of a run.
+    pub fn flush_sim_logs(&self) {
+        if let Some(sim) = &self.sim
+            && let Err(e) = sim.flush_logs()
+        {
+            tracing::warn!("writing the simulator's logs: {e}");
+        }
+    }
 }
 
 /// Something a run created and did not remove.

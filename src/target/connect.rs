@@ -67,6 +67,9 @@ impl Target {
         match &spec {
             TargetSpec::Embedded => {
                 let mut config = sim_config(ls, seed, &principals, access.region.as_deref());
+                if let Some(dir) = &access.sim_logs {
+                    config.logs = Some(dir.clone());
+                }
                 // Large workloads keep their objects on disk, so memory stays bounded.
                 let stored = crate::plan::stored_bytes(&ls.scenario);
                 if config.data_dir.is_none() && stored > crate::plan::MEMORY_BUDGET_BYTES {

@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: a simulator with SDK clients.
 #![allow(dead_code)]
 
+pub mod forecast;
+
 use sse_bench::target::{ClientOptions, StaticCredentials, kms_client, s3_client};
 use sse_sim::{Clock, SimConfig, Simulator};
 use std::net::SocketAddr;
@@ -249,6 +251,15 @@ impl ServeProcess {
                 secret_access_key: self.secret_key.clone(),
             },
         )
+    }
+
+    /// Stops `serve` as Ctrl-C does (SIGINT) and waits for it: it writes out its logs first.
+    pub fn interrupt(mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+        }
+        self.child.wait().expect("wait for serve")
     }
 
     /// An S3 client for the simulator, as its first requester.

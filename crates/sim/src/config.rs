@@ -51,6 +51,10 @@ pub struct SimConfig {
     pub complete_checksum_decrypt: bool,
     /// Limits on what a client may send (sizes, slow or stalled requests).
     pub limits: crate::limits::Limits,
+    /// Write S3 server access logs and CloudTrail records of the simulator's own
+    /// traffic into this directory (`access-logs/`, `cloudtrail/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -73,6 +77,7 @@ impl Default for SimConfig {
             upload_part_decrypt: true,
             complete_checksum_decrypt: true,
             limits: crate::limits::Limits::default(),
+            logs: None,
         }
     }
 }

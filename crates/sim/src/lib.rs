@@ -22,6 +22,7 @@ mod faults;
 mod kms;
 mod kms_api;
 mod limits;
+mod logs;
 mod respond;
 mod s3;
 mod server;
@@ -63,6 +64,8 @@ pub(crate) struct SimState {
     pub(crate) faults: Arc<faults::FaultModel>,
     /// Accepted access keys and their secrets.
     pub(crate) secrets: HashMap<String, String>,
+    /// Access logs and CloudTrail files of the simulator's traffic, when on.
+    pub(crate) logs: Option<Arc<logs::Logs>>,
 }
 
 /// Errors starting the simulator.
@@ -124,17 +127,29 @@ impl Simulator {
             .map_err(|e| SimError::Config(format!("kms_latency: {e}")))?;
         config.limits.validate().map_err(SimError::Config)?;
         let accounting = Arc::new(accounting::Accounting::new(clock.clone()));
+        let logs = match &config.logs {
+            Some(dir) => Some(Arc::new(logs::Logs::open(
+                dir,
+                &config.account_id,
+                &config.region,
+                config.credential_roles(),
+            )?)),
+            None => None,
+        };
         let kms_svc = Arc::new(kms::Kms::new(
             &config.region,
             &config.account_id,
             config.effective_kms_quota(),
             accounting.clone(),
             clock.clone(),
-            Arc::new(trail::Trail::new(
-                &config.region,
-                &config.account_id,
-                config.credential_roles(),
-            )),
+            Arc::new(
+                trail::Trail::new(
+                    &config.region,
+                    &config.account_id,
+                    config.credential_roles(),
+                )
+                .with_sink(logs.clone()),
+            ),
         ));
         let faults = Arc::new(faults::FaultModel::new(
             config.seed,
@@ -165,6 +180,7 @@ impl Simulator {
             envelope,
             faults,
             secrets,
+            logs,
         });
         let s3_listener = tokio::net::TcpListener::bind(s3).await?;
         let kms_listener = tokio::net::TcpListener::bind(kms).await?;
@@ -253,6 +269,15 @@ impl Simulator {
     /// Changes the KMS quota (0 = unlimited).
     pub fn set_kms_quota(&self, rps: u64) {
         self.state().kms.quota.set_limit(rps);
+    }
+
+    /// Writes the logs' buffers out (access log lines, a CloudTrail file of the
+    /// records not yet written). Nothing to do when logs are off.
+    pub fn flush_logs(&self) -> std::io::Result<()> {
+        match &self.state().logs {
+            Some(l) => l.flush(),
+            None => Ok(()),
+        }
     }
 
     /// Test switch: makes GETs of an object return one flipped byte and no checksum.

@@ -107,6 +107,7 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16
                 ));
             }
             let arrived = tokio::time::Instant::now();
+            let seen = state.logs.as_ref().map(|_| Seen::of(&req));
             state.accounting.s3_request();
             let (n, fault) = state.faults.s3_fault();
             match fault {
@@ -114,6 +115,7 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16
                 S3Fault::Reset => return Err(std::io::Error::other("injected connection reset")),
                 S3Fault::InternalError => {
                     state.accounting.s3_error("InternalError");
+                    log_s3(&state, seen.as_ref(), arrived, 500, 0, None);
                     return Ok(xml_error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "InternalError",
@@ -164,10 +166,105 @@ pub async fn serve_s3(listener: TcpListener, state: Arc<SimState>, kms_port: u16
                 tokio::time::sleep_until(arrived + kms_wait + delay).await;
             }
             state.accounting.s3_served(arrived.elapsed());
+            let size = match seen.as_ref().map(|s| s.method.as_str()) {
+                Some("PUT") => Some(req_bytes),
+                Some("GET" | "HEAD") if resp.status().is_success() => {
+                    Some(content_length::<s3s::Body>(resp.headers(), None))
+                }
+                _ => None,
+            };
+            log_s3(
+                &state,
+                seen.as_ref(),
+                arrived,
+                resp.status().as_u16(),
+                resp_bytes,
+                size,
+            );
             Ok(resp)
         }
     })
     .await;
+}
+
+/// What the access log needs of a request, taken before the body is consumed.
+struct Seen {
+    unix: f64,
+    method: String,
+    path: String,
+    query: String,
+    access_key: Option<String>,
+    copy: bool,
+    bytes_in: u64,
+    user_agent: String,
+    host: String,
+}
+
+impl Seen {
+    fn of<B>(req: &Request<B>) -> Seen {
+        let h = req.headers();
+        let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let query = req.uri().query().unwrap_or("");
+        // The signer's access key: `Credential=AKID/date/region/s3/aws4_request`, in the
+        // Authorization header or (presigned) the query.
+        let access_key = header("authorization")
+            .split("Credential=")
+            .nth(1)
+            .or_else(|| query.split("X-Amz-Credential=").nth(1))
+            .and_then(|c| c.split(['/', '%']).next())
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
+        Seen {
+            unix: crate::logs::unix_now(),
+            method: req.method().as_str().to_owned(),
+            path: req.uri().path().to_owned(),
+            query: query.to_owned(),
+            access_key,
+            copy: h.contains_key("x-amz-copy-source"),
+            bytes_in: content_length::<Incoming>(h, None),
+            user_agent: header("user-agent").to_owned(),
+            host: header("host").to_owned(),
+        }
+    }
+}
+
+/// Writes the access log line (and CloudTrail data event) of one request.
+fn log_s3(
+    state: &SimState,
+    seen: Option<&Seen>,
+    arrived: tokio::time::Instant,
+    status: u16,
+    bytes_out: u64,
+    object_size: Option<u64>,
+) {
+    let (Some(logs), Some(s)) = (&state.logs, seen) else {
+        return;
+    };
+    // The code S3 gives the statuses the simulator answers with.
+    let error = match status {
+        0..=399 => None,
+        403 => Some("AccessDenied"),
+        404 => Some("NoSuchKey"),
+        400 => Some("InvalidRequest"),
+        503 => Some("SlowDown"),
+        _ => Some("InternalError"),
+    };
+    logs.s3(&crate::logs::S3Entry {
+        unix: s.unix,
+        method: &s.method,
+        path: &s.path,
+        query: &s.query,
+        access_key: s.access_key.as_deref(),
+        copy: s.copy,
+        status,
+        error,
+        bytes_in: s.bytes_in,
+        bytes_out,
+        object_size,
+        total_ms: arrived.elapsed().as_millis() as u64,
+        user_agent: &s.user_agent,
+        host: &s.host,
+    });
 }
 
 /// Serves KMS and the admin endpoint until the task is aborted.

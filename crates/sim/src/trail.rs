@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 /// The `X-Amz-Target` of LookupEvents (SDKs send it with or without the namespace).
 pub fn is_lookup_events(target: &str) -> bool {
@@ -39,6 +39,8 @@ pub struct Trail {
     /// Access key → role it is a session of.
     roles: HashMap<String, String>,
     events: Mutex<(u64, VecDeque<Event>)>,
+    /// Where every record is also written as a CloudTrail log file, when logs are on.
+    sink: Option<Arc<crate::logs::Logs>>,
 }
 
 /// What a KMS call records.
@@ -65,14 +67,19 @@ impl Trail {
             account: account.into(),
             roles,
             events: Mutex::new((0, VecDeque::new())),
+            sink: None,
         }
+    }
+
+    /// The same history, also written to CloudTrail log files.
+    pub(crate) fn with_sink(mut self, sink: Option<Arc<crate::logs::Logs>>) -> Self {
+        self.sink = sink;
+        self
     }
 
     /// Records one call at the current wall-clock time.
     pub fn record(&self, c: Call<'_>) {
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let unix = crate::logs::unix_now();
         let mut g = self.events.lock();
         g.0 += 1;
         let id = g.0;
@@ -89,32 +96,18 @@ impl Trail {
             context: c.context.clone(),
             throttled: c.throttled,
         });
+        if let Some(sink) = &self.sink
+            && let Some(e) = g.1.back()
+        {
+            // Only S3's calls on a requester's behalf: the forecast's measured side.
+            if e.via_s3 {
+                sink.push_trail(self.record_json(e));
+            }
+        }
     }
 
     fn user_identity(&self, e: &Event) -> Value {
-        let mut id = match self.roles.get(&e.access_key) {
-            Some(role) => {
-                let name = role.rsplit('/').next().unwrap_or(role);
-                json!({
-                    "type": "AssumedRole",
-                    "arn": format!("arn:aws:sts::{}:assumed-role/{name}/{}", self.account, e.access_key),
-                    "accountId": self.account,
-                    "accessKeyId": e.access_key,
-                    "sessionContext": {"sessionIssuer": {
-                        "type": "Role",
-                        "arn": format!("arn:aws:iam::{}:role/{name}", self.account),
-                        "userName": name,
-                    }},
-                })
-            }
-            None => json!({
-                "type": "IAMUser",
-                "arn": format!("arn:aws:iam::{}:user/{}", self.account, e.access_key),
-                "accountId": self.account,
-                "accessKeyId": e.access_key,
-                "userName": e.access_key,
-            }),
-        };
+        let mut id = crate::logs::user_identity(&self.account, &self.roles, &e.access_key);
         if e.via_s3 {
             id["invokedBy"] = json!("s3.amazonaws.com");
         }
@@ -131,7 +124,7 @@ impl Trail {
         let mut r = json!({
             "eventVersion": "1.09",
             "userIdentity": self.user_identity(e),
-            "eventTime": rfc3339(e.unix),
+            "eventTime": crate::logs::rfc3339(e.unix),
             "eventSource": "kms.amazonaws.com",
             "eventName": e.api,
             "awsRegion": self.region,
@@ -249,14 +242,4 @@ struct LookupRequest {
 struct LookupAttribute {
     attribute_key: String,
     attribute_value: String,
-}
-
-fn rfc3339(unix: f64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix as i64)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

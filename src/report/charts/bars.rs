@@ -15,6 +15,13 @@ pub(super) struct BarGroup {
     parts: Vec<(String, f64, RGBColor)>,
 }
 
+impl BarGroup {
+    /// A group of named, coloured parts.
+    pub(super) fn new(label: String, parts: Vec<(String, f64, RGBColor)>) -> BarGroup {
+        BarGroup { label, parts }
+    }
+}
+
 /// Bars per mode, stacked or side by side.
 pub(super) fn bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -141,35 +148,37 @@ pub(super) fn kms_groups(runs: &[RunData]) -> Vec<BarGroup> {
     )
 }
 
+/// A cost split into bar parts: S3 requests, KMS requests, the key, DSSE per GB.
+pub(super) fn cost_parts(p: &crate::cost::CostBreakdown) -> Vec<(String, f64, RGBColor)> {
+    vec![
+        (
+            "S3 requests".to_owned(),
+            p.s3_requests_usd,
+            RGBColor(120, 144, 156),
+        ),
+        (
+            "KMS requests".to_owned(),
+            p.kms_requests_usd,
+            RGBColor(255, 152, 0),
+        ),
+        ("KMS key".to_owned(), p.key_usd, RGBColor(121, 85, 72)),
+        (
+            "DSSE per GB".to_owned(),
+            p.dsse_usd.unwrap_or(0.0),
+            RGBColor(156, 39, 176),
+        ),
+    ]
+}
+
 /// 5. Cost per million operations, stacked: S3 requests, KMS requests, key, and
 ///    DSSE's per-GB charge.
 pub(super) fn cost_groups(runs: &[RunData]) -> Vec<BarGroup> {
     per_run(
         runs,
         |r| &r.summary.cost,
-        |ri, c| {
-            let p = &c.per_million_ops;
-            BarGroup {
-                label: label(runs, ri, c.mode.as_str()),
-                parts: vec![
-                    (
-                        "S3 requests".to_owned(),
-                        p.s3_requests_usd,
-                        RGBColor(120, 144, 156),
-                    ),
-                    (
-                        "KMS requests".to_owned(),
-                        p.kms_requests_usd,
-                        RGBColor(255, 152, 0),
-                    ),
-                    ("KMS key".to_owned(), p.key_usd, RGBColor(121, 85, 72)),
-                    (
-                        "DSSE per GB".to_owned(),
-                        p.dsse_usd.unwrap_or(0.0),
-                        RGBColor(156, 39, 176),
-                    ),
-                ],
-            }
+        |ri, c| BarGroup {
+            label: label(runs, ri, c.mode.as_str()),
+            parts: cost_parts(&c.per_million_ops),
         },
     )
 }

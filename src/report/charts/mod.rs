@@ -5,11 +5,13 @@
 
 mod bars;
 mod change;
+mod forecast;
 mod latency;
 mod ramp;
 mod style;
 mod time;
 
+pub use forecast::forecast_svgs;
 use style::{AXIS_PX, Frame, LABEL_PX, cartesian, category_labels, titled};
 pub use style::{LEGEND_W, mode_color};
 

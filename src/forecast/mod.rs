@@ -1,0 +1,260 @@
+//! `sse-bench forecast`: KMS load and cost per encryption mode from the traffic users
+//! already log (DESIGN §9a). Sources (S3 server access logs, CloudTrail) are read into
+//! per-second counts ([`traffic`]), run through the KMS model and price tables for
+//! every mode ([`model`]) and reported with a verdict first ([`report`]).
+
+pub mod access_log;
+pub mod athena;
+pub mod cloudtrail;
+pub mod emit;
+pub mod model;
+pub mod record;
+pub mod report;
+pub mod source;
+pub mod traffic;
+
+use crate::error::Error;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `forecast` was asked.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// S3 server access logs: files, directories or s3:// prefixes.
+    pub access_logs: Vec<String>,
+    /// CloudTrail logs: files, directories or s3:// prefixes.
+    pub cloudtrail: Vec<String>,
+    /// Aggregates computed by the `--athena-sql` query (CSV files).
+    pub aggregate: Vec<String>,
+    /// Region (prices and the default quota).
+    pub region: String,
+    /// KMS quota override, req/s.
+    pub quota: Option<u64>,
+    /// Customer-managed KMS keys the buckets would use (default: the keys CloudTrail
+    /// shows, else 1).
+    pub keys: Option<u32>,
+    /// Count every assumed-role session as its own requester.
+    pub per_session: bool,
+    /// Bucket Key lifetime (not documented by AWS; default 5 minutes).
+    pub bucket_key_lifetime: Duration,
+    /// Malformed records tolerated, percent of records.
+    pub max_malformed_pct: f64,
+    /// Price file merged over the built-in table.
+    pub prices: Option<PathBuf>,
+    /// Reader threads (default: the machine's cores).
+    pub threads: Option<usize>,
+    /// The account that owns the buckets (default: the commonest requester account).
+    pub account: Option<String>,
+    /// Profile for s3:// sources.
+    pub profile: Option<String>,
+    /// Write a scenario with the traffic's shape here.
+    pub emit_scenario: Option<(PathBuf, emit::EmitOptions)>,
+    /// Write a trace of every request here; with `true`, bucket names in it.
+    pub emit_trace: Option<(PathBuf, bool)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            access_logs: Vec::new(),
+            cloudtrail: Vec::new(),
+            aggregate: Vec::new(),
+            region: "us-east-1".into(),
+            quota: None,
+            keys: None,
+            per_session: false,
+            bucket_key_lifetime: Duration::from_secs(300),
+            max_malformed_pct: 1.0,
+            prices: None,
+            threads: None,
+            account: None,
+            profile: None,
+            emit_scenario: None,
+            emit_trace: None,
+        }
+    }
+}
+
+/// Local files of the sources: s3:// prefixes are downloaded into `tmp`.
+async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::LogFile>, Error> {
+    let mut files = Vec::new();
+    let all = o
+        .access_logs
+        .iter()
+        .map(|s| (s, source::Kind::AccessLogs))
+        .chain(o.cloudtrail.iter().map(|s| (s, source::Kind::CloudTrail)))
+        .chain(o.aggregate.iter().map(|s| (s, source::Kind::Aggregate)));
+    for (i, (src, kind)) in all.enumerate() {
+        let path = if src.starts_with("s3://") {
+            let url = crate::remote::S3Url::parse(src).map_err(Error::Usage)?;
+            let access = crate::target::AccessOptions {
+                profile: o.profile.clone(),
+                region: Some(o.region.clone()),
+                ..Default::default()
+            };
+            let into = tmp.join(i.to_string());
+            let n = crate::remote::download(&url, &access, &into)
+                .await
+                .map_err(|e| Error::failure(format!("{src}: {e:#}")))?;
+            if n == 0 {
+                return Err(Error::Usage(format!(
+                    "{src}: no log objects under this prefix"
+                )));
+            }
+            into
+        } else {
+            PathBuf::from(src)
+        };
+        let found = source::files(&path, kind).map_err(Error::Usage)?;
+        if found.is_empty() {
+            return Err(Error::Usage(format!("{src}: no files to read")));
+        }
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Reads the sources and forecasts every mode.
+pub async fn run(o: &Options) -> Result<report::Report, Error> {
+    if o.access_logs.is_empty() && o.cloudtrail.is_empty() && o.aggregate.is_empty() {
+        return Err(Error::Usage(
+            "forecast: give --access-logs PATH, --cloudtrail PATH (files, directories or s3:// prefixes) or --aggregate FILE.csv".into(),
+        ));
+    }
+    let table = crate::cost::PriceTable::load(o.prices.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let prices = table
+        .region(&o.region)
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .clone();
+    let tmp = tempfile::Builder::new()
+        .prefix("sse-bench-forecast-")
+        .tempdir()
+        .map_err(|e| Error::failure(format!("a temporary directory: {e}")))?;
+    let files = local_files(o, tmp.path()).await?;
+    let threads = o
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let (per_session, from_trail) = (
+        o.per_session,
+        o.access_logs.is_empty() && o.aggregate.is_empty(),
+    );
+    let nfiles = files.len();
+    let want_trace = o.emit_trace.is_some();
+    let traffic = tokio::task::spawn_blocking(move || {
+        source::read_all(&files, per_session, from_trail, threads, want_trace)
+    })
+    .await
+    .map_err(|e| Error::failure(format!("reading the logs: {e}")))?
+    .map_err(Error::Usage)?;
+    check(&traffic, o.max_malformed_pct)?;
+    let mut rules = crate::kms::KmsRules {
+        bucket_key_lifetime: o.bucket_key_lifetime,
+        ..Default::default()
+    };
+    // Access logs do not say whether a HEAD asked for checksums; none is assumed.
+    rules.head_checksum_decrypt = false;
+    let keys = o
+        .keys
+        .unwrap_or_else(|| (traffic.kms_keys.len() as u32).max(1));
+    let settings = model::Settings {
+        region: o.region.clone(),
+        quota_rps: o.quota.unwrap_or(prices.kms_quota_rps),
+        rules,
+        keys,
+        key_billing: crate::cost::KeyBilling::of("customer-managed", 0),
+    };
+    let f = model::forecast(&traffic, &settings, &prices, table.seconds_per_month());
+    let r = report::build(&traffic, &f, &settings, nfiles, o.account.clone());
+    let home = r.home_account.as_deref();
+    if let Some((path, names)) = &o.emit_trace {
+        let tr = emit::trace(&traffic, home, *names);
+        let mut text = Vec::new();
+        tr.write(&mut text)
+            .and_then(|_| crate::results::write_atomic(path, &text))
+            .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?;
+    }
+    if let Some((path, eo)) = &o.emit_scenario {
+        let trace = o.emit_trace.as_ref().map(|(t, _)| relative_to(t, path));
+        write_scenario(&traffic, home, path, eo, trace.as_deref())?;
+    }
+    Ok(r)
+}
+
+/// How a scenario at `scenario` names the file `file`: its name when they share a
+/// directory, else its absolute path.
+fn relative_to(file: &std::path::Path, scenario: &std::path::Path) -> String {
+    let dir = |p: &std::path::Path| {
+        p.parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .and_then(|d| d.canonicalize().ok())
+    };
+    match (dir(file), dir(scenario), file.file_name()) {
+        (Some(a), Some(b), Some(n)) if a == b => n.to_string_lossy().into_owned(),
+        _ => std::path::absolute(file)
+            .unwrap_or_else(|_| file.to_owned())
+            .display()
+            .to_string(),
+    }
+}
+
+/// Writes the emitted scenario, checked by the scenario parser first.
+fn write_scenario(
+    t: &traffic::Traffic,
+    home: Option<&str>,
+    path: &std::path::Path,
+    eo: &emit::EmitOptions,
+    trace: Option<&str>,
+) -> Result<(), Error> {
+    let text = emit::scenario(t, home, eo, trace).map_err(Error::Usage)?;
+    if let Err(e) = crate::scenario::parse(path, &text) {
+        return Err(Error::failure(format!(
+            "the emitted scenario does not validate (a bug): {e}"
+        )));
+    }
+    crate::results::write_atomic(path, text.as_bytes())
+        .map_err(|e| Error::failure(format!("{}: {e}", path.display())))
+}
+
+/// Refuses input that cannot carry a forecast: nothing read, too many malformed
+/// records, no S3 traffic.
+fn check(t: &traffic::Traffic, max_pct: f64) -> Result<(), Error> {
+    let first = || {
+        t.first_malformed
+            .iter()
+            .map(|m| format!("\n  {m}"))
+            .collect::<String>()
+    };
+    if t.records == 0 {
+        return Err(Error::Usage(
+            "forecast: the sources hold no records (empty files?)".into(),
+        ));
+    }
+    if t.malformed == t.records {
+        return Err(Error::Usage(format!(
+            "forecast: no record is in a known format (S3 server access log text, its CloudWatch Logs JSON form, or CloudTrail); first problems:{}",
+            first()
+        )));
+    }
+    let pct = t.malformed as f64 / t.records as f64 * 100.0;
+    if pct > max_pct {
+        return Err(Error::Usage(format!(
+            "forecast: {} of {} records ({pct:.2}%) are malformed, over the {max_pct}% allowed (--max-malformed); first problems:{}",
+            t.malformed,
+            t.records,
+            first()
+        )));
+    }
+    if t.seconds.is_empty() && t.failed.is_empty() {
+        return Err(Error::Usage(
+            "forecast: the sources hold no S3 requests (access log lines or CloudTrail S3 data events)".into(),
+        ));
+    }
+    Ok(())
+}

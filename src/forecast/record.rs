@@ -1,0 +1,281 @@
+//! One S3 request as the logs tell it, whatever the source format, and who made it.
+
+use serde::{Deserialize, Serialize};
+
+/// S3 operations the forecast tells apart (everything the KMS model or the bill needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    /// PutObject, POST Object.
+    Put,
+    /// GetObject.
+    Get,
+    /// HeadObject.
+    Head,
+    /// CopyObject (destination side).
+    Copy,
+    /// CreateMultipartUpload.
+    MpuCreate,
+    /// UploadPart, UploadPartCopy.
+    MpuPart,
+    /// CompleteMultipartUpload.
+    MpuComplete,
+    /// DeleteObject, AbortMultipartUpload and other free requests.
+    Delete,
+    /// Other PUT, COPY, POST, LIST requests (S3's first price tier).
+    OtherTier1,
+    /// Other GET and HEAD requests (second tier).
+    OtherTier2,
+}
+
+impl Op {
+    /// All, in table order.
+    pub const ALL: [Op; 10] = [
+        Op::Put,
+        Op::Get,
+        Op::Head,
+        Op::Copy,
+        Op::MpuCreate,
+        Op::MpuPart,
+        Op::MpuComplete,
+        Op::Delete,
+        Op::OtherTier1,
+        Op::OtherTier2,
+    ];
+
+    /// Number of operations.
+    pub const COUNT: usize = 10;
+
+    /// Position in [`Op::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Name in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Put => "put",
+            Op::Get => "get",
+            Op::Head => "head",
+            Op::Copy => "copy",
+            Op::MpuCreate => "mpu-create",
+            Op::MpuPart => "mpu-part",
+            Op::MpuComplete => "mpu-complete",
+            Op::Delete => "delete",
+            Op::OtherTier1 => "other-tier1",
+            Op::OtherTier2 => "other-tier2",
+        }
+    }
+
+    /// From the access log's `REST.<METHOD>.<RESOURCE>` (docs/log-formats.md §1).
+    pub fn from_access_log(op: &str) -> Op {
+        let mut parts = op.splitn(3, '.');
+        let _api = parts.next();
+        let method = parts.next().unwrap_or("");
+        let resource = parts.next().unwrap_or("");
+        match (method, resource) {
+            ("PUT", "OBJECT") | ("POST", "OBJECT") => Op::Put,
+            ("GET", "OBJECT") => Op::Get,
+            ("HEAD", "OBJECT") => Op::Head,
+            ("COPY", "OBJECT") => Op::Copy,
+            ("POST", "UPLOADS") => Op::MpuCreate,
+            ("PUT", "PART") | ("COPY", "PART") => Op::MpuPart,
+            ("POST", "UPLOAD") => Op::MpuComplete,
+            ("DELETE", _) => Op::Delete,
+            // The source side of a copy is logged on the source bucket; the KMS
+            // model counts a copy once, at its destination.
+            ("COPY", "OBJECT_GET") => Op::OtherTier2,
+            ("GET", "BUCKET") | ("GET", "UPLOADS") | ("GET", "UPLOAD") => Op::OtherTier1,
+            ("GET", _) | ("HEAD", _) => Op::OtherTier2,
+            _ => Op::OtherTier1,
+        }
+    }
+
+    /// From a CloudTrail S3 data event's `eventName`; None for events that are not S3 requests.
+    pub fn from_event_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "PutObject" | "PostObject" => Op::Put,
+            "GetObject" => Op::Get,
+            "HeadObject" => Op::Head,
+            "CopyObject" => Op::Copy,
+            "CreateMultipartUpload" => Op::MpuCreate,
+            "UploadPart" | "UploadPartCopy" => Op::MpuPart,
+            "CompleteMultipartUpload" => Op::MpuComplete,
+            "DeleteObject" | "DeleteObjects" | "AbortMultipartUpload" => Op::Delete,
+            "ListObjects"
+            | "ListObjectsV2"
+            | "ListObjectVersions"
+            | "ListParts"
+            | "ListMultipartUploads"
+            | "PutObjectTagging"
+            | "PutObjectAcl" => Op::OtherTier1,
+            "GetObjectTagging" | "GetObjectAcl" | "GetObjectAttributes" | "HeadBucket" => {
+                Op::OtherTier2
+            }
+            _ => return None,
+        })
+    }
+
+    /// The S3 price tier: 1 (PUT, COPY, POST, LIST), 2 (GET, HEAD), or 0 (free).
+    pub fn tier(self) -> u8 {
+        match self {
+            Op::Put | Op::Copy | Op::MpuCreate | Op::MpuPart | Op::MpuComplete | Op::OtherTier1 => {
+                1
+            }
+            Op::Get | Op::Head | Op::OtherTier2 => 2,
+            Op::Delete => 0,
+        }
+    }
+
+    /// Writes a new object (needs a data key or a Bucket Key).
+    pub fn writes(self) -> bool {
+        matches!(self, Op::Put | Op::Copy | Op::MpuCreate)
+    }
+
+    /// Reads KMS-protected data (needs a Decrypt or a Bucket Key).
+    pub fn reads(self) -> bool {
+        matches!(self, Op::Get | Op::Copy | Op::MpuPart | Op::MpuComplete)
+    }
+}
+
+/// One S3 request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Request<'a> {
+    /// Unix seconds of arrival.
+    pub unix: i64,
+    /// Bucket name.
+    pub bucket: &'a str,
+    /// Operation.
+    pub op: Op,
+    /// The requester as logged (an ARN, a canonical user id); None when anonymous.
+    pub requester: Option<&'a str>,
+    /// Object key (as logged).
+    pub key: Option<&'a str>,
+    /// Object size.
+    pub size: Option<u64>,
+    /// HTTP status (0 when not logged).
+    pub status: u16,
+}
+
+impl Request<'_> {
+    /// The request succeeded (2xx), so S3 did its KMS work.
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What kind of principal a requester is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// An IAM identity of the bucket's own account.
+    Own,
+    /// An IAM identity of another account.
+    CrossAccount,
+    /// Unauthenticated.
+    Anonymous,
+    /// Named without an account (a canonical user id, a service).
+    Other,
+}
+
+impl Class {
+    /// Name in tables (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Own => "own",
+            Class::CrossAccount => "cross-account",
+            Class::Anonymous => "anonymous",
+            Class::Other => "other",
+        }
+    }
+}
+
+/// The identity a requester counts as: for an assumed-role session, its role (or
+/// the session itself with `per_session`); an IAM user or root as logged.
+pub fn identity(requester: Option<&str>, per_session: bool) -> String {
+    let Some(r) = requester else {
+        return "anonymous".into();
+    };
+    if !per_session && let Some(rest) = r.strip_prefix("arn:") {
+        // arn:<partition>:sts::<account>:assumed-role/<role>/<session>
+        let mut p = rest.splitn(5, ':');
+        let (partition, service, _region, account, resource) =
+            (p.next(), p.next(), p.next(), p.next(), p.next());
+        if let (Some(part), Some("sts"), Some(acct), Some(res)) =
+            (partition, service, account, resource)
+            && let Some(role_session) = res.strip_prefix("assumed-role/")
+        {
+            let role = role_session.split('/').next().unwrap_or(role_session);
+            return format!("arn:{part}:iam::{acct}:role/{role}");
+        }
+    }
+    r.to_owned()
+}
+
+/// The account of an ARN identity.
+pub fn account_of(identity: &str) -> Option<&str> {
+    let rest = identity.strip_prefix("arn:")?;
+    let acct = rest.split(':').nth(3)?;
+    (!acct.is_empty()).then_some(acct)
+}
+
+/// The class of an identity given the bucket owner's account.
+pub fn class_of(identity: &str, home: Option<&str>) -> Class {
+    if identity == "anonymous" {
+        return Class::Anonymous;
+    }
+    match (account_of(identity), home) {
+        (Some(a), Some(h)) if a != h => Class::CrossAccount,
+        (Some(_), _) => Class::Own,
+        (None, _) => Class::Other,
+    }
+}
+
+/// A short name for tables: `role/etl`, `user/alice`, `anonymous`, or the id.
+pub fn short_name(identity: &str) -> String {
+    match identity.strip_prefix("arn:") {
+        Some(rest) => {
+            let mut p = rest.splitn(5, ':');
+            let acct = p.nth(3).unwrap_or("");
+            let res = p.next().unwrap_or(rest);
+            if acct.is_empty() {
+                res.to_owned()
+            } else {
+                format!("{res} ({acct})")
+            }
+        }
+        None if identity.len() > 20 => format!("{}…", &identity[..12]),
+        None => identity.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_count_as_their_role_unless_asked() {
+        let s = "arn:aws:sts::111122223333:assumed-role/etl/i-0abc";
+        assert_eq!(
+            identity(Some(s), false),
+            "arn:aws:iam::111122223333:role/etl"
+        );
+        assert_eq!(identity(Some(s), true), s);
+        assert_eq!(identity(None, false), "anonymous");
+        assert_eq!(
+            class_of("arn:aws:iam::444455556666:role/x", Some("111122223333")),
+            Class::CrossAccount
+        );
+        assert_eq!(class_of("anonymous", None), Class::Anonymous);
+        assert_eq!(class_of("79a59df900b9", None), Class::Other);
+    }
+
+    #[test]
+    fn access_log_operations_map_to_ops() {
+        assert_eq!(Op::from_access_log("REST.PUT.OBJECT"), Op::Put);
+        assert_eq!(Op::from_access_log("REST.PUT.PART"), Op::MpuPart);
+        assert_eq!(Op::from_access_log("REST.GET.VERSIONING"), Op::OtherTier2);
+        assert_eq!(Op::from_access_log("REST.GET.BUCKET"), Op::OtherTier1);
+        assert_eq!(Op::from_access_log("REST.DELETE.OBJECT").tier(), 0);
+    }
+}
