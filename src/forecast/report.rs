@@ -471,7 +471,7 @@ fn verdict(r: &Report, f: &Forecast) -> Vec<String> {
         let over = if x.seconds_over_quota > 0 {
             format!(", over the quota in {} second(s)", x.seconds_over_quota)
         } else {
-            String::new()
+            format!(", {:.1}% headroom", 100.0 - x.peak_quota_pct)
         };
         v.push(format!(
             "{}: peak {:.0} KMS req/s ({:.1}% of quota{over}), p99 second {:.0}, average {:.1}; {:.3} M KMS requests/month; ${}/month (+${} over SSE-S3).",
