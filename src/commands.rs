@@ -179,11 +179,7 @@ pub async fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
             test: a.test,
             significance: a.significance,
             min_effect: a.min_effect,
-            access: target::AccessOptions {
-                profile: a.profile,
-                region: a.region,
-                ..Default::default()
-            },
+            access: target::AccessOptions::profile_region(a.profile, a.region),
         }),
         None => None,
     };
@@ -268,11 +264,7 @@ pub fn cost(args: &CostArgs, format: Format) -> Result<i32, Error> {
 
 /// `merge`: s3:// inputs are downloaded to a temporary directory first.
 pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, Error> {
-    let access = target::AccessOptions {
-        profile: args.profile,
-        region: args.region,
-        ..Default::default()
-    };
+    let access = target::AccessOptions::profile_region(args.profile, args.region);
     let tmp = std::env::temp_dir().join(format!("sse-bench-merge-{:08x}", rand::random::<u32>()));
     let result = async {
         let mut inputs = Vec::new();
@@ -312,16 +304,7 @@ fn scenario_name(path: &std::path::Path) -> String {
     let stem = path
         .file_stem()
         .map_or_else(|| "forecast".into(), |s| s.to_string_lossy().into_owned());
-    let name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let name = scenario::safe_name(&stem);
     if name.is_empty() {
         "forecast".into()
     } else {

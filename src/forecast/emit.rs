@@ -7,6 +7,7 @@
 use super::record::{Op, account_of};
 use super::traffic::Traffic;
 use crate::scenario::Op as ScenarioOp;
+use crate::scenario::safe_name;
 use crate::scenario::trace::{Entry, Trace};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,17 +76,6 @@ fn fit_sizes(h: Option<&Histogram<u64>>) -> (String, &'static str) {
 /// A principal name for an identity: the role or user name, with the account when
 /// it is not the buckets' own.
 fn principal(identity: &str, home: Option<&str>) -> (String, Option<String>) {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect()
-    };
     if identity == "anonymous" {
         return ("anonymous".into(), None);
     }
@@ -95,15 +85,15 @@ fn principal(identity: &str, home: Option<&str>) -> (String, Option<String>) {
     let name = parts.next().unwrap_or(res);
     let acct = account_of(identity).filter(|a| Some(*a) != home);
     let base = match acct {
-        Some(a) => format!("{}-{a}", clean(name)),
-        None => clean(name),
+        Some(a) => format!("{}-{a}", safe_name(name)),
+        None => safe_name(name),
     };
     match kind {
         "role" => (base.clone(), Some(base)),
         // A session counted on its own: named after the session, a session of its role.
         "assumed-role" => {
             let session = parts.next().unwrap_or("session");
-            (format!("{base}.{}", clean(session)), Some(base))
+            (format!("{base}.{}", safe_name(session)), Some(base))
         }
         _ => (base, None),
     }
@@ -255,15 +245,7 @@ pub fn scenario(
         }
     }
     let mut s = String::new();
-    let when = |m: i64| {
-        time::OffsetDateTime::from_unix_timestamp(m * 60)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default()
-    };
+    let when = |minute: i64| super::report::rfc3339(minute * 60);
     let _ = writeln!(
         s,
         "# Emitted by `sse-bench forecast --emit-scenario` from {} records.\n\

@@ -87,11 +87,10 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
     for (i, (src, kind)) in all.enumerate() {
         let path = if src.starts_with("s3://") {
             let url = crate::remote::S3Url::parse(src).map_err(Error::Usage)?;
-            let access = crate::target::AccessOptions {
-                profile: o.profile.clone(),
-                region: Some(o.region.clone()),
-                ..Default::default()
-            };
+            let access = crate::target::AccessOptions::profile_region(
+                o.profile.clone(),
+                Some(o.region.clone()),
+            );
             let into = tmp.join(i.to_string());
             let n = crate::remote::download(&url, &access, &into)
                 .await

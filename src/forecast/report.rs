@@ -177,7 +177,8 @@ pub struct Report {
     pub caveats: Vec<String>,
 }
 
-fn rfc3339(unix: i64) -> String {
+/// Unix seconds as RFC 3339 (UTC).
+pub(crate) fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {

@@ -95,9 +95,9 @@ pub fn forecast_doc(r: &Report) -> Doc {
             .map_or("-".into(), |s| {
                 format!(
                     "{}/{}/{}",
-                    bytesize(s.p50),
-                    bytesize(s.p90),
-                    bytesize(s.p99)
+                    crate::units::format_size(s.p50),
+                    crate::units::format_size(s.p90),
+                    crate::units::format_size(s.p99)
                 )
             });
         let k = |m: Mode| format!("{:.0}", b.kms.get(&m).copied().unwrap_or(0.0));
@@ -139,18 +139,6 @@ pub fn forecast_doc(r: &Report) -> Doc {
         d.list(r.sources.first_malformed.iter().cloned());
     }
     d
-}
-
-/// Bytes as KiB/MiB.
-pub fn bytesize(b: u64) -> String {
-    let b = b as f64;
-    if b >= 1048576.0 {
-        format!("{:.1}MiB", b / 1048576.0)
-    } else if b >= 1024.0 {
-        format!("{:.1}KiB", b / 1024.0)
-    } else {
-        format!("{b:.0}B")
-    }
 }
 
 /// The modes table as CSV.

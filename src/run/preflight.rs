@@ -49,9 +49,7 @@ pub(super) fn check(ls: &LoadedScenario, opts: &RunOptions) -> Result<Preflight,
     let roles = s.bucket_roles();
     if let Some(name) = &opts.save_baseline
         && (name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || !name.chars().all(crate::scenario::is_name_char)
             || name.starts_with('.'))
     {
         return Err(Error::Usage(format!(

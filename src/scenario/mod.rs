@@ -171,6 +171,19 @@ fn segments(p: &serde_path_to_error::Path) -> Vec<Seg> {
         .collect()
 }
 
+/// Whether `c` may appear in a name sse-bench writes into paths and scenario files
+/// (scenario and baseline names): letters, digits, `-`, `_`, `.`.
+pub fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
+}
+
+/// `s` with every character a name may not hold turned into `-`.
+pub fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| if is_name_char(c) { c } else { '-' })
+        .collect()
+}
+
 pub(crate) fn k(s: &str) -> Seg {
     Seg::Key(s.to_owned())
 }

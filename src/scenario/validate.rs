@@ -39,12 +39,7 @@ pub(super) fn validate(
             ),
         );
     }
-    if s.name.is_empty()
-        || !s
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
+    if s.name.is_empty() || !s.name.chars().all(super::is_name_char) {
         report(
             vec![k("name")],
             format!(

@@ -24,6 +24,16 @@ pub struct AccessOptions {
 }
 
 impl AccessOptions {
+    /// Only a profile and a region: how `merge`, `compare --history` and `forecast`
+    /// reach s3:// locations.
+    pub fn profile_region(profile: Option<String>, region: Option<String>) -> Self {
+        AccessOptions {
+            profile,
+            region,
+            ..Default::default()
+        }
+    }
+
     /// Checks the flags against the target: what the target module works with.
     pub fn resolve(&self, spec: &TargetSpec) -> Result<Access, Error> {
         let reuse = Access::parse_buckets(&self.buckets).map_err(Error::Usage)?;

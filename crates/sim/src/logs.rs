@@ -15,16 +15,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// CloudTrail records per log file (CloudTrail itself delivers about every five minutes).
 const RECORDS_PER_FILE: usize = 5_000;
 
+/// The role name an access key is a session of, if any.
+fn role_name<'a>(roles: &'a HashMap<String, String>, ak: &str) -> Option<&'a str> {
+    roles
+        .get(ak)
+        .map(|role| role.rsplit('/').next().unwrap_or(role))
+}
+
+/// The ARN an access key signs as: its assumed-role session, or an IAM user named
+/// after the key (the access log's Requester, CloudTrail's `userIdentity.arn`).
+pub(crate) fn principal_arn(account: &str, roles: &HashMap<String, String>, ak: &str) -> String {
+    match role_name(roles, ak) {
+        Some(name) => format!("arn:aws:sts::{account}:assumed-role/{name}/{ak}"),
+        None => format!("arn:aws:iam::{account}:user/{ak}"),
+    }
+}
+
 /// The `userIdentity` of an access key: a session of its role, or an IAM user named
 /// after the key.
 pub(crate) fn user_identity(account: &str, roles: &HashMap<String, String>, ak: &str) -> Value {
-    match roles.get(ak) {
-        Some(role) => {
-            let name = role.rsplit('/').next().unwrap_or(role);
+    let arn = principal_arn(account, roles, ak);
+    match role_name(roles, ak) {
+        Some(name) => {
             json!({
                 "type": "AssumedRole",
                 "principalId": format!("AROA{}:{ak}", name.to_uppercase()),
-                "arn": format!("arn:aws:sts::{account}:assumed-role/{name}/{ak}"),
+                "arn": arn,
                 "accountId": account,
                 "accessKeyId": ak,
                 "sessionContext": {"sessionIssuer": {
@@ -38,7 +54,7 @@ pub(crate) fn user_identity(account: &str, roles: &HashMap<String, String>, ak: 
         None => json!({
             "type": "IAMUser",
             "principalId": format!("AIDA{}", ak.to_uppercase()),
-            "arn": format!("arn:aws:iam::{account}:user/{ak}"),
+            "arn": arn,
             "accountId": account,
             "accessKeyId": ak,
             "userName": ak,
@@ -186,13 +202,6 @@ impl Logs {
         })
     }
 
-    fn requester_arn(&self, ak: &str) -> String {
-        user_identity(&self.account, &self.roles, ak)["arn"]
-            .as_str()
-            .unwrap_or("-")
-            .to_owned()
-    }
-
     /// Logs one S3 request: an access log line, and a CloudTrail data event for
     /// object operations.
     pub(crate) fn s3(&self, e: &S3Entry<'_>) {
@@ -218,7 +227,10 @@ impl Logs {
             ))
             .unwrap_or_default();
         let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-        let requester = dash(e.access_key.map(|a| self.requester_arn(a)));
+        let requester = dash(
+            e.access_key
+                .map(|a| principal_arn(&self.account, &self.roles, a)),
+        );
         let uri = if e.query.is_empty() {
             format!("{} {} HTTP/1.1", e.method, e.path)
         } else {

@@ -96,13 +96,16 @@ impl Trail {
             context: c.context.clone(),
             throttled: c.throttled,
         });
-        if let Some(sink) = &self.sink
-            && let Some(e) = g.1.back()
-        {
-            // Only S3's calls on a requester's behalf: the forecast's measured side.
-            if e.via_s3 {
-                sink.push_trail(self.record_json(e));
-            }
+        // Only S3's calls on a requester's behalf go to the log files (the forecast's
+        // measured side); the record is built here, and written after the history's
+        // lock is released, since a full file is compressed and written on that call.
+        let record = match (&self.sink, g.1.back()) {
+            (Some(_), Some(e)) if e.via_s3 => Some(self.record_json(e)),
+            _ => None,
+        };
+        drop(g);
+        if let (Some(sink), Some(r)) = (&self.sink, record) {
+            sink.push_trail(r);
         }
     }
 
