@@ -3,9 +3,9 @@
 //! Every failure is an [`Error`], which carries its own exit code.
 
 use crate::cli::{self, CompareArgs, CostArgs, Format, MergeArgs, RunArgs, ServeArgs, exit};
+use crate::document::{self, compare::compare_doc, cost::cost_doc};
 use crate::error::Error;
-use crate::render::{self, compare::compare_doc, cost::cost_doc};
-use crate::{compare, estimate, merge, plan, remote, report, run, scenario, shard, target};
+use crate::{compare, cost, merge, plan, remote, report, run, scenario, shard, targets};
 use std::path::{Path, PathBuf};
 
 /// `run`: a scenario against a target; prints the summary.
@@ -54,7 +54,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
         prefill_limit: args.prefill_limit,
         format,
         quiet,
-        access: target::AccessOptions {
+        access: targets::AccessOptions {
             profile: args.profile,
             region: args.region,
             kms_key: args.kms_key,
@@ -90,7 +90,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
     } else {
         print!(
             "{}",
-            render::summary_output(&outcome.summary, format, &footer)?
+            document::summary_output(&outcome.summary, format, &footer)?
         );
     }
     if let Some(e) = &outcome.write_error {
@@ -179,7 +179,7 @@ pub async fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
             test: a.test,
             significance: a.significance,
             min_effect: a.min_effect,
-            access: target::AccessOptions::profile_region(a.profile, a.region),
+            access: targets::AccessOptions::profile_region(a.profile, a.region),
         }),
         None => None,
     };
@@ -200,7 +200,7 @@ pub async fn compare(a: CompareArgs, format: Format) -> Result<i32, Error> {
     }
     report::append_step_summary(&md);
     if let Some(f) = &a.junit {
-        let xml = render::compare::compare_junit(&c);
+        let xml = document::compare::compare_junit(&c);
         crate::results::write_atomic(f, xml.as_bytes())
             .map_err(|e| Error::Usage(format!("--junit {}: {e}", f.display())))?;
     }
@@ -247,15 +247,15 @@ pub fn report(
 
 /// `cost`: the estimate of a profile, a scenario or a results directory.
 pub fn cost(args: &CostArgs, format: Format) -> Result<i32, Error> {
-    let table = crate::cost::PriceTable::load(args.prices.as_deref())
+    let table = crate::prices::PriceTable::load(args.prices.as_deref())
         .map_err(|e| Error::Usage(e.to_string()))?;
-    let r = estimate::estimate(&estimate::profile(args)?, &table)?;
+    let r = cost::estimate(&cost::profile(args)?, &table)?;
     match format {
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&r).map_err(|e| Error::failure(format!("{e}")))?
         ),
-        Format::Csv => print!("{}", render::cost::cost_csv(&r)),
+        Format::Csv => print!("{}", document::cost::cost_csv(&r)),
         Format::Markdown => print!("{}", cost_doc(&r).markdown()),
         Format::Text => print!("{}", cost_doc(&r).text_output()),
     }
@@ -264,7 +264,7 @@ pub fn cost(args: &CostArgs, format: Format) -> Result<i32, Error> {
 
 /// `merge`: s3:// inputs are downloaded to a temporary directory first.
 pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, Error> {
-    let access = target::AccessOptions::profile_region(args.profile, args.region);
+    let access = targets::AccessOptions::profile_region(args.profile, args.region);
     let tmp = std::env::temp_dir().join(format!("sse-bench-merge-{:08x}", rand::random::<u32>()));
     let result = async {
         let mut inputs = Vec::new();
@@ -294,7 +294,7 @@ pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, 
             m.inputs.len(),
             args.out.display()
         )];
-        print!("{}", render::summary_output(&m.summary, format, &footer)?);
+        print!("{}", document::summary_output(&m.summary, format, &footer)?);
     }
     Ok(exit::OK)
 }
@@ -377,9 +377,9 @@ async fn forecast(args: cli::ForecastArgs, format: Format) -> Result<i32, Error>
     }
     let out = match format {
         Format::Json => serde_json::to_string_pretty(&r).map_err(Error::failure)? + "\n",
-        Format::Csv => render::forecast::forecast_csv(&r),
-        Format::Markdown => render::forecast::forecast_doc(&r).markdown(),
-        Format::Text => render::forecast::forecast_doc(&r).text_output(),
+        Format::Csv => document::forecast::forecast_csv(&r),
+        Format::Markdown => document::forecast::forecast_doc(&r).markdown(),
+        Format::Text => document::forecast::forecast_doc(&r).text_output(),
     };
     print!("{out}");
     Ok(exit::OK)

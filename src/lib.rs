@@ -2,29 +2,31 @@
 //! request volume and cost, measured side by side with SSE-S3.
 //!
 //! Data flows one way: [`scenario`] → [`plan`] → [`driver`] → [`recorder`] →
-//! [`results`] → reports ([`render`], [`report`]). [`run`] strings them together
-//! against a [`target`]; [`merge`], [`compare`] and [`estimate`] work on results
-//! and scenarios. The simulator stands apart in its own crate (`sse_sim`): the
+//! [`results`] → output ([`document`] for tables and text, [`charts`], [`report`] for
+//! the pages). [`run`] strings them together against one of the [`targets`]; [`merge`],
+//! [`compare`], [`cost`] and [`forecast`] answer from results, scenarios and logs, all
+//! priced by [`prices`]. The simulator stands apart in its own crate (`sse_sim`): the
 //! harness reaches it over HTTP and through its small public API. [`commands`]
 //! is the command line's glue; `main.rs` only parses and calls it.
 
 pub mod bounds;
+pub mod charts;
 pub mod cli;
 mod commands;
 mod compare;
-pub mod cost;
+mod cost;
+mod document;
 mod driver;
 pub mod error;
-mod estimate;
 pub mod forecast;
 pub mod kms;
 mod merge;
 mod plan;
+pub mod prices;
 mod progress;
 pub mod provenance;
 pub mod recorder;
 mod remote;
-mod render;
 pub mod report;
 pub mod results;
 pub mod run;
@@ -32,7 +34,7 @@ pub mod scenario;
 pub mod sdk_error;
 mod serve;
 pub mod shard;
-pub mod target;
+pub mod targets;
 pub mod units;
 
 /// Sets up `tracing` output on stderr.

@@ -2,7 +2,7 @@
 //! in a cluster need no shared disk. The client is aws-sdk-s3 through aws-config's
 //! standard chain (`--profile`, `--region`, `AWS_ENDPOINT_URL[_S3]` honoured).
 
-use crate::target::AccessOptions;
+use crate::targets::AccessOptions;
 use anyhow::Context as _;
 use aws_sdk_s3::primitives::ByteStream;
 use std::path::{Path, PathBuf};
@@ -47,15 +47,15 @@ impl S3Url {
 }
 
 async fn client(access: &AccessOptions) -> aws_sdk_s3::Client {
-    let base = crate::target::aws::load(
+    let base = crate::targets::aws::load(
         access.profile.as_deref(),
         Some(access.region.as_deref().unwrap_or("us-east-1")),
     )
     .await;
-    let path_style = crate::target::aws::custom_s3_endpoint(&base);
-    crate::target::aws::s3_client(
+    let path_style = crate::targets::aws::custom_s3_endpoint(&base);
+    crate::targets::aws::s3_client(
         &base,
-        crate::target::RetryPolicy::Standard,
+        crate::targets::RetryPolicy::Standard,
         std::time::Duration::from_secs(60),
         path_style,
     )

@@ -9,7 +9,7 @@ use aws_smithy_types::DateTime;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use sse_bench::kms::cloudwatch::kms_call_count;
-use sse_bench::target::{ClientOptions, StaticCredentials, cloudwatch_client};
+use sse_bench::targets::{ClientOptions, StaticCredentials, cloudwatch_client};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -239,7 +239,7 @@ fn cleanup_leaves_a_bucket_without_the_run_tag_alone() {
             .await
             .unwrap();
     });
-    let mut target = sse_bench::target::Target::for_clients(vec![client.clone()]);
+    let mut target = sse_bench::targets::Target::for_clients(vec![client.clone()]);
     target
         .created
         .insert("sse-bench-abcd1234-sse-kms-main".into());

@@ -65,10 +65,10 @@ fn moto() -> Moto {
 
 fn client(rt: &tokio::runtime::Runtime, url: &str) -> aws_sdk_s3::Client {
     let _g = rt.enter();
-    sse_bench::target::s3_client(&sse_bench::target::ClientOptions::endpoint(
+    sse_bench::targets::s3_client(&sse_bench::targets::ClientOptions::endpoint(
         url,
         "us-east-1",
-        sse_bench::target::StaticCredentials {
+        sse_bench::targets::StaticCredentials {
             access_key_id: "testing".into(),
             secret_access_key: "testing".into(),
         },

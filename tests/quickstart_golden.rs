@@ -154,7 +154,7 @@ fn the_verdict_sizes_the_quota_from_the_run_record() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("shard.json")).unwrap()).unwrap();
     record.quota_rps = Some(1000);
     let ls = sse_bench::scenario::load(&dir.join("scenario.toml")).unwrap();
-    let table = sse_bench::cost::PriceTable::builtin().unwrap();
+    let table = sse_bench::prices::PriceTable::builtin().unwrap();
     let s = sse_bench::results::build(&record, &ls, &table);
     let v = s.verdict.expect("SSE-S3 ran");
     let of = |mode: &str| {

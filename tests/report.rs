@@ -3,7 +3,7 @@
 //! self-contained report.html, summary.md, overlays of several runs, and the
 //! page rendered by headless Chromium (installed by `.ci/run`).
 
-use sse_bench::report::charts::SIZE;
+use sse_bench::charts::SIZE;
 use sse_bench::run::{RunOptions, run_loaded};
 use sse_bench::scenario;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use sse_bench::report::charts::{LEGEND_W, SIZE};
+use sse_bench::charts::{LEGEND_W, SIZE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

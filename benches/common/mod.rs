@@ -6,7 +6,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule,
 };
-use sse_bench::target::{ClientOptions, StaticCredentials, kms_client, s3_client};
+use sse_bench::targets::{ClientOptions, StaticCredentials, kms_client, s3_client};
 use sse_sim::{SimConfig, Simulator};
 
 /// A running simulator with clients for its first requester and the ARN of one KMS key.

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::remote::S3Url;
 use crate::results::Summary;
 use crate::scenario::TargetKind;
-use crate::target::AccessOptions;
+use crate::targets::AccessOptions;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

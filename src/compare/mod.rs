@@ -20,7 +20,7 @@ pub use stats::{Settings, Test};
 
 use crate::error::Error;
 use crate::scenario::{Mode, Op};
-use crate::target::AccessOptions;
+use crate::targets::AccessOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

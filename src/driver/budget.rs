@@ -5,8 +5,8 @@
 //! The key's charge for the run's hours is reserved before the first request.
 
 use super::ops::Pick;
-use crate::cost::RegionPrices;
 use crate::kms::{self, KmsRules, S3Work};
+use crate::prices::RegionPrices;
 use crate::scenario::{Mode, Op, Stream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -108,7 +108,7 @@ mod tests {
     use super::*;
 
     fn prices() -> RegionPrices {
-        crate::cost::PriceTable::builtin()
+        crate::prices::PriceTable::builtin()
             .expect("built-in prices")
             .region("us-east-1")
             .expect("us-east-1")

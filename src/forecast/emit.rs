@@ -245,7 +245,7 @@ pub fn scenario(
         }
     }
     let mut s = String::new();
-    let when = |minute: i64| super::report::rfc3339(minute * 60);
+    let when = |minute: i64| super::output::rfc3339(minute * 60);
     let _ = writeln!(
         s,
         "# Emitted by `sse-bench forecast --emit-scenario` from {} records.\n\

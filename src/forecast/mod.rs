@@ -8,8 +8,8 @@ pub mod athena;
 pub mod cloudtrail;
 pub mod emit;
 pub mod model;
+pub mod output;
 pub mod record;
-pub mod report;
 pub mod source;
 pub mod traffic;
 
@@ -87,7 +87,7 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
     for (i, (src, kind)) in all.enumerate() {
         let path = if src.starts_with("s3://") {
             let url = crate::remote::S3Url::parse(src).map_err(Error::Usage)?;
-            let access = crate::target::AccessOptions::profile_region(
+            let access = crate::targets::AccessOptions::profile_region(
                 o.profile.clone(),
                 Some(o.region.clone()),
             );
@@ -114,13 +114,13 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
 }
 
 /// Reads the sources and forecasts every mode.
-pub async fn run(o: &Options) -> Result<report::Report, Error> {
+pub async fn run(o: &Options) -> Result<output::Report, Error> {
     if o.access_logs.is_empty() && o.cloudtrail.is_empty() && o.aggregate.is_empty() {
         return Err(Error::Usage(
             "forecast: give --access-logs PATH, --cloudtrail PATH (files, directories or s3:// prefixes) or --aggregate FILE.csv".into(),
         ));
     }
-    let table = crate::cost::PriceTable::load(o.prices.as_deref())
+    let table = crate::prices::PriceTable::load(o.prices.as_deref())
         .map_err(|e| Error::Usage(e.to_string()))?;
     let prices = table
         .region(&o.region)
@@ -161,10 +161,10 @@ pub async fn run(o: &Options) -> Result<report::Report, Error> {
         quota_rps: o.quota.unwrap_or(prices.kms_quota_rps),
         rules,
         keys,
-        key_billing: crate::cost::KeyBilling::of("customer-managed", 0),
+        key_billing: crate::prices::KeyBilling::of("customer-managed", 0),
     };
     let f = model::forecast(&traffic, &settings, &prices, table.seconds_per_month());
-    let r = report::build(&traffic, &f, &settings, nfiles, o.account.clone());
+    let r = output::build(&traffic, &f, &settings, nfiles, o.account.clone());
     let home = r.home_account.as_deref();
     if let Some((path, names)) = &o.emit_trace {
         let tr = emit::trace(&traffic, home, *names);

@@ -1,10 +1,10 @@
 //! The forecast: the traffic run through the KMS model (crate::kms) for every mode,
-//! second by second, and priced (crate::cost).
+//! second by second, and priced (crate::prices).
 
 use super::record::Op;
 use super::traffic::Traffic;
-use crate::cost::{CostBreakdown, KeyBilling, RegionPrices};
 use crate::kms::{KmsRules, S3Requests, S3Work, Status, bucket_key_rates, per_request};
+use crate::prices::{CostBreakdown, KeyBilling, RegionPrices};
 use crate::scenario::Mode;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};

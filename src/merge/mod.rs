@@ -96,7 +96,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, prices: Option<&Path>) -> Result<Me
     let text = shards[0].scenario_text.clone();
     let ls = scenario::parse(&shards[0].dir.join("scenario.toml"), &text)
         .map_err(|e| Error::Usage(e.to_string()))?;
-    let table = crate::cost::PriceTable::load(prices).map_err(|e| Error::Usage(e.to_string()))?;
+    let table = crate::prices::PriceTable::load(prices).map_err(|e| Error::Usage(e.to_string()))?;
     let input = MergeInput {
         base: shards
             .iter()

@@ -3,7 +3,7 @@
 //! the comparison, KMS and cost tables, thresholds and charts.
 
 use super::RunData;
-use super::charts::Chart;
+use crate::charts::Chart;
 use crate::results::Summary;
 use std::fmt::Write as _;
 
@@ -103,11 +103,11 @@ fn run_section(o: &mut String, r: &RunData, several: bool) {
     // The verdict first, where a reader lands; then what ran, then the tables.
     if let Some(v) = &s.verdict {
         let _ = writeln!(o, "<section class=\"verdict\">");
-        o.push_str(&crate::render::verdict::verdict_doc(v).html());
+        o.push_str(&crate::document::verdict::verdict_doc(v).html());
         let _ = writeln!(o, "</section>");
     }
     metadata(o, s);
-    o.push_str(&crate::render::summary::tables_doc(s).html());
+    o.push_str(&crate::document::summary::tables_doc(s).html());
 }
 
 fn metadata(o: &mut String, s: &Summary) {
@@ -194,6 +194,6 @@ fn metadata(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "</dl>");
     if let Some(sim) = simulator {
         let _ = writeln!(o, "<h3>Simulator settings</h3>");
-        o.push_str(&crate::render::summary::settings_table(sim).html());
+        o.push_str(&crate::document::summary::settings_table(sim).html());
     }
 }

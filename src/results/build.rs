@@ -6,8 +6,8 @@ use super::economics::{self, Context};
 use super::record::{OpStats, Percentiles, RunRecord, THROTTLED_KMS};
 use super::summary::*;
 use super::thresholds;
-use crate::cost::PriceTable;
 use crate::kms::KmsRules;
+use crate::prices::PriceTable;
 use crate::scenario::{LoadedScenario, Mode, Op, TargetKind};
 use std::collections::BTreeMap;
 

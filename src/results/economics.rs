@@ -5,8 +5,8 @@ use super::record::{INTEGRITY, RunRecord, StepTotals};
 use super::summary::{
     KmsSource, Knee, ModeCost, ModeKms, MonthlyProjection, PriceInfo, RateSource,
 };
-use crate::cost::CostBreakdown;
 use crate::kms::{self, BucketActivity, KmsRules, Prediction, S3Work, Span};
+use crate::prices::CostBreakdown;
 use crate::scenario::{self, Mode, Op, Rate, Scenario};
 use std::collections::BTreeSet;
 

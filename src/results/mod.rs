@@ -3,6 +3,7 @@
 //! written atomically (temporary file, then rename).
 
 mod build;
+pub mod directory;
 mod economics;
 pub mod hlog;
 pub mod load;

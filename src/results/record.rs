@@ -294,7 +294,7 @@ pub struct RunRecord {
     pub keys: u32,
     /// How the key is billed.
     #[serde(default)]
-    pub key_billing: crate::cost::KeyBilling,
+    pub key_billing: crate::prices::KeyBilling,
     /// Recorded series, in key order.
     pub series: Vec<Series>,
     /// Per-step totals.

@@ -3,10 +3,10 @@
 
 pub use super::record::{CreatedKey, KmsSource, SkippedMode, TargetInfo};
 use super::record::{Percentiles, StepTotals};
-use crate::cost::{CostBreakdown, RegionPrices};
 use crate::kms::Prediction;
 use crate::kms::S3Requests;
 use crate::kms::cloudwatch::AccountUsage;
+use crate::prices::{CostBreakdown, RegionPrices};
 use crate::scenario::{Mode, Op, Order};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -324,9 +324,9 @@ pub struct PriceInfo {
 impl PriceInfo {
     /// The entry of `region` in `table`, with where it came from.
     pub fn from_table(
-        table: &crate::cost::PriceTable,
+        table: &crate::prices::PriceTable,
         region: &str,
-    ) -> Result<PriceInfo, crate::cost::PriceError> {
+    ) -> Result<PriceInfo, crate::prices::PriceError> {
         let p = table.region(region)?;
         Ok(PriceInfo {
             region: p.region.clone(),

@@ -6,14 +6,14 @@ use super::{DEFAULT_MAX_COST, RunOptions};
 use crate::error::Error;
 use crate::plan;
 use crate::scenario::{self, LoadedScenario};
-use crate::target::TargetSpec;
+use crate::targets::TargetSpec;
 use std::fmt::Write as _;
 
 /// `--dry-run`: what a run would do, touching nothing.
 pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> {
     let s = &ls.scenario;
     let spec = TargetSpec::resolve(opts.target.as_deref(), ls).map_err(Error::Usage)?;
-    let table = crate::cost::PriceTable::load(opts.prices.as_deref())
+    let table = crate::prices::PriceTable::load(opts.prices.as_deref())
         .map_err(|e| Error::Usage(e.to_string()))?;
     let seed = opts.seed.unwrap_or(s.seed);
     let steps = plan::plan(s, seed);
@@ -108,7 +108,7 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
                     let _ = writeln!(
                         o,
                         "  {}",
-                        crate::target::bucket_name(&s.target.bucket_prefix, run_id, m, role)
+                        crate::targets::bucket_name(&s.target.bucket_prefix, run_id, m, role)
                     );
                 }
             }
@@ -135,7 +135,7 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
             let _ = writeln!(
                 o,
                 "KMS key: a new key it would create, tagged sse-bench:run=<id>, deletion scheduled at the end ({}-day window){}",
-                crate::target::KEY_DELETION_DAYS,
+                crate::targets::KEY_DELETION_DAYS,
                 if opts.keep { " (not: --keep)" } else { "" }
             );
         } else {
@@ -166,7 +166,7 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
             let _ = writeln!(o, "predicted cost: not computed (costs = false)");
         }
         Ok(p) => {
-            let est = crate::estimate::run_estimate(s, p, table.hours_per_month);
+            let est = crate::cost::run_estimate(s, p, table.hours_per_month);
             let billed = spec != TargetSpec::Embedded;
             let _ = writeln!(
                 o,

@@ -12,7 +12,7 @@ use crate::recorder::{Recorded, Recorder};
 use crate::results::record::{PrefillSpan, STARTED_FILE, StepKms};
 use crate::scenario::{LoadedScenario, Mode, ScenarioKind};
 use crate::shard::Barrier;
-use crate::target::{CounterScope, KmsCounter, Target};
+use crate::targets::{CounterScope, KmsCounter, Target};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -104,7 +104,7 @@ pub(super) async fn execute(
     );
     // The cost cap: `--max-cost`, by default $1 on targets that bill.
     let limit = opts.max_cost.or_else(|| {
-        (pre.spec != crate::target::TargetSpec::Embedded).then_some(super::DEFAULT_MAX_COST)
+        (pre.spec != crate::targets::TargetSpec::Embedded).then_some(super::DEFAULT_MAX_COST)
     });
     let cap = match limit {
         Some(l) => {
@@ -114,7 +114,7 @@ pub(super) async fn execute(
             })?;
             let cap = driver::budget::CostCap::new(l, prices.clone());
             // The key's charge for the run's hours comes first, as the run's cost shows it.
-            let est = crate::estimate::run_estimate(s, prices, pre.prices.hours_per_month);
+            let est = crate::cost::run_estimate(s, prices, pre.prices.hours_per_month);
             cap.reserve(est.cost.key_usd);
             Some(Arc::new(cap))
         }

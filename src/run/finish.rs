@@ -14,7 +14,7 @@ use crate::results::record::{RunRecord, SHARD_FILE, SHARD_FORMAT, Series, scenar
 use crate::results::summary::{self, KmsSource, SkippedMode, TargetInfo};
 use crate::results::{self, Summary};
 use crate::scenario::{LoadedScenario, TargetKind};
-use crate::target::{ClientOptions, RetryPolicy, StaticCredentials, Target, TargetSpec};
+use crate::targets::{ClientOptions, RetryPolicy, StaticCredentials, Target, TargetSpec};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -236,7 +236,7 @@ async fn cloudtrail_kms(
         .sdk_config
         .as_ref()
         .filter(|_| target.spec == TargetSpec::Aws)?;
-    let client = crate::target::aws::cloudtrail_client(cfg, Duration::from_secs(30));
+    let client = crate::targets::aws::cloudtrail_client(cfg, Duration::from_secs(30));
     let buckets = target
         .buckets
         .iter()
@@ -286,13 +286,13 @@ async fn account_wide_kms(
                 Some(url) => cfg.to_builder().endpoint_url(url).build(),
                 None => cfg.clone(),
             };
-            crate::target::aws::cloudwatch_client(
+            crate::targets::aws::cloudwatch_client(
                 &cfg,
                 RetryPolicy::Standard,
                 Duration::from_secs(30),
             )
         }
-        (TargetKind::Endpoint, Some(_), _) => crate::target::cloudwatch_client(&ClientOptions {
+        (TargetKind::Endpoint, Some(_), _) => crate::targets::cloudwatch_client(&ClientOptions {
             endpoint: cw.endpoint.clone(),
             region: target.region.clone(),
             credentials: StaticCredentials::from_env(),
@@ -351,7 +351,7 @@ fn target_info(
     target: &Target,
     ready: &Prepared,
     left_behind: Vec<String>,
-    created_key: Option<crate::target::CreatedKey>,
+    created_key: Option<crate::targets::CreatedKey>,
 ) -> TargetInfo {
     TargetInfo {
         kind: target.spec.kind(),
@@ -417,7 +417,7 @@ pub(super) fn started_record(
         quota_rps: quota_rps(target, pre),
         // The run's KMS modes share one customer-managed key.
         keys: u32::from(target.kms_key_arn.is_some()),
-        key_billing: crate::cost::KeyBilling::for_target(&ls.scenario.target),
+        key_billing: crate::prices::KeyBilling::for_target(&ls.scenario.target),
         series: Vec::new(),
         steps: Vec::new(),
         kms_per_second: BTreeMap::new(),

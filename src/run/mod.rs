@@ -2,7 +2,7 @@
 //! touched) → [`prepare`] (connect, provision, probe) → [`execute`] (the steps) →
 //! [`finish`] (cleanup, one run record, summary, files). `--dry-run` stops after
 //! the checks ([`dry_run`]). What must not live here: formats (results), output
-//! (render), load generation (driver).
+//! (document, report), load generation (driver).
 
 mod dry_run;
 mod execute;
@@ -16,7 +16,7 @@ use crate::cli::Format;
 use crate::error::Error;
 use crate::results::Summary;
 use crate::scenario::{self, LoadedScenario, Mode};
-use crate::target::{AccessOptions, Target};
+use crate::targets::{AccessOptions, Target};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -114,7 +114,7 @@ pub async fn run_loaded(
         Ok(d) => d,
         Err(e) => {
             // Nothing was measured, but a real target still gets back what was made.
-            if ready.target.spec != crate::target::TargetSpec::Embedded && !opts.keep {
+            if ready.target.spec != crate::targets::TargetSpec::Embedded && !opts.keep {
                 prepare::report_left_behind(&ready.target.cleanup(&pre.run_id).await);
             }
             ready.target.retire_key(opts.keep).await;

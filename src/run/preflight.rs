@@ -4,12 +4,12 @@
 //! nothing has been created or sent.
 
 use super::{DEFAULT_MAX_COST, RunOptions};
-use crate::cost::PriceTable;
 use crate::error::Error;
 use crate::plan::{self, Step};
+use crate::prices::PriceTable;
 use crate::remote::S3Url;
 use crate::scenario::{LoadedScenario, Stream};
-use crate::target::{Access, TargetSpec};
+use crate::targets::{Access, TargetSpec};
 use std::path::PathBuf;
 
 /// What preflight settled.
@@ -84,7 +84,7 @@ pub(super) fn check(ls: &LoadedScenario, opts: &RunOptions) -> Result<Preflight,
     // has its own profile or role: without either it is a usage error, found before
     // anything is sent.
     if let TargetSpec::Endpoint(url) = &spec
-        && crate::target::StaticCredentials::from_env().is_none()
+        && crate::targets::StaticCredentials::from_env().is_none()
         && let Some(p) = principals
             .iter()
             .find(|p| !s.target.principals.contains_key(*p))
@@ -189,7 +189,7 @@ fn cost_guard(
     let prices = table
         .region(&region)
         .map_err(|e| Error::Usage(format!("the cost guard needs prices: {e}")))?;
-    let est = crate::estimate::run_estimate(&ls.scenario, prices, table.hours_per_month);
+    let est = crate::cost::run_estimate(&ls.scenario, prices, table.hours_per_month);
     let what = if est.bound {
         "predicted cost of this run, at most"
     } else {

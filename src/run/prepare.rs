@@ -8,7 +8,7 @@ use super::preflight::Preflight;
 use crate::driver;
 use crate::error::Error;
 use crate::scenario::{LoadedScenario, Mode, ScenarioKind, Stream};
-use crate::target::{LeftBehind, Target, TargetSpec};
+use crate::targets::{LeftBehind, Target, TargetSpec};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

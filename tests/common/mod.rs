@@ -3,7 +3,7 @@
 
 pub mod forecast;
 
-use sse_bench::target::{ClientOptions, StaticCredentials, kms_client, s3_client};
+use sse_bench::targets::{ClientOptions, StaticCredentials, kms_client, s3_client};
 use sse_sim::{Clock, SimConfig, Simulator};
 use std::net::SocketAddr;
 
@@ -242,11 +242,11 @@ pub struct ServeProcess {
 
 #[allow(dead_code)]
 impl ServeProcess {
-    fn options(&self, url: &str) -> sse_bench::target::ClientOptions {
-        sse_bench::target::ClientOptions::endpoint(
+    fn options(&self, url: &str) -> sse_bench::targets::ClientOptions {
+        sse_bench::targets::ClientOptions::endpoint(
             url,
             "us-east-1",
-            sse_bench::target::StaticCredentials {
+            sse_bench::targets::StaticCredentials {
                 access_key_id: self.access_key.clone(),
                 secret_access_key: self.secret_key.clone(),
             },
@@ -265,7 +265,7 @@ impl ServeProcess {
     /// An S3 client for the simulator, as its first requester.
     pub fn s3_client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
         let _g = rt.enter();
-        sse_bench::target::s3_client(&self.options(&self.s3))
+        sse_bench::targets::s3_client(&self.options(&self.s3))
     }
 
     /// sse-bench with the simulator's first credential and S3 endpoint in the environment,
@@ -286,7 +286,7 @@ impl ServeProcess {
     /// A KMS client for the simulator, as its first requester.
     pub fn kms_client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_kms::Client {
         let _g = rt.enter();
-        sse_bench::target::kms_client(&self.options(&self.kms))
+        sse_bench::targets::kms_client(&self.options(&self.kms))
     }
 }
 

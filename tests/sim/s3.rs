@@ -373,29 +373,29 @@ async fn kms_errors_surface_as_s3_errors() {
 async fn wrong_credentials_get_403() {
     let t = start(SimConfig::default()).await;
     let good = sse_sim::requester_credential(0);
-    let bad_secret = sse_bench::target::StaticCredentials {
+    let bad_secret = sse_bench::targets::StaticCredentials {
         access_key_id: good.access_key_id.clone(),
         secret_access_key: "wrong".into(),
     };
-    let s3 = sse_bench::target::s3_client(&sse_bench::target::ClientOptions::endpoint(
+    let s3 = sse_bench::targets::s3_client(&sse_bench::targets::ClientOptions::endpoint(
         &t.sim.s3_endpoint(),
         "us-east-1",
         bad_secret.clone(),
     ));
     let e = s3.list_buckets().send().await.unwrap_err();
     assert_eq!(s3_code(&e), ("SignatureDoesNotMatch".into(), 403));
-    let unknown = sse_bench::target::StaticCredentials {
+    let unknown = sse_bench::targets::StaticCredentials {
         access_key_id: "AKIDUNKNOWN".into(),
         secret_access_key: "x".into(),
     };
-    let s3 = sse_bench::target::s3_client(&sse_bench::target::ClientOptions::endpoint(
+    let s3 = sse_bench::targets::s3_client(&sse_bench::targets::ClientOptions::endpoint(
         &t.sim.s3_endpoint(),
         "us-east-1",
         unknown,
     ));
     let e = s3.list_buckets().send().await.unwrap_err();
     assert_eq!(s3_code(&e), ("InvalidAccessKeyId".into(), 403));
-    let kms = sse_bench::target::kms_client(&sse_bench::target::ClientOptions::endpoint(
+    let kms = sse_bench::targets::kms_client(&sse_bench::targets::ClientOptions::endpoint(
         &t.sim.kms_endpoint(),
         "us-east-1",
         bad_secret,

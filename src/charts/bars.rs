@@ -149,7 +149,7 @@ pub(super) fn kms_groups(runs: &[RunData]) -> Vec<BarGroup> {
 }
 
 /// A cost split into bar parts: S3 requests, KMS requests, the key, DSSE per GB.
-pub(super) fn cost_parts(p: &crate::cost::CostBreakdown) -> Vec<(String, f64, RGBColor)> {
+pub(super) fn cost_parts(p: &crate::prices::CostBreakdown) -> Vec<(String, f64, RGBColor)> {
     vec![
         (
             "S3 requests".to_owned(),

@@ -3,9 +3,9 @@
 //! results directory.
 
 use crate::cli::CostArgs;
-use crate::cost::KeyBilling;
 use crate::error::Error;
 use crate::kms::KmsRules;
+use crate::prices::KeyBilling;
 use crate::results::summary::KmsSource;
 use crate::scenario::{self, Mode, Op};
 use serde::Serialize;

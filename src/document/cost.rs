@@ -5,7 +5,7 @@
 use super::doc::Doc;
 use super::format::{dollars, rate, thousands};
 use super::table::Table;
-use crate::estimate::{CostReport, ModeEstimate, Profile};
+use crate::cost::{CostReport, ModeEstimate, Profile};
 use crate::units::format_size;
 
 /// The profile in words: rates, size, parts, requesters.

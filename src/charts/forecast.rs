@@ -5,8 +5,8 @@
 use super::bars::{BarGroup, bars, cost_parts};
 use super::style::{Key, Sample, draw_keys, marks_along, mode_color, mode_mark, split_legend};
 use super::{AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, SIZE, cartesian, err, font, titled};
+use crate::forecast::output::Report;
 use crate::forecast::record::short_name;
-use crate::forecast::report::Report;
 use crate::scenario::Mode;
 use plotters::coord::Shift;
 use plotters::prelude::*;

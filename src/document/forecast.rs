@@ -2,9 +2,9 @@
 
 use super::doc::Doc;
 use super::table::Table;
+use crate::document::format::usd;
+use crate::forecast::output::Report;
 use crate::forecast::record::{Op, short_name};
-use crate::forecast::report::Report;
-use crate::render::format::usd;
 use crate::scenario::Mode;
 
 fn pct(a: f64, b: f64) -> f64 {

@@ -15,7 +15,7 @@ pub use forecast::forecast_svgs;
 use style::{AXIS_PX, Frame, LABEL_PX, cartesian, category_labels, titled};
 pub use style::{LEGEND_W, mode_color};
 
-use super::RunData;
+use crate::results::directory::RunData;
 use crate::scenario::{Op, Rate};
 use bars::{bars, cost_groups, kms_groups};
 use change::change_chart;
@@ -31,7 +31,7 @@ use time::{kms_over_time, over_time};
 /// Size of every chart, pixels.
 pub const SIZE: (u32, u32) = (960, 540);
 pub(crate) const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// One chart as written.
 #[derive(Debug, Clone)]
