@@ -7,7 +7,7 @@
 
 use crate::driver::{DEFAULT_MAX_IN_FLIGHT, key_slice, prefilled};
 use crate::plan::MEMORY_BUDGET_BYTES;
-use crate::scenario::{LoadedScenario, ScenarioErrors, ScenarioKind, Seg};
+use crate::scenario::{Load, LoadedScenario, ScenarioErrors, ScenarioKind, Seg};
 use crate::shard::Shard;
 
 /// Most requests in flight one worker drives (closed-loop workers or open-loop cap).
@@ -227,18 +227,17 @@ pub fn check(
     let mut busiest = Vec::new();
     for (i, p) in s.phases.iter().enumerate() {
         let at = |f: &str| vec![k("phases"), Seg::Index(i), k(f)];
-        let (field, n, shown) = match (p.concurrency, p.rate) {
-            (Some(c), _) => ("concurrency", u64::from(c), "concurrency"),
-            (None, Some(_)) => (
+        let (field, n, shown) = match &p.load {
+            Load::Closed { concurrency } => ("concurrency", u64::from(*concurrency), "concurrency"),
+            Load::Open { max_in_flight, .. } | Load::Trace { max_in_flight, .. } => (
                 "max_in_flight",
-                u64::from(p.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT)),
-                if p.max_in_flight.is_some() {
-                    "max_in_flight"
-                } else {
-                    "rate"
+                u64::from(max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT)),
+                match (max_in_flight, &p.load) {
+                    (Some(_), _) => "max_in_flight",
+                    (None, Load::Trace { .. }) => "trace",
+                    (None, _) => "rate",
                 },
             ),
-            _ => continue,
         };
         let own = shape.shard.take(n).max(1);
         if own > MAX_IN_FLIGHT {
@@ -249,7 +248,7 @@ pub fn check(
                 ),
             );
         }
-        if let Some(r) = p.rate {
+        if let Some(r) = p.load.rate() {
             let (a, b) = r.bounds();
             let peak = a.max(b) / workers as f64;
             if peak > MAX_RATE {

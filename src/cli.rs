@@ -4,21 +4,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Exit codes shared by every command.
-pub mod exit {
-    /// Success.
-    pub const OK: i32 = 0;
-    /// A runtime failure (target unreachable, I/O error).
-    pub const FAILURE: i32 = 1;
-    /// Bad usage or an invalid scenario; nothing was started.
-    pub const USAGE: i32 = 2;
-    /// A threshold was crossed (or, for `compare`, a regression was found).
-    pub const THRESHOLD: i32 = 3;
-    /// The run stopped at `--max-cost`; what was measured was written, marked incomplete.
-    pub const COST_CAP: i32 = 4;
-    /// The run was interrupted (SIGINT/SIGTERM); partial results were written.
-    pub const INTERRUPTED: i32 = 130;
-}
+/// The process exit codes shared by every command (they live with the error type,
+/// which carries them).
+pub use crate::error::exit;
 
 /// Output format of summaries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -5,16 +5,15 @@
 use crate::cli::{self, CompareArgs, CostArgs, Format, MergeArgs, RunArgs, ServeArgs, exit};
 use crate::document::{self, compare::compare_doc, cost::cost_doc};
 use crate::error::Error;
-use crate::{compare, cost, merge, plan, remote, report, run, scenario, shard, targets};
+use crate::{compare, cost, merge, remote, report, run, scenario, shard, targets};
 use std::path::{Path, PathBuf};
 
 /// `run`: a scenario against a target; prints the summary.
 pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Error> {
     let shard = match (&args.shard, args.shards) {
-        (Some(s), _) => shard::Shard::parse(s).map_err(Error::Usage)?,
+        (Some(s), _) => shard::Shard::parse(s)?,
         (None, Some(n)) => {
-            shard::Shard::from_job_index(n, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())
-                .map_err(Error::Usage)?
+            shard::Shard::from_job_index(n, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())?
         }
         (None, None) => shard::Shard::SINGLE,
     };
@@ -110,18 +109,15 @@ pub fn validate(paths: &[PathBuf], quiet: bool, format: Format) -> Result<i32, E
     let mut code = exit::OK;
     let mut json = Vec::new();
     for p in paths {
-        // The machine's limits apply as to a single-worker run of the scenario's target.
-        let loaded = scenario::load(p).and_then(|ls| {
-            let shape = crate::bounds::RunShape {
-                embedded: ls.scenario.target.kind == scenario::TargetKind::Embedded,
-                ..Default::default()
-            };
-            crate::bounds::check(&ls, &crate::bounds::Machine::read(), shape).map(|_| ls)
-        });
+        // The plan a single-worker run of the scenario's own target would make: its
+        // steps, the machine's limits, its prices.
+        let loaded = scenario::load(p)
+            .map_err(|e| Error::Usage(e.to_string()))
+            .and_then(|ls| run::plan(&ls, &run::RunOptions::default()).map(|plan| (ls, plan)));
         match loaded {
-            Ok(ls) => {
+            Ok((ls, plan)) => {
                 let s = &ls.scenario;
-                let steps = plan::plan(s, s.seed).len();
+                let steps = plan.steps.len();
                 let what = match s.kind {
                     scenario::ScenarioKind::Kms => "KMS direct".to_owned(),
                     scenario::ScenarioKind::S3 => count(s.modes.len(), "mode"),
@@ -270,11 +266,11 @@ pub async fn merge(args: MergeArgs, quiet: bool, format: Format) -> Result<i32, 
         let mut inputs = Vec::new();
         for (i, input) in args.inputs.iter().enumerate() {
             if input.starts_with("s3://") {
-                let url = remote::S3Url::parse(input).map_err(Error::Usage)?;
+                let url = remote::S3Url::parse(input)?;
                 let local = tmp.join(i.to_string());
                 let n = remote::download(&url, &access, &local)
                     .await
-                    .map_err(|e| Error::Usage(format!("{e:#}")))?;
+                    .map_err(|e| Error::Usage(format!("{e}")))?;
                 if n == 0 {
                     return Err(Error::Usage(format!("{url}: no objects there")));
                 }

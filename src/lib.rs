@@ -55,7 +55,24 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-/// Runs a parsed command line; returns the process exit code.
-pub async fn main(cli: cli::Cli) -> i32 {
-    commands::dispatch(cli).await
+/// Runs a parsed command line on a runtime of its own; returns the process exit code.
+///
+/// Synchronous on purpose: the whole async call tree is compiled here, once, instead
+/// of again in every crate that would otherwise poll it (the binary).
+pub fn main(cli: cli::Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return cli::exit::FAILURE;
+        }
+    };
+    runtime.block_on(commands::dispatch(cli))
 }
+
+/// A boxed, sendable future: what the library's async entry points return, so the
+/// crates that await them (tests, benches) do not compile the whole call tree again.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -2,8 +2,8 @@
 //! in a cluster need no shared disk. The client is aws-sdk-s3 through aws-config's
 //! standard chain (`--profile`, `--region`, `AWS_ENDPOINT_URL[_S3]` honoured).
 
+use crate::error::{Context as _, Error, Result};
 use crate::targets::AccessOptions;
-use anyhow::Context as _;
 use aws_sdk_s3::primitives::ByteStream;
 use std::path::{Path, PathBuf};
 
@@ -24,15 +24,15 @@ impl std::fmt::Display for S3Url {
 
 impl S3Url {
     /// Parses `s3://bucket[/prefix]`.
-    pub fn parse(s: &str) -> Result<S3Url, String> {
+    pub fn parse(s: &str) -> Result<S3Url> {
         let rest = s
             .strip_prefix("s3://")
-            .ok_or_else(|| format!("{s:?}: expected s3://bucket/prefix/"))?;
+            .ok_or_else(|| Error::usage(format!("{s:?}: expected s3://bucket/prefix/")))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.len() < 3 || bucket.contains(char::is_whitespace) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "{s:?}: expected s3://bucket/prefix/ with a bucket name"
-            ));
+            )));
         }
         let prefix = prefix.trim_start_matches('/');
         Ok(S3Url {
@@ -76,9 +76,9 @@ fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Uploads a results directory; `summary.json` goes last, so its presence marks a
 /// complete upload as it marks a complete directory.
-pub async fn upload_dir(dir: &Path, url: &S3Url, access: &AccessOptions) -> anyhow::Result<()> {
+pub async fn upload_dir(dir: &Path, url: &S3Url, access: &AccessOptions) -> Result<()> {
     let s3 = client(access).await;
-    let mut all = files(dir)?;
+    let mut all = files(dir).with_context(|| format!("reading {}", dir.display()))?;
     all.sort_by_key(|p| p.file_name().is_some_and(|n| n == "summary.json"));
     for p in all {
         let rel = p
@@ -100,7 +100,7 @@ async fn put_object(
     url: &S3Url,
     rel: &str,
     body: ByteStream,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let key = format!("{}{rel}", url.prefix);
     s3.put_object()
         .bucket(&url.bucket)
@@ -108,24 +108,19 @@ async fn put_object(
         .body(body)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+        .map_err(crate::sdk_error::failure)
         .with_context(|| format!("uploading s3://{}/{key}", url.bucket))?;
     Ok(())
 }
 
 /// Writes one object, `rel` under the prefix of `url`.
-pub async fn put(
-    url: &S3Url,
-    rel: &str,
-    body: Vec<u8>,
-    access: &AccessOptions,
-) -> anyhow::Result<()> {
+pub async fn put(url: &S3Url, rel: &str, body: Vec<u8>, access: &AccessOptions) -> Result<()> {
     put_object(&client(access).await, url, rel, ByteStream::from(body)).await
 }
 
 /// Downloads everything under `url` into `into` (keys relative to the prefix); refuses
 /// keys that would leave `into`. Returns how many objects it wrote.
-pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyhow::Result<usize> {
+pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> Result<usize> {
     let s3 = client(access).await;
     let mut token: Option<String> = None;
     let mut n = 0usize;
@@ -138,7 +133,7 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyho
             .set_continuation_token(token.take())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+            .map_err(crate::sdk_error::failure)
             .with_context(|| format!("listing {url}"))?;
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
@@ -151,7 +146,8 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyho
             }
             let dest = into.join(rel);
             if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
             }
             let body = s3
                 .get_object()
@@ -159,14 +155,14 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> anyho
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+                .map_err(crate::sdk_error::failure)
                 .with_context(|| format!("downloading s3://{}/{key}", url.bucket))?
                 .body
                 .collect()
                 .await
                 .with_context(|| format!("downloading s3://{}/{key}", url.bucket))?
                 .into_bytes();
-            std::fs::write(&dest, &body)?;
+            std::fs::write(&dest, &body).with_context(|| format!("writing {}", dest.display()))?;
             n += 1;
         }
         token = page.next_continuation_token().map(str::to_owned);

@@ -42,6 +42,15 @@ where
     }
 }
 
+/// An SDK error as the crate's failure: [`describe`]'s sentence.
+pub fn failure<E, R>(e: SdkError<E, R>) -> crate::error::Error
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    crate::error::Error::Failure(describe(&e))
+}
+
 /// The innermost cause's message (the one that names what failed).
 pub fn root_cause(e: &(dyn Error + 'static)) -> String {
     let mut cur = e;

@@ -1,18 +1,18 @@
 //! `sse-bench serve`: the simulator as a standalone server.
 
 use crate::cli::ServeArgs;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use sse_sim::{Clock, SimConfig, Simulator};
 use std::net::SocketAddr;
 
 /// Loads the simulator configuration of `serve` (file, then flags).
-pub fn load_config(args: &ServeArgs) -> anyhow::Result<SimConfig> {
+pub fn load_config(args: &ServeArgs) -> Result<SimConfig> {
     let mut config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+                .map_err(|e| Error::failure(format!("{}: cannot read: {e}", path.display())))?;
             toml::from_str::<SimConfig>(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                .map_err(|e| Error::failure(format!("{}: {e}", path.display())))?
         }
         None => SimConfig::default(),
     };
@@ -59,7 +59,7 @@ fn check_exposure(addrs: &[SocketAddr], allow: bool) -> Result<(), Error> {
 
 /// Starts the simulator and serves until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> Result<(), Error> {
-    let config = load_config(&args).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    let config = load_config(&args).map_err(|e| Error::Usage(format!("{e}")))?;
     let kms_addr = args.kms_listen.unwrap_or_else(|| {
         // An ephemeral S3 port gets an ephemeral KMS port too.
         let port = if args.listen.port() == 0 {

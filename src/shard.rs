@@ -4,6 +4,7 @@
 //! operation budget, a contiguous 1/N of each stream's key space, and (when a stream
 //! has at least N requesters) every N-th requester. A common `--start-at` lines them up.
 
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -33,8 +34,12 @@ impl Shard {
     pub const SINGLE: Shard = Shard { index: 0, count: 1 };
 
     /// `I/N` with 0 ≤ I < N.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard: expected I/N with 0 <= I < N (e.g. 0/3), got {s:?}");
+    pub fn parse(s: &str) -> Result<Shard, Error> {
+        let bad = || {
+            Error::usage(format!(
+                "--shard: expected I/N with 0 <= I < N (e.g. 0/3), got {s:?}"
+            ))
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -45,18 +50,19 @@ impl Shard {
     }
 
     /// `--shards N` in a Kubernetes Indexed Job: the index from `JOB_COMPLETION_INDEX`.
-    pub fn from_job_index(count: u32, job_index: Option<&str>) -> Result<Shard, String> {
+    pub fn from_job_index(count: u32, job_index: Option<&str>) -> Result<Shard, Error> {
         let raw = job_index.ok_or_else(|| {
-            "--shards N needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or give --shard I/N".to_owned()
+            Error::usage("--shards N needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or give --shard I/N")
         })?;
-        let index: u32 = raw
-            .trim()
-            .parse()
-            .map_err(|_| format!("JOB_COMPLETION_INDEX: expected a number, got {raw:?}"))?;
+        let index: u32 = raw.trim().parse().map_err(|_| {
+            Error::usage(format!(
+                "JOB_COMPLETION_INDEX: expected a number, got {raw:?}"
+            ))
+        })?;
         if count == 0 || index >= count {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "JOB_COMPLETION_INDEX={index} is not below --shards {count}: the Job's completions and --shards must be equal"
-            ));
+            )));
         }
         Ok(Shard { index, count })
     }
@@ -100,17 +106,20 @@ impl Shard {
 }
 
 /// `--start-at`: an RFC 3339 instant, or `+DURATION` from now.
-pub fn parse_start_at(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime, String> {
+pub fn parse_start_at(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime, Error> {
     if let Some(rel) = s.strip_prefix('+') {
-        let d = humantime::parse_duration(rel.trim())
-            .map_err(|e| format!("--start-at {s:?}: {e} (expected +30s or an RFC 3339 time)"))?;
+        let d = humantime::parse_duration(rel.trim()).map_err(|e| {
+            Error::usage(format!(
+                "--start-at {s:?}: {e} (expected +30s or an RFC 3339 time)"
+            ))
+        })?;
         return Ok(now + d);
     }
     time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).map_err(
         |e| {
-            format!(
+            Error::usage(format!(
                 "--start-at {s:?}: {e} (expected an RFC 3339 time such as 2026-11-24T02:00:00Z, or +30s)"
-            )
+            ))
         },
     )
 }

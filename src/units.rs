@@ -13,9 +13,13 @@ pub use sse_sim::{HumanDuration, parse_duration};
 pub struct Size(pub u64);
 
 /// Parses a size such as `"64KiB"` (binary and decimal units, or plain bytes).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, crate::error::Error> {
     let t = s.trim();
-    let err = || format!("expected a size like \"64KiB\" or \"8MiB\", got {s:?}");
+    let err = || {
+        crate::error::Error::usage(format!(
+            "expected a size like \"64KiB\" or \"8MiB\", got {s:?}"
+        ))
+    };
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -130,7 +134,12 @@ mod tests {
         assert_eq!(parse_size("1.5MiB").unwrap(), 1_572_864);
         assert_eq!(parse_size("10MB").unwrap(), 10_000_000);
         assert_eq!(parse_size("512").unwrap(), 512);
-        assert!(parse_size("64 kilobytes").unwrap_err().contains("64KiB"));
+        assert!(
+            parse_size("64 kilobytes")
+                .unwrap_err()
+                .to_string()
+                .contains("64KiB")
+        );
         assert!(parse_size("-1KiB").is_err());
         assert_eq!(format_size(65536), "64KiB");
         assert_eq!(format_size(1_572_864), "1536KiB");

@@ -5,6 +5,7 @@
 use super::bars::{BarGroup, bars, cost_parts};
 use super::style::{Key, Sample, draw_keys, marks_along, mode_color, mode_mark, split_legend};
 use super::{AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, SIZE, cartesian, err, font, titled};
+use crate::error::Error;
 use crate::forecast::output::Report;
 use crate::forecast::record::short_name;
 use crate::scenario::Mode;
@@ -79,7 +80,7 @@ fn kms_timeline<DB: DrawingBackend>(
     draw_keys(&panel, &keys)
 }
 
-fn svg(draw: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult) -> Result<String, String> {
+fn svg(draw: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult) -> Result<String, Error> {
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
@@ -91,7 +92,7 @@ fn svg(draw: impl Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult) -> Resu
 }
 
 /// The forecast's charts as (title, SVG text).
-pub fn forecast_svgs(r: &Report) -> Result<Vec<(String, String)>, String> {
+pub fn forecast_svgs(r: &Report) -> Result<Vec<(String, String)>, Error> {
     font()?;
     let mut out = Vec::new();
     let title = format!("KMS requests per second against the quota ({})", r.region);

@@ -11,6 +11,7 @@ mod ramp;
 mod style;
 mod time;
 
+use crate::error::{Context as _, Error};
 pub use forecast::forecast_svgs;
 use style::{AXIS_PX, Frame, LABEL_PX, cartesian, category_labels, titled};
 pub use style::{LEGEND_W, mode_color};
@@ -48,19 +49,19 @@ pub struct Chart {
     pub svg_text: String,
 }
 
-pub(crate) type DrawResult = Result<(), String>;
+pub(crate) type DrawResult = Result<(), Error>;
 
-fn font() -> Result<(), String> {
-    static ONCE: OnceLock<Result<(), String>> = OnceLock::new();
+fn font() -> Result<(), Error> {
+    static ONCE: OnceLock<Result<(), Error>> = OnceLock::new();
     ONCE.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
-            .map_err(|_| "the bundled font does not load".to_owned())
+            .map_err(|_| Error::failure("the bundled font does not load"))
     })
     .clone()
 }
 
-pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("drawing a chart: {e:?}")
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::failure(format!("drawing a chart: {e:?}"))
 }
 
 pub(crate) fn label(runs: &[RunData], run: usize, what: &str) -> String {
@@ -90,7 +91,7 @@ fn render(
     title: String,
     draw: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
     draw_svg: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
-) -> Result<Chart, String> {
+) -> Result<Chart, Error> {
     let (w, h) = SIZE;
     let mut buf = vec![0u8; (w * h * 3) as usize];
     {
@@ -99,12 +100,13 @@ fn render(
         draw(&root)?;
         root.present().map_err(err)?;
     }
-    let img = image::RgbImage::from_raw(w, h, buf).ok_or("bitmap size mismatch")?;
+    let img = image::RgbImage::from_raw(w, h, buf).context("bitmap size mismatch")?;
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageOutputFormat::Png)
-        .map_err(|e| format!("encoding PNG: {e}"))?;
+        .map_err(|e| Error::failure(format!("encoding PNG: {e}")))?;
     let png_path = dir.join(format!("{name}.png"));
-    crate::results::write_atomic(&png_path, png.get_ref()).map_err(|e| e.to_string())?;
+    crate::results::write_atomic(&png_path, png.get_ref())
+        .with_context(|| format!("writing {}", png_path.display()))?;
     let mut svg_text = String::new();
     {
         let root = SVGBackend::with_string(&mut svg_text, SIZE).into_drawing_area();
@@ -113,7 +115,8 @@ fn render(
         root.present().map_err(err)?;
     }
     let svg_path = dir.join(format!("{name}.svg"));
-    crate::results::write_atomic(&svg_path, svg_text.as_bytes()).map_err(|e| e.to_string())?;
+    crate::results::write_atomic(&svg_path, svg_text.as_bytes())
+        .with_context(|| format!("writing {}", svg_path.display()))?;
     Ok(Chart {
         name: name.to_owned(),
         title,
@@ -137,7 +140,7 @@ macro_rules! chart {
 }
 
 /// Draws every chart the runs have data for.
-pub fn draw_all(runs: &[RunData], dir: &Path) -> Result<Vec<Chart>, String> {
+pub fn draw_all(runs: &[RunData], dir: &Path) -> Result<Vec<Chart>, Error> {
     font()?;
     let mut out = Vec::new();
     if !change::categories(runs).is_empty() {

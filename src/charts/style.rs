@@ -3,6 +3,7 @@
 //! in a panel beside the plot, where it can never cover data.
 
 use super::{DrawResult, FONT, err};
+use crate::error::Error;
 use crate::scenario::Mode;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -22,7 +23,7 @@ pub const LABEL_PX: u32 = 20;
 pub fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
-) -> Result<DrawingArea<DB, Shift>, String> {
+) -> Result<DrawingArea<DB, Shift>, Error> {
     let room = root.dim_in_pixel().0.saturating_sub(16);
     let mut px = TITLE_PX;
     while px > LABEL_PX {
@@ -51,7 +52,7 @@ pub fn cartesian<'a, DB: DrawingBackend>(
     frame: Frame,
     x: std::ops::Range<f64>,
     y: std::ops::Range<f64>,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Error> {
     let (margin, x_labels, y_labels) = match frame {
         Frame::Full => (12, 55, 85),
         Frame::Half => (10, 45, 75),

@@ -72,7 +72,7 @@ impl Location {
     /// `s3://bucket/prefix/` or a directory.
     pub fn parse(s: &str) -> Result<Location, Error> {
         if s.starts_with("s3://") {
-            S3Url::parse(s).map(Location::S3).map_err(Error::Usage)
+            S3Url::parse(s).map(Location::S3)
         } else if s.is_empty() {
             Err(Error::Usage(
                 "--history: expected a directory or s3://bucket/prefix/".into(),
@@ -139,7 +139,7 @@ pub async fn append(
         Location::S3(u) => {
             crate::remote::put(u, &rel, body, access)
                 .await
-                .map_err(|e| Error::failure(format!("--history {u}: {e:#}")))?;
+                .map_err(|e| Error::failure(format!("--history {u}: {e}")))?;
             Ok(format!("{u}{rel}"))
         }
     }
@@ -195,7 +195,7 @@ pub async fn load(at: &Location, scenario: &str, access: &AccessOptions) -> Resu
                 .map_err(|e| Error::failure(format!("a temporary directory: {e}")))?;
             crate::remote::download(&url, access, tmp.path())
                 .await
-                .map_err(|e| Error::Usage(format!("--history {url}: {e:#}")))?;
+                .map_err(|e| Error::Usage(format!("--history {url}: {e}")))?;
             load_dir(tmp.path())
         }
     }

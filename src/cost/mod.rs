@@ -9,7 +9,7 @@ pub use profile::{OpRates, Profile, profile};
 use crate::error::Error;
 use crate::kms::{self, KmsRules, S3Requests, S3Work};
 use crate::prices::{CostBreakdown, KeyBilling, PriceTable, RegionPrices};
-use crate::scenario::Mode;
+use crate::scenario::{Load, Mode};
 use crate::units::{rate, thousands};
 use serde::Serialize;
 
@@ -293,16 +293,27 @@ pub fn run_estimate(
     let mut seconds_per_round = 0.0;
     let mut bound = true;
     for p in &s.phases {
-        bound &= p.rate.is_some() || p.operations.is_some();
         let dur = p
             .duration
             .map_or(crate::driver::MAX_PHASE.as_secs_f64(), |d| {
                 d.0.as_secs_f64()
             });
-        let by_time = match (p.rate, p.concurrency) {
-            (Some(r), _) => r.mean() * dur,
-            (None, Some(c)) => c as f64 * dur / MIN_REQUEST_SECONDS,
-            _ => 0.0,
+        let by_time = match &p.load {
+            Load::Open { rate, .. } => rate.mean() * dur,
+            Load::Closed { concurrency } => {
+                // A closed loop goes as fast as the target answers: an estimate, not a
+                // bound, unless the phase counts its operations.
+                bound &= p.operations.is_some();
+                f64::from(*concurrency) * dur / MIN_REQUEST_SECONDS
+            }
+            // A replay issues at most the trace's requests.
+            Load::Trace { trace, .. } => match crate::scenario::trace::Trace::read(&trace.file) {
+                Ok(t) => t.entries.len() as f64,
+                Err(_) => {
+                    bound = false;
+                    0.0
+                }
+            },
         };
         ops_per_round += p.operations.map_or(by_time, |n| (n as f64).min(by_time));
         seconds_per_round += dur;

@@ -11,7 +11,7 @@ mod schedule;
 pub use schedule::{arrival_time, arrivals_before, scheduled_arrivals};
 
 use crate::recorder::Recorder;
-use crate::scenario::{Mode, Op, Phase, Rate, SizeDist, Stream};
+use crate::scenario::{Load, Mode, Op, Phase, Rate, SizeDist, Stream};
 use crate::shard::Shard;
 use ops::{OpEnv, Pick};
 use rand::distr::Distribution;
@@ -315,8 +315,8 @@ pub async fn prefill(h: &Arc<Harness>, place: Arc<Placement>, concurrency: usize
 /// phase's deadline; requests in flight then get the drain bound to finish, after
 /// which they are abandoned, so a phase never outlives its deadline by more.
 pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, step_seed: u64) {
-    if let Some(t) = &phase.trace {
-        replay::run(h, place, phase, t, step_seed).await;
+    if let Load::Trace { trace, .. } = &phase.load {
+        replay::run(h, place, phase, trace, step_seed).await;
         return;
     }
     let duration = phase.duration.map_or(MAX_PHASE, |d| d.0.min(MAX_PHASE));
@@ -330,38 +330,48 @@ pub async fn run_phase(h: &Arc<Harness>, place: Arc<Placement>, phase: &Phase, s
             .map(|n| ((n as f64 * sp.share).round() as u64).max(1));
         // Shards draw different random sequences from the same step seed.
         let seed = step_seed ^ ((s as u64 + 1) << 40) ^ (u64::from(h.shard.index) << 52);
-        if let Some(conc) = phase.concurrency {
-            let all = u64::from(((conc as f64 * sp.share).round() as u32).max(1));
-            let workers = h.shard.take(all).max(1) as u32;
-            let remaining = Arc::new(AtomicU64::new(budget.map_or(u64::MAX, |b| h.shard.take(b))));
-            for w in 0..workers {
+        match phase.load {
+            Load::Closed { concurrency } => {
+                let all = u64::from(((concurrency as f64 * sp.share).round() as u32).max(1));
+                let workers = h.shard.take(all).max(1) as u32;
+                let remaining =
+                    Arc::new(AtomicU64::new(budget.map_or(u64::MAX, |b| h.shard.take(b))));
+                for w in 0..workers {
+                    let worker = Worker {
+                        h: h.clone(),
+                        place: place.clone(),
+                        stop: stop.clone(),
+                        s,
+                        seed: seed ^ w as u64,
+                        deadline,
+                    };
+                    tasks.push(tokio::spawn(closed_worker(worker, remaining.clone())));
+                }
+            }
+            Load::Open {
+                rate,
+                max_in_flight,
+            } => {
+                let rate = rate.scaled(sp.share);
+                let all =
+                    ((max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT) as f64 * sp.share).ceil()
+                        as u64)
+                        .max(1);
+                let cap = h.shard.take(all).max(1) as usize;
                 let worker = Worker {
                     h: h.clone(),
                     place: place.clone(),
                     stop: stop.clone(),
                     s,
-                    seed: seed ^ w as u64,
+                    seed,
                     deadline,
                 };
-                tasks.push(tokio::spawn(closed_worker(worker, remaining.clone())));
+                tasks.push(tokio::spawn(open_scheduler(
+                    worker, start, duration, rate, cap, budget,
+                )));
             }
-        } else if let Some(rate) = phase.rate {
-            let rate = rate.scaled(sp.share);
-            let all = ((phase.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT) as f64 * sp.share)
-                .ceil() as u64)
-                .max(1);
-            let cap = h.shard.take(all).max(1) as usize;
-            let worker = Worker {
-                h: h.clone(),
-                place: place.clone(),
-                stop: stop.clone(),
-                s,
-                seed,
-                deadline,
-            };
-            tasks.push(tokio::spawn(open_scheduler(
-                worker, start, duration, rate, cap, budget,
-            )));
+            // Replayed above, for every stream at once.
+            Load::Trace { .. } => {}
         }
     }
     let give_up = tokio::time::Instant::from_std(deadline + h.drain);

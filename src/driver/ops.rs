@@ -1,6 +1,7 @@
 //! One S3 operation through aws-sdk-s3, classified into an [`Outcome`].
 
 use super::payload;
+use crate::error::{Error, Result};
 use crate::recorder::Outcome;
 use crate::results::record::{INTEGRITY, THROTTLED_KMS};
 use crate::scenario::{Multipart, Op};
@@ -358,7 +359,7 @@ pub async fn kms_pool(
     key_id: &str,
     context: &std::collections::HashMap<String, String>,
     n: usize,
-) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut pool = Vec::with_capacity(n);
     for _ in 0..n {
         let mut attempt = 0;
@@ -378,16 +379,15 @@ pub async fn kms_pool(
                     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
                 }
                 Err(e) => {
-                    return Err(anyhow::anyhow!(
-                        "making data keys for Decrypt: {}",
-                        crate::sdk_error::describe(&e)
-                    ));
+                    return Err(
+                        crate::sdk_error::failure(e).context("making data keys for Decrypt")
+                    );
                 }
             }
         };
         match (out.ciphertext_blob, out.plaintext) {
             (Some(c), Some(p)) => pool.push((c.into_inner(), p.into_inner())),
-            _ => anyhow::bail!("GenerateDataKey returned no key material"),
+            _ => return Err(Error::failure("GenerateDataKey returned no key material")),
         }
     }
     Ok(pool)

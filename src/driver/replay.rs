@@ -63,7 +63,10 @@ pub(super) async fn run(
     let start = Instant::now() + Duration::from_nanos(u64::from(1_000_000_000 - frac));
     let deadline = start + duration;
     let stop = h.cancel.child_token();
-    let cap = phase.max_in_flight.unwrap_or(super::DEFAULT_MAX_IN_FLIGHT) as usize;
+    let cap = phase
+        .load
+        .max_in_flight()
+        .unwrap_or(super::DEFAULT_MAX_IN_FLIGHT) as usize;
     let mut tasks = Vec::new();
     for s in 0..h.streams.len().min(trace.buckets.len()) {
         let (h, place, stop, trace) = (h.clone(), place.clone(), stop.clone(), trace.clone());

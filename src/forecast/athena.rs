@@ -67,23 +67,26 @@ pub fn query(table: &str, dialect: Dialect) -> String {
 
 /// Reads one aggregate CSV (with the header [`COLUMNS`]) into `t`. Rows that do not
 /// parse are counted as malformed with their line.
-pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), String> {
+pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), crate::error::Error> {
     let name = path.display().to_string();
     let mut r = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_path(path)
-        .map_err(|e| format!("{name}: {e}"))?;
-    let header = r.headers().map_err(|e| format!("{name}: {e}"))?.clone();
+        .map_err(|e| crate::error::Error::usage(format!("{name}: {e}")))?;
+    let header = r
+        .headers()
+        .map_err(|e| crate::error::Error::usage(format!("{name}: {e}")))?
+        .clone();
     let pos = |c: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(c));
     let cols: Vec<usize> = COLUMNS
         .iter()
         .map(|c| {
             pos(c).ok_or_else(|| {
-                format!(
+                crate::error::Error::usage(format!(
                     "{name}: not an aggregate: no column {c:?} (expected {})",
                     COLUMNS.join(",")
-                )
+                ))
             })
         })
         .collect::<Result<_, _>>()?;

@@ -6,6 +6,7 @@
 
 use super::record::{Op, account_of};
 use super::traffic::Traffic;
+use crate::error::Error;
 use crate::scenario::Op as ScenarioOp;
 use crate::scenario::safe_name;
 use crate::scenario::trace::{Entry, Trace};
@@ -199,7 +200,7 @@ pub fn scenario(
     home: Option<&str>,
     o: &EmitOptions,
     trace: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, Error> {
     // Requests per minute, for the busiest calendar hour.
     let mut per_minute: BTreeMap<i64, u64> = BTreeMap::new();
     for (&(sec, _, _), c) in &t.seconds {
@@ -211,7 +212,7 @@ pub fn scenario(
         *per_hour.entry(m.div_euclid(60)).or_default() += n;
     }
     let Some((&hour, _)) = per_hour.iter().max_by_key(|(h, n)| (**n, -**h)) else {
-        return Err("no requests to shape a scenario from".into());
+        return Err(Error::usage("no requests to shape a scenario from"));
     };
     let minutes: Vec<(i64, u64)> = per_minute
         .range(hour * 60..(hour + 1) * 60)

@@ -86,7 +86,7 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
         .chain(o.aggregate.iter().map(|s| (s, source::Kind::Aggregate)));
     for (i, (src, kind)) in all.enumerate() {
         let path = if src.starts_with("s3://") {
-            let url = crate::remote::S3Url::parse(src).map_err(Error::Usage)?;
+            let url = crate::remote::S3Url::parse(src)?;
             let access = crate::targets::AccessOptions::profile_region(
                 o.profile.clone(),
                 Some(o.region.clone()),
@@ -94,7 +94,7 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
             let into = tmp.join(i.to_string());
             let n = crate::remote::download(&url, &access, &into)
                 .await
-                .map_err(|e| Error::failure(format!("{src}: {e:#}")))?;
+                .map_err(|e| Error::failure(format!("{src}: {e}")))?;
             if n == 0 {
                 return Err(Error::Usage(format!(
                     "{src}: no log objects under this prefix"
@@ -104,7 +104,7 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
         } else {
             PathBuf::from(src)
         };
-        let found = source::files(&path, kind).map_err(Error::Usage)?;
+        let found = source::files(&path, kind)?;
         if found.is_empty() {
             return Err(Error::Usage(format!("{src}: no files to read")));
         }
@@ -144,8 +144,7 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
         source::read_all(&files, per_session, from_trail, threads, want_trace)
     })
     .await
-    .map_err(|e| Error::failure(format!("reading the logs: {e}")))?
-    .map_err(Error::Usage)?;
+    .map_err(|e| Error::failure(format!("reading the logs: {e}")))??;
     check(&traffic, o.max_malformed_pct)?;
     let mut rules = crate::kms::KmsRules {
         bucket_key_lifetime: o.bucket_key_lifetime,
@@ -211,7 +210,7 @@ fn write_scenario(
     eo: &emit::EmitOptions,
     trace: Option<&str>,
 ) -> Result<(), Error> {
-    let text = emit::scenario(t, home, eo, trace).map_err(Error::Usage)?;
+    let text = emit::scenario(t, home, eo, trace)?;
     if let Err(e) = crate::scenario::parse(path, &text) {
         return Err(Error::failure(format!(
             "the emitted scenario does not validate (a bug): {e}"

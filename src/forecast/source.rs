@@ -6,6 +6,7 @@
 use super::access_log::{parse_cloudwatch, parse_line};
 use super::cloudtrail::{Event, Parsed, parse, records};
 use super::traffic::Traffic;
+use crate::error::Error;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,8 +32,9 @@ pub struct LogFile {
 }
 
 /// Every regular file under `path` (or `path` itself), sorted, hidden files left out.
-pub fn files(path: &Path, kind: Kind) -> Result<Vec<LogFile>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn files(path: &Path, kind: Kind) -> Result<Vec<LogFile>, Error> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
     if meta.is_file() {
         out.push(LogFile {
@@ -43,14 +45,17 @@ pub fn files(path: &Path, kind: Kind) -> Result<Vec<LogFile>, String> {
     }
     let mut stack = vec![path.to_owned()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| Error::usage(format!("{}: {e}", dir.display())))?;
         for e in entries {
-            let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
+            let e = e.map_err(|e| Error::usage(format!("{}: {e}", dir.display())))?;
             if e.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
             let p = e.path();
-            let ft = e.file_type().map_err(|e| format!("{}: {e}", p.display()))?;
+            let ft = e
+                .file_type()
+                .map_err(|e| Error::usage(format!("{}: {e}", p.display())))?;
             if ft.is_dir() {
                 stack.push(p);
             } else if ft.is_file() {
@@ -89,16 +94,16 @@ fn cloudwatch_line(line: &str) -> Option<&str> {
         .then(|| rest.trim_start())
 }
 
-fn read_access_log(file: &LogFile, t: &mut Traffic) -> Result<(), String> {
+fn read_access_log(file: &LogFile, t: &mut Traffic) -> Result<(), Error> {
     let name = file.path.display().to_string();
-    let mut r = open(&file.path).map_err(|e| format!("{name}: {e}"))?;
+    let mut r = open(&file.path).map_err(|e| Error::usage(format!("{name}: {e}")))?;
     let mut buf = Vec::with_capacity(1024);
     let mut n = 0u64;
     loop {
         buf.clear();
         let got = r
             .read_until(b'\n', &mut buf)
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| Error::usage(format!("{name}: {e}")))?;
         if got == 0 {
             break;
         }
@@ -135,17 +140,13 @@ fn parse_cloudwatch_any(json: &str) -> Result<super::access_log::Owned, &'static
     }
 }
 
-fn read_cloudtrail(
-    file: &LogFile,
-    t: &mut Traffic,
-    traffic_from_trail: bool,
-) -> Result<(), String> {
+fn read_cloudtrail(file: &LogFile, t: &mut Traffic, traffic_from_trail: bool) -> Result<(), Error> {
     let name = file.path.display().to_string();
     let mut text = String::new();
     open(&file.path)
         .and_then(|mut r| r.read_to_string(&mut text))
-        .map_err(|e| format!("{name}: {e}"))?;
-    let recs = records(&text).map_err(|e| format!("{name}: {e}"))?;
+        .map_err(|e| Error::usage(format!("{name}: {e}")))?;
+    let recs = records(&text).map_err(|e| Error::usage(format!("{name}: {e}")))?;
     drop(text);
     for (i, v) in recs.into_iter().enumerate() {
         let at = || format!("{name}: record {}", i + 1);
@@ -182,7 +183,7 @@ pub fn read_all(
     traffic_from_trail: bool,
     threads: usize,
     trace: bool,
-) -> Result<Traffic, String> {
+) -> Result<Traffic, Error> {
     let fresh = || {
         let mut t = Traffic::new(per_session);
         t.trace = trace.then(Vec::new);
@@ -190,7 +191,7 @@ pub fn read_all(
     };
     let next = AtomicUsize::new(0);
     let threads = threads.clamp(1, files.len().max(1));
-    let results: Vec<Result<Traffic, String>> = std::thread::scope(|s| {
+    let results: Vec<Result<Traffic, Error>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
@@ -212,7 +213,7 @@ pub fn read_all(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err("a log reader thread panicked".into()))
+                    .unwrap_or_else(|_| Err(Error::failure("a log reader thread panicked")))
             })
             .collect()
     });

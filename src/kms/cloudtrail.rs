@@ -5,8 +5,8 @@
 //! late (usually within 15 minutes), so the count is read until it stops changing or
 //! a bound passes, and the output says which. Labelled "measured (CloudTrail)".
 
+use crate::error::{Context as _, Error, Result};
 use crate::scenario::Mode;
-use anyhow::Context as _;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ pub struct KmsEvent {
 
 impl KmsEvent {
     /// Reads a `CloudTrailEvent` document.
-    pub fn parse(api: &str, record: &str) -> anyhow::Result<KmsEvent> {
+    pub fn parse(api: &str, record: &str) -> Result<KmsEvent> {
         let v: serde_json::Value = serde_json::from_str(record).context("CloudTrailEvent")?;
         let s3_arn = v["requestParameters"]["encryptionContext"]["aws:s3:arn"].as_str();
         let id = &v["userIdentity"];
@@ -176,11 +176,11 @@ pub async fn settle<C, F, Fut>(
     bound: Duration,
     at_least: u64,
     mut fetch: F,
-) -> anyhow::Result<TrailCounts>
+) -> Result<TrailCounts>
 where
     C: Clock,
     F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<TrailCounts>>,
+    Fut: Future<Output = Result<TrailCounts>>,
 {
     let mut previous = None;
     loop {
@@ -210,7 +210,7 @@ pub async fn lookup<C: Clock>(
     start: SystemTime,
     end: SystemTime,
     deadline: Duration,
-) -> anyhow::Result<Vec<KmsEvent>> {
+) -> Result<Vec<KmsEvent>> {
     let mut out = Vec::new();
     for api in EVENT_NAMES {
         let mut token = None;
@@ -230,7 +230,7 @@ pub async fn lookup<C: Clock>(
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+                .map_err(crate::sdk_error::failure)
                 .with_context(|| format!("CloudTrail LookupEvents ({api})"))?;
             for e in page.events() {
                 if let Some(record) = e.cloud_trail_event() {
@@ -242,10 +242,10 @@ pub async fn lookup<C: Clock>(
                 break;
             }
             if clock.elapsed() >= deadline {
-                anyhow::bail!(
+                return Err(Error::failure(format!(
                     "{} events read and more to page through when the wait's bound passed: LookupEvents reads about 100 events a second, too few for this run (count it with a trail and Athena, and pass --no-cloudtrail)",
                     out.len()
-                );
+                )));
             }
             clock.sleep(PAGE_INTERVAL).await;
         }

@@ -3,7 +3,7 @@
 //! The metric is account-wide per region (every caller, S3's calls on your
 //! behalf included), per minute, so every output labels it "account-wide".
 
-use anyhow::Context as _;
+use crate::error::{Context as _, Result};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use serde::{Deserialize, Serialize};
@@ -52,7 +52,7 @@ pub async fn kms_call_count(
     region: &str,
     start: SystemTime,
     end: SystemTime,
-) -> anyhow::Result<AccountUsage> {
+) -> Result<AccountUsage> {
     let start_unix = unix(start) / 60 * 60;
     let end_unix = (unix(end) + 59) / 60 * 60;
     let mut metric = Metric::builder().namespace(NAMESPACE).metric_name(METRIC);
@@ -115,7 +115,7 @@ pub async fn after_settle(
     start: SystemTime,
     end: SystemTime,
     settle: Duration,
-) -> anyhow::Result<AccountUsage> {
+) -> Result<AccountUsage> {
     tokio::time::sleep(settle).await;
     kms_call_count(client, region, start, end).await
 }

@@ -3,6 +3,7 @@
 //! from the added interval histograms, never from the shards' percentiles.
 
 use super::Loaded;
+use crate::error::{Context as _, Error};
 use crate::results::hlog::{self, HlogWriter};
 use crate::results::record::{Hist, new_hist};
 use crate::results::timeseries::{self, SecondRow, milli};
@@ -19,7 +20,7 @@ pub(super) fn merge_hlogs(
     shards: &[Loaded],
     base: f64,
     out: &Path,
-) -> Result<IntervalHists, String> {
+) -> Result<IntervalHists, Error> {
     let mut all: IntervalHists = BTreeMap::new();
     for s in shards {
         let Ok(entries) = std::fs::read_dir(s.dir.join("histograms")) else {
@@ -36,13 +37,17 @@ pub(super) fn merge_hlogs(
             else {
                 continue;
             };
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            for iv in hlog::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))? {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+            for iv in
+                hlog::read(&bytes).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?
+            {
                 let sec = (iv.start_s + offset).max(0.0).floor() as u64;
                 let slot = all
                     .entry((stem.clone(), iv.tag.unwrap_or_default(), sec))
                     .or_insert_with(new_hist);
-                slot.add(&iv.hist).map_err(|e| format!("{e:?}"))?;
+                slot.add(&iv.hist)
+                    .map_err(|e| Error::usage(format!("{e:?}")))?;
             }
         }
     }
@@ -58,13 +63,14 @@ pub(super) fn merge_hlogs(
             base,
             Some("[Merged from shards by sse-bench merge: intervals aligned to whole seconds]"),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::failure(format!("{stem}.hlog: {e}")))?;
         for (sec, tag, h) in intervals {
             w.append(tag, sec as f64, 1.0, h)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Error::failure(format!("{stem}.hlog: {e}")))?;
         }
-        write_atomic(&out.join(format!("{stem}.hlog")), &w.into_inner())
-            .map_err(|e| e.to_string())?;
+        let path = out.join(format!("{stem}.hlog"));
+        write_atomic(&path, &w.into_inner())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(all)
 }
@@ -76,7 +82,7 @@ pub(super) fn merge_timeseries(
     hists: &IntervalHists,
     shared: bool,
     out: &Path,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     // (second since base, mode, phase, round, op) → the summed row.
     let mut rows: BTreeMap<(u64, String, String, u32, String), SecondRow> = BTreeMap::new();
     for s in shards {
@@ -141,6 +147,6 @@ pub(super) fn merge_timeseries(
         r.max_ms = ms(h.max());
         merged.push(r);
     }
-    let bytes = timeseries::to_bytes(&merged).map_err(|e| e.to_string())?;
-    write_atomic(out, &bytes).map_err(|e| e.to_string())
+    let bytes = timeseries::to_bytes(&merged).context("the merged time series")?;
+    write_atomic(out, &bytes).with_context(|| format!("writing {}", out.display()))
 }

@@ -39,13 +39,13 @@ pub fn load(dir: &Path) -> Result<RunData, Error> {
             continue;
         };
         if let Ok(bytes) = std::fs::read(&path) {
-            let h = crate::results::hlog::read_total(&bytes)
-                .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+            let h =
+                crate::results::hlog::read_total(&bytes).map_err(|e| e.context(path.display()))?;
             histograms.insert((r.mode, r.op), h);
         }
     }
     let seconds = match crate::results::streamed(&dir.join(crate::results::timeseries::FILE)) {
-        Some(ts) => crate::results::timeseries::read(&ts).map_err(Error::Usage)?,
+        Some(ts) => crate::results::timeseries::read(&ts)?,
         None => Vec::new(),
     };
     let label = dir
@@ -64,8 +64,8 @@ pub fn load(dir: &Path) -> Result<RunData, Error> {
 /// The summary of a run that never finished, rebuilt from what it streamed (marked
 /// incomplete; error classes and service times are not in the streamed files).
 fn unfinished_summary(dir: &Path) -> Result<Summary, Error> {
-    let (record, text) = crate::results::recover::recover(dir)
-        .map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
+    let (record, text) =
+        crate::results::recover::recover(dir).map_err(|e| e.context(dir.display()))?;
     let ls = crate::scenario::parse(&dir.join("scenario.toml"), &text)
         .map_err(|e| Error::Usage(e.to_string()))?;
     let prices = crate::prices::PriceTable::builtin().map_err(|e| Error::failure(e.to_string()))?;

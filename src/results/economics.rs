@@ -329,7 +329,7 @@ pub fn knees(ctx: &Context<'_>, kms: &[ModeKms]) -> Vec<Knee> {
         let Some(phase) = s.phases.iter().find(|p| p.name == t.phase) else {
             continue;
         };
-        let Some(Rate::Ramp { from, to }) = phase.rate else {
+        let Some(Rate::Ramp { from, to }) = phase.load.rate() else {
             continue;
         };
         // The first and last seconds are partial: they would understate the rate.

@@ -4,6 +4,7 @@
 //! `merge` adds them, `report` reads them.
 
 use super::record::{Hist, new_hist};
+use crate::error::Error;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, LogIteratorError, Tag,
@@ -85,7 +86,7 @@ pub struct Interval {
 
 /// Reads every interval of a log. A run killed mid-write leaves a torn last line:
 /// the intervals before it are kept.
-pub fn read(bytes: &[u8]) -> Result<Vec<Interval>, String> {
+pub fn read(bytes: &[u8]) -> Result<Vec<Interval>, Error> {
     let mut out = Vec::new();
     for item in IntervalLogIterator::new(bytes) {
         let entry = match item {
@@ -96,11 +97,11 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Interval>, String> {
             {
                 break;
             }
-            Err(e) => return Err(format!("interval log: {e:?}")),
+            Err(e) => return Err(Error::usage(format!("interval log: {e:?}"))),
         };
         if let LogEntry::Interval(ih) = entry {
             let hist = super::record::decode_hist(ih.encoded_histogram())
-                .map_err(|e| format!("interval log: {e}"))?;
+                .map_err(|e| Error::usage(format!("interval log: {e}")))?;
             out.push(Interval {
                 tag: ih.tag().map(|t| t.as_str().to_owned()),
                 start_s: ih.start_timestamp().as_secs_f64(),
@@ -112,12 +113,12 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Interval>, String> {
 }
 
 /// Adds every interval of a log into one histogram.
-pub fn read_total(bytes: &[u8]) -> Result<Hist, String> {
+pub fn read_total(bytes: &[u8]) -> Result<Hist, Error> {
     let mut total = new_hist();
     for i in read(bytes)? {
         total
             .add(&i.hist)
-            .map_err(|e| format!("interval log: {e:?}"))?;
+            .map_err(|e| Error::usage(format!("interval log: {e:?}")))?;
     }
     Ok(total)
 }

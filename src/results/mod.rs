@@ -17,6 +17,7 @@ pub mod verdict;
 pub use build::build;
 pub use summary::{SCHEMA_VERSION, Summary};
 
+use crate::error::Error;
 use std::io::Write;
 use std::path::Path;
 
@@ -150,29 +151,26 @@ pub fn write_dir(dir: &Path, s: &Summary, scenario_text: &str) -> std::io::Resul
 }
 
 /// Reads a summary from a results directory or a summary.json path.
-pub fn read_summary(path: &Path) -> Result<Summary, crate::error::Error> {
-    read_summary_text(path).map_err(crate::error::Error::Usage)
-}
-
-fn read_summary_text(path: &Path) -> Result<Summary, String> {
+pub fn read_summary(path: &Path) -> Result<Summary, Error> {
     let file = if path.is_dir() {
         path.join("summary.json")
     } else {
         path.to_owned()
     };
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
     match v.get("schema_version").and_then(|x| x.as_u64()) {
         Some(n) if n == SCHEMA_VERSION as u64 => {}
         other => {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "{}: schema_version {other:?}, this build reads {SCHEMA_VERSION}",
                 file.display()
-            ));
+            )));
         }
     }
-    serde_json::from_value(v).map_err(|e| format!("{}: {e}", file.display()))
+    serde_json::from_value(v).map_err(|e| Error::usage(format!("{}: {e}", file.display())))
 }
 
 /// Writes a baseline: the summary and the scenario it ran, atomically.

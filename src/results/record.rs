@@ -120,6 +120,7 @@ impl OpStats {
 /// Histograms as V2-deflate bytes in base64 (HdrHistogram's own interchange form).
 mod hist_b64 {
     use super::{Hist, new_hist};
+    use crate::error::Error;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as B64;
     use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
@@ -139,16 +140,19 @@ mod hist_b64 {
     }
 
     /// Decodes one base64 histogram (an empty string is an empty histogram).
-    pub fn decode(text: &str) -> Result<Hist, String> {
+    pub fn decode(text: &str) -> Result<Hist, Error> {
         if text.is_empty() {
             return Ok(new_hist());
         }
-        let bytes = B64.decode(text).map_err(|e| format!("histogram: {e}"))?;
+        let bytes = B64
+            .decode(text)
+            .map_err(|e| Error::usage(format!("histogram: {e}")))?;
         let h: hdrhistogram::Histogram<u64> = Deserializer::new()
             .deserialize(&mut std::io::Cursor::new(bytes))
-            .map_err(|e| format!("histogram: {e:?}"))?;
+            .map_err(|e| Error::usage(format!("histogram: {e:?}")))?;
         let mut out = new_hist();
-        out.add(&h).map_err(|e| format!("histogram: {e:?}"))?;
+        out.add(&h)
+            .map_err(|e| Error::usage(format!("histogram: {e:?}")))?;
         Ok(out)
     }
 }

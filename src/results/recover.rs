@@ -8,6 +8,7 @@ use super::record::{
     OpStats, RunRecord, STARTED_FILE, Series, SeriesKey, StepTotals, THROTTLED_KMS,
 };
 use super::timeseries::{self, SecondRow};
+use crate::error::Error;
 use crate::scenario::{Mode, Op};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,12 +23,13 @@ pub fn is_unfinished(dir: &Path) -> bool {
 
 /// The run record of an unfinished run, rebuilt from the streamed files, and the
 /// scenario text.
-pub fn recover(dir: &Path) -> Result<(RunRecord, String), String> {
+pub fn recover(dir: &Path) -> Result<(RunRecord, String), Error> {
     let read = |name: &str| {
-        std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+        std::fs::read(dir.join(name))
+            .map_err(|e| Error::usage(format!("{}: {e}", dir.join(name).display())))
     };
-    let mut record: RunRecord =
-        serde_json::from_slice(&read(STARTED_FILE)?).map_err(|e| format!("{STARTED_FILE}: {e}"))?;
+    let mut record: RunRecord = serde_json::from_slice(&read(STARTED_FILE)?)
+        .map_err(|e| Error::usage(format!("{STARTED_FILE}: {e}")))?;
     let scenario = String::from_utf8_lossy(&read("scenario.toml")?).into_owned();
     let rows = match super::streamed(&dir.join(timeseries::FILE)) {
         Some(p) => timeseries::read(&p)?,
@@ -77,7 +79,7 @@ fn steps(rows: &[SecondRow]) -> Vec<StepTotals> {
 
 /// Series per (mode, phase, round, operation): latencies from the interval logs,
 /// counts from the time series.
-fn series(dir: &Path, rows: &[SecondRow], stream: &str) -> Result<Vec<Series>, String> {
+fn series(dir: &Path, rows: &[SecondRow], stream: &str) -> Result<Vec<Series>, Error> {
     let mut counts: BTreeMap<(Mode, String, u32, String), SecondRow> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.op != "all") {
         let c = counts
@@ -101,7 +103,8 @@ fn series(dir: &Path, rows: &[SecondRow], stream: &str) -> Result<Vec<Series>, S
         let path = super::streamed(&dir.join("histograms").join(name));
         let mut s = OpStats::default();
         if let Some(p) = path {
-            let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let bytes =
+                std::fs::read(&p).map_err(|e| Error::usage(format!("{}: {e}", p.display())))?;
             let tag = hlog::tag(phase, *round);
             for i in hlog::read(&bytes)?
                 .into_iter()

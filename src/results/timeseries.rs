@@ -2,6 +2,7 @@
 //! the KMS calls of that second. One serde row, written and read with `csv`, by the
 //! recorder (streamed as the run goes), `merge` and `report`.
 
+use crate::error::Error;
 use crate::scenario::Mode;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -87,14 +88,15 @@ pub fn to_bytes(rows: &[SecondRow]) -> std::io::Result<Vec<u8>> {
 
 /// Reads a file's rows. A run killed mid-write leaves a torn last line: rows up to it
 /// are kept.
-pub fn read(path: &Path) -> Result<Vec<SecondRow>, String> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read(path: &Path) -> Result<Vec<SecondRow>, Error> {
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
     let mut rows = Vec::new();
     let mut failure = None;
     for row in rdr.deserialize() {
         match row {
             Ok(r) if failure.is_none() => rows.push(r),
-            Ok(_) => return Err(failure.unwrap_or_default()),
+            Ok(_) => return Err(Error::usage(failure.unwrap_or_default())),
             Err(e) => failure = Some(format!("{}: {e}", path.display())),
         }
     }

@@ -1,38 +1,43 @@
-//! `run --dry-run`: what a run would do (the plan, the buckets and key it would
-//! create, the principals, the predicted cost), touching nothing.
+//! `run --dry-run`: the run's preflight, printed instead of run. What a run would do
+//! (the plan, memory, the buckets and key it would create, the principals, the cost),
+//! from the same [`RunPlan`] the run itself reads, touching nothing.
 
+use super::RunOptions;
 use super::finish::rfc3339;
-use super::{DEFAULT_MAX_COST, RunOptions};
+use super::preflight::{self, RunPlan};
 use crate::error::Error;
-use crate::plan;
-use crate::scenario::{self, LoadedScenario};
+use crate::scenario::{Load, LoadedScenario, ScenarioKind};
 use crate::targets::TargetSpec;
 use std::fmt::Write as _;
 
 /// `--dry-run`: what a run would do, touching nothing.
 pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> {
-    let s = &ls.scenario;
-    let spec = TargetSpec::resolve(opts.target.as_deref(), ls).map_err(Error::Usage)?;
-    let table = crate::prices::PriceTable::load(opts.prices.as_deref())
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let seed = opts.seed.unwrap_or(s.seed);
-    let steps = plan::plan(s, seed);
-    // The real id is random per run.
-    let run_id = "xxxxxxxx";
+    let plan = preflight::plan(ls, opts)?;
+    preflight::credentials(ls, &plan)?;
     let mut o = String::new();
     let _ = writeln!(o, "dry run: nothing is created, sent or written");
     let _ = writeln!(
         o,
         "scenario: {} ({}), target: {}",
-        s.name,
+        ls.scenario.name,
         ls.path.display(),
-        match &spec {
+        match &plan.spec {
             TargetSpec::Embedded => "embedded simulator".to_owned(),
             TargetSpec::Endpoint(u) => format!("endpoint {u}"),
             TargetSpec::Aws => "aws".to_owned(),
         }
     );
-    let _ = writeln!(o, "plan: {} steps", steps.len());
+    steps(&mut o, ls, &plan, opts);
+    let _ = writeln!(o, "{}", plan.memory.describe());
+    storage(&mut o, ls, &plan);
+    buckets_and_key(&mut o, ls, &plan, opts);
+    cost(&mut o, ls, &plan, opts);
+    Ok(o)
+}
+
+/// The plan's steps, and the shard and start barrier they run under.
+fn steps(o: &mut String, ls: &LoadedScenario, plan: &RunPlan, opts: &RunOptions) {
+    let _ = writeln!(o, "plan: {} steps", plan.steps.len());
     if !opts.shard.is_single() {
         let _ = writeln!(
             o,
@@ -40,28 +45,24 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
             opts.shard, opts.shard.count, opts.shard.count
         );
     }
-    if let Some(t) = &opts.start_at {
-        let at = crate::shard::parse_start_at(t, time::OffsetDateTime::now_utc())
-            .map_err(Error::Usage)?;
+    if let Some(at) = plan.start_at {
         let _ = writeln!(
             o,
             "start barrier: waits for {} before the first measured phase",
             rfc3339(at)
         );
     }
-    for st in &steps {
-        let p = &s.phases[st.phase];
-        let load = match (p.rate, p.concurrency) {
-            (Some(r), _) => {
-                let (a, b) = r.bounds();
-                if a == b {
-                    format!("open loop {a}/s")
-                } else {
-                    format!("open loop {a}/s to {b}/s")
-                }
+    for st in &plan.steps {
+        let p = &ls.scenario.phases[st.phase];
+        let load = match &p.load {
+            Load::Open { rate, .. } => match rate.bounds() {
+                (a, b) if a == b => format!("open loop {a}/s"),
+                (a, b) => format!("open loop {a}/s to {b}/s"),
+            },
+            Load::Closed { concurrency } => format!("closed loop, concurrency {concurrency}"),
+            Load::Trace { trace, .. } => {
+                format!("replays {} at {}x", trace.file.display(), trace.speed)
             }
-            (None, Some(c)) => format!("closed loop, concurrency {c}"),
-            _ => String::new(),
         };
         let _ = writeln!(
             o,
@@ -77,60 +78,65 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
             if st.record { "" } else { " (not measured)" }
         );
     }
-    let access = opts.access.resolve(&spec)?;
-    let memory = super::preflight::bounds(ls, opts, &spec)?;
-    let _ = writeln!(o, "{}", memory.describe());
+}
+
+/// Where the embedded simulator would keep the run's objects.
+fn storage(o: &mut String, ls: &LoadedScenario, plan: &RunPlan) {
+    let s = &ls.scenario;
     let stored = crate::plan::stored_bytes(s);
-    if spec == TargetSpec::Embedded && stored > 0.0 {
-        let mib = stored / 1048576.0;
+    if plan.spec != TargetSpec::Embedded || stored <= 0.0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "simulator objects: about {:.0} MiB, {}",
+        stored / 1048576.0,
+        if s.simulator.data_dir.is_some() {
+            "in [simulator] data_dir"
+        } else if stored > crate::plan::MEMORY_BUDGET_BYTES {
+            "in a temporary directory (over the 256 MiB kept in memory), removed at the end"
+        } else {
+            "in memory"
+        }
+    );
+}
+
+/// The buckets and key the run would create or use, and who signs.
+fn buckets_and_key(o: &mut String, ls: &LoadedScenario, plan: &RunPlan, opts: &RunOptions) {
+    let s = &ls.scenario;
+    // The real id is random per run.
+    let run_id = "xxxxxxxx";
+    let access = &plan.access;
+    if s.kind == ScenarioKind::S3 && access.reuse.is_empty() {
         let _ = writeln!(
             o,
-            "simulator objects: about {mib:.0} MiB, {}",
-            if s.simulator.data_dir.is_some() {
-                "in [simulator] data_dir"
-            } else if stored > crate::plan::MEMORY_BUDGET_BYTES {
-                "in a temporary directory (over the 256 MiB kept in memory), removed at the end"
-            } else {
-                "in memory"
-            }
+            "buckets it would create (xxxxxxxx: a random id per run), tagged sse-bench:run=<id>, objects expiring after 1 day, deleted at the end{}:",
+            if opts.keep { " (not: --keep)" } else { "" }
         );
-    }
-    if s.kind == scenario::ScenarioKind::S3 {
-        let roles = s.bucket_roles();
-        if access.reuse.is_empty() {
-            let _ = writeln!(
-                o,
-                "buckets it would create (xxxxxxxx: a random id per run), tagged sse-bench:run=<id>, objects expiring after 1 day, deleted at the end{}:",
-                if opts.keep { " (not: --keep)" } else { "" }
-            );
-            for &m in &s.modes {
-                for role in &roles {
-                    let _ = writeln!(
-                        o,
-                        "  {}",
-                        crate::targets::bucket_name(&s.target.bucket_prefix, run_id, m, role)
-                    );
-                }
-            }
-        } else {
-            let prefix = access
-                .key_prefix
-                .clone()
-                .unwrap_or_else(|| format!("sse-bench-{run_id}/"));
-            let _ = writeln!(
-                o,
-                "existing buckets it would use (not reconfigured), under the key prefix {prefix} (refused if objects are there already; what it writes there is deleted at the end{}):",
-                if opts.keep { ", not: --keep" } else { "" }
-            );
-            for role in &roles {
-                let name = access
-                    .bucket_for(role)
-                    .unwrap_or("(no --bucket for this role)");
-                let _ = writeln!(o, "  {role}: {name}");
+        for &m in &s.modes {
+            for role in &plan.roles {
+                let name = crate::targets::bucket_name(&s.target.bucket_prefix, run_id, m, role);
+                let _ = writeln!(o, "  {name}");
             }
         }
+    } else if s.kind == ScenarioKind::S3 {
+        let prefix = access
+            .key_prefix
+            .clone()
+            .unwrap_or_else(|| format!("sse-bench-{run_id}/"));
+        let _ = writeln!(
+            o,
+            "existing buckets it would use (not reconfigured), under the key prefix {prefix} (refused if objects are there already; what it writes there is deleted at the end{}):",
+            if opts.keep { ", not: --keep" } else { "" }
+        );
+        for role in &plan.roles {
+            let name = access
+                .bucket_for(role)
+                .unwrap_or("(no --bucket for this role)");
+            let _ = writeln!(o, "  {role}: {name}");
+        }
     }
-    if s.kind == scenario::ScenarioKind::Kms || s.modes.iter().any(|m| m.uses_kms()) {
+    if s.kind == ScenarioKind::Kms || s.modes.iter().any(|m| m.uses_kms()) {
         if access.create_key {
             let _ = writeln!(
                 o,
@@ -139,11 +145,8 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
                 if opts.keep { " (not: --keep)" } else { "" }
             );
         } else {
-            let _ = writeln!(
-                o,
-                "KMS key: {}",
-                access.kms_key.as_deref().unwrap_or(&s.target.kms_key)
-            );
+            let key = access.kms_key.as_deref().unwrap_or(&s.target.kms_key);
+            let _ = writeln!(o, "KMS key: {key}");
         }
     }
     for (name, src) in &s.target.principals {
@@ -159,45 +162,34 @@ pub fn dry_run(ls: &LoadedScenario, opts: &RunOptions) -> Result<String, Error> 
                 .map_or(String::new(), |r| format!(", assuming {r}"))
         );
     }
-    // The same region the guard prices: the simulator's for embedded runs.
-    let region = super::preflight::priced_region(ls, &access, &spec);
-    match table.region(&region) {
-        Ok(_) if !s.costs => {
-            let _ = writeln!(o, "predicted cost: not computed (costs = false)");
+}
+
+/// The plan's cost estimate, and whether the cost guard would refuse the run.
+fn cost(o: &mut String, ls: &LoadedScenario, plan: &RunPlan, opts: &RunOptions) {
+    let Some(p) = plan.priced.as_ref().filter(|_| ls.scenario.costs) else {
+        let _ = writeln!(o, "predicted cost: not computed (costs = false)");
+        return;
+    };
+    let est = &p.estimate;
+    let billed = plan.spec != TargetSpec::Embedded;
+    let _ = writeln!(
+        o,
+        "{} cost{}: ${:.4} ({} {:.0} S3 operations, {:.0} KMS requests; S3 ${:.4}, KMS ${:.4}, key ${:.4}){}",
+        if est.bound { "predicted" } else { "estimated" },
+        if billed { "" } else { " on AWS" },
+        est.cost.total_usd,
+        est.qualifier(),
+        est.operations,
+        est.kms_requests,
+        est.cost.s3_requests_usd,
+        est.cost.kms_requests_usd,
+        est.cost.key_usd,
+        match plan.cost_limit(opts) {
+            Some(max) if billed => format!("; --max-cost ${max}"),
+            _ => "; the embedded simulator costs nothing".into(),
         }
-        Ok(p) => {
-            let est = crate::cost::run_estimate(s, p, table.hours_per_month);
-            let billed = spec != TargetSpec::Embedded;
-            let _ = writeln!(
-                o,
-                "{} cost{}: ${:.4} ({} {:.0} S3 operations, {:.0} KMS requests; S3 ${:.4}, KMS ${:.4}, key ${:.4}){}",
-                if est.bound { "predicted" } else { "estimated" },
-                if billed { "" } else { " on AWS" },
-                est.cost.total_usd,
-                est.qualifier(),
-                est.operations,
-                est.kms_requests,
-                est.cost.s3_requests_usd,
-                est.cost.kms_requests_usd,
-                est.cost.key_usd,
-                if billed {
-                    format!(
-                        "; --max-cost ${}",
-                        opts.max_cost.unwrap_or(DEFAULT_MAX_COST)
-                    )
-                } else {
-                    "; the embedded simulator costs nothing".into()
-                }
-            );
-        }
-        Err(_) if !s.costs => {
-            let _ = writeln!(o, "predicted cost: not computed (costs = false)");
-        }
-        Err(e) => {
-            return Err(Error::Usage(format!(
-                "{e}: pass --prices FILE with this region's prices, or set costs = false in the scenario"
-            )));
-        }
+    );
+    if let Some(why) = plan.refused_by_cost(opts) {
+        let _ = writeln!(o, "the run would be refused: {why}");
     }
-    Ok(o)
 }

@@ -3,10 +3,11 @@
 //! after it. A ticker closes every second in the recorder (streamed files and the
 //! per-second KMS column); Ctrl-C ends the loop and what was measured is kept.
 
-use super::preflight::Preflight;
+use super::preflight::RunPlan;
 use super::prepare::Prepared;
 use super::{AfterPrefill, RunOptions};
 use crate::driver::{self, Harness, StreamPlan};
+use crate::error::{Context as _, Error, Result};
 use crate::kms::counts::KmsSnapshot;
 use crate::recorder::{Recorded, Recorder};
 use crate::results::record::{PrefillSpan, STARTED_FILE, StepKms};
@@ -38,10 +39,10 @@ pub(super) struct Executed {
 }
 
 /// Where one step's objects go.
-fn placement(target: &Target, pre: &Preflight, mode: Mode) -> driver::Placement {
+fn placement(target: &Target, plan: &RunPlan, mode: Mode) -> driver::Placement {
     driver::Placement {
         mode,
-        buckets: pre
+        buckets: plan
             .streams
             .iter()
             .map(|(st, _)| {
@@ -89,53 +90,45 @@ fn spawn_ticker(
 /// Runs every step of the plan the target honours.
 pub(super) async fn execute(
     ls: &LoadedScenario,
-    pre: &Preflight,
+    plan: &RunPlan,
     opts: &RunOptions,
     ready: &Prepared,
     cancel: &CancellationToken,
     after_prefill: Option<&AfterPrefill>,
     run_start: Instant,
-) -> anyhow::Result<Executed> {
+) -> Result<Executed> {
     let s = &ls.scenario;
     let target = &ready.target;
     let recorder = Arc::new(
-        Recorder::new(&pre.dir, run_start)
-            .map_err(|e| anyhow::anyhow!("creating {}: {e}", pre.dir.display()))?,
+        Recorder::new(&plan.dir, run_start)
+            .map_err(|e| Error::failure(format!("creating {}: {e}", plan.dir.display())))?,
     );
-    // The cost cap: `--max-cost`, by default $1 on targets that bill.
-    let limit = opts.max_cost.or_else(|| {
-        (pre.spec != crate::targets::TargetSpec::Embedded).then_some(super::DEFAULT_MAX_COST)
-    });
-    let cap = match limit {
-        Some(l) => {
-            let region = super::preflight::priced_region(ls, &pre.access, &pre.spec);
-            let prices = pre.prices.region(&region).map_err(|e| {
-                anyhow::anyhow!("--max-cost needs the prices of region {region}: {e}")
-            })?;
-            let cap = driver::budget::CostCap::new(l, prices.clone());
+    // The cost cap: the plan's limit, priced as the plan priced the run.
+    let cap = match (plan.cost_limit(opts), &plan.priced) {
+        (Some(limit), Some(p)) => {
+            let cap = driver::budget::CostCap::new(limit, p.prices.clone());
             // The key's charge for the run's hours comes first, as the run's cost shows it.
-            let est = crate::cost::run_estimate(s, prices, pre.prices.hours_per_month);
-            cap.reserve(est.cost.key_usd);
+            cap.reserve(p.estimate.cost.key_usd);
             Some(Arc::new(cap))
         }
-        None => None,
+        _ => None,
     };
     let harness = Arc::new(Harness {
-        streams: pre
+        streams: plan
             .streams
             .iter()
             .map(|(st, share)| {
                 StreamPlan::new(
                     st.clone(),
                     *share,
-                    &pre.principals,
+                    &plan.principals,
                     opts.shard,
                     opts.prefill_limit,
                 )
             })
             .collect(),
         clients: target.clients.clone(),
-        seed: pre.seed,
+        seed: plan.seed,
         recorder: recorder.clone(),
         cancel: cancel.clone(),
         kms: ready.kms.clone(),
@@ -146,13 +139,13 @@ pub(super) async fn execute(
     });
     // What a report needs if the process dies before finishing: the scenario and the
     // run record as it starts (the measurements stream beside them).
-    let started = super::finish::started_record(ls, pre, opts, ready, recorder.start_unix());
-    let started = serde_json::to_vec(&started)?;
-    crate::results::write_atomic(&pre.dir.join(STARTED_FILE), &started)
+    let started = super::finish::started_record(ls, plan, opts, ready, recorder.start_unix());
+    let started = serde_json::to_vec(&started).context("the run record")?;
+    crate::results::write_atomic(&plan.dir.join(STARTED_FILE), &started)
         .and_then(|()| {
-            crate::results::write_atomic(&pre.dir.join("scenario.toml"), ls.text.as_bytes())
+            crate::results::write_atomic(&plan.dir.join("scenario.toml"), ls.text.as_bytes())
         })
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", pre.dir.display()))?;
+        .map_err(|e| Error::failure(format!("writing {}: {e}", plan.dir.display())))?;
     let stream_error = Arc::new(parking_lot::Mutex::new(None));
     let ticker = spawn_ticker(
         recorder.clone(),
@@ -160,9 +153,9 @@ pub(super) async fn execute(
         stream_error.clone(),
     );
     let progress = crate::progress::spawn(recorder.clone(), opts.quiet);
-    let stream_names: Vec<String> = pre.streams.iter().map(|(st, _)| st.name.clone()).collect();
+    let stream_names: Vec<String> = plan.streams.iter().map(|(st, _)| st.name.clone()).collect();
     let prefill_wanted =
-        s.kind != ScenarioKind::Kms && pre.streams.iter().any(|(st, _)| st.prefill);
+        s.kind != ScenarioKind::Kms && plan.streams.iter().any(|(st, _)| st.prefill);
 
     let mut step_kms = Vec::new();
     let mut prefills: Vec<PrefillSpan> = Vec::new();
@@ -175,7 +168,7 @@ pub(super) async fn execute(
             opts.shard
         );
     }
-    let steps = pre
+    let steps = plan
         .steps
         .iter()
         .filter(|st| !ready.skipped.contains_key(&st.mode));
@@ -183,7 +176,7 @@ pub(super) async fn execute(
         if cancel.is_cancelled() {
             break;
         }
-        let place = Arc::new(placement(target, pre, step.mode));
+        let place = Arc::new(placement(target, plan, step.mode));
         if prefilled.insert(step.mode) && prefill_wanted {
             progress.set_label(format!("{} prefill", step.mode));
             // Prefill has no fixed duration: no stale length from the previous step.
@@ -199,7 +192,7 @@ pub(super) async fn execute(
             }
         }
         let phase = &s.phases[step.phase];
-        if let Some(at) = pre.start_at
+        if let Some(at) = plan.start_at
             && barrier.is_none()
         {
             progress.set_length(None);
@@ -235,7 +228,7 @@ pub(super) async fn execute(
             step.record,
             stream_names.clone(),
         );
-        let step_seed = pre.seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let step_seed = plan.seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         driver::run_phase(&harness, place, phase, step_seed).await;
         recorder.end_step();
         if let (Some(after), Some(before)) = (target.kms_snapshot().await, before) {
@@ -275,7 +268,7 @@ pub(super) async fn execute(
         .map(|e| {
             format!(
                 "streaming the time series and histograms into {}: {e}",
-                pre.dir.display()
+                plan.dir.display()
             )
         });
     let recorded = recorder.finish();

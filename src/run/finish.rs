@@ -4,11 +4,11 @@
 //! files, charts, a baseline, and the upload of `--out s3://...`.
 
 use super::execute::Executed;
-use super::preflight::Preflight;
+use super::preflight::RunPlan;
 use super::prepare::{Prepared, report_left_behind};
 use super::{RunOptions, RunOutcome};
 use crate::cli::exit;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::kms::cloudwatch::AccountUsage;
 use crate::results::record::{RunRecord, SHARD_FILE, SHARD_FORMAT, Series, scenario_digest};
 use crate::results::summary::{self, KmsSource, SkippedMode, TargetInfo};
@@ -34,14 +34,14 @@ fn baselines_dir() -> PathBuf {
 }
 
 /// Cleans up a real target (Ctrl-C included) unless `--keep`; returns what is left there.
-async fn take_back(target: &Target, pre: &Preflight, opts: &RunOptions) -> Vec<String> {
+async fn take_back(target: &Target, plan: &RunPlan, opts: &RunOptions) -> Vec<String> {
     if target.spec == TargetSpec::Embedded {
         target.flush_sim_logs();
         return Vec::new();
     }
     let created: Vec<String> = target.created.iter().cloned().collect();
     if !opts.keep {
-        let left = target.cleanup(&pre.run_id).await;
+        let left = target.cleanup(&plan.run_id).await;
         report_left_behind(&left);
         return left.into_iter().map(|l| l.what).collect();
     }
@@ -50,7 +50,7 @@ async fn take_back(target: &Target, pre: &Preflight, opts: &RunOptions) -> Vec<S
             eprintln!(
                 "--keep: left {} bucket(s) tagged sse-bench:run={}",
                 created.len(),
-                pre.run_id
+                plan.run_id
             );
         } else {
             eprintln!(
@@ -67,7 +67,7 @@ async fn take_back(target: &Target, pre: &Preflight, opts: &RunOptions) -> Vec<S
 /// monotonic instant of the run's start.
 pub(super) async fn finish(
     ls: &LoadedScenario,
-    pre: &Preflight,
+    plan: &RunPlan,
     opts: &RunOptions,
     ready: Prepared,
     done: Executed,
@@ -75,7 +75,7 @@ pub(super) async fn finish(
     cancel: &CancellationToken,
 ) -> Result<RunOutcome, Error> {
     let target = &ready.target;
-    let left_behind = take_back(target, pre, opts).await;
+    let left_behind = take_back(target, plan, opts).await;
     let created_key = target.retire_key(opts.keep).await;
     let ended = time::OffsetDateTime::now_utc();
     let kms_account_wide = account_wide_kms(target, ls, started.0, ended, cancel).await;
@@ -97,13 +97,13 @@ pub(super) async fn finish(
         step_kms: done.step_kms,
         prefills: done.prefills,
         kms_account_wide,
-        ..started_record(ls, pre, opts, &ready, done.start_unix)
+        ..started_record(ls, plan, opts, &ready, done.start_unix)
     };
     let mut record = record;
-    let mut summary = results::build(&record, ls, &pre.prices);
+    let mut summary = results::build(&record, ls, &plan.prices);
     if let Some(counts) = cloudtrail_kms(target, opts, &summary, started.0, ended, cancel).await {
         record.kms_cloudtrail = Some(counts);
-        summary = results::build(&record, ls, &pre.prices);
+        summary = results::build(&record, ls, &plan.prices);
     }
     if !opts.shard.is_single() || record.barrier.is_some() {
         summary.shards = Some(summary::ShardsInfo {
@@ -114,7 +114,7 @@ pub(super) async fn finish(
             merged: Vec::new(),
         });
     }
-    let dir = &pre.dir;
+    let dir = &plan.dir;
     let record_json = serde_json::to_vec(&record)
         .map_err(|e| Error::failure(format!("encoding {SHARD_FILE}: {e}")))?;
     // A full or unwritable disk: every file goes in whole or not at all, and the
@@ -136,7 +136,7 @@ pub(super) async fn finish(
     }
     save_baseline(&summary, ls, opts)?;
     append_history(&summary, opts).await?;
-    let dir = upload(pre, opts).await?;
+    let dir = upload(plan, opts).await?;
     Ok(RunOutcome {
         exit_code: exit_code(&summary),
         summary,
@@ -200,21 +200,21 @@ async fn append_history(summary: &Summary, opts: &RunOptions) -> Result<(), Erro
 
 /// `--out s3://...`: the directory goes up (summary.json last); the local copy is
 /// removed only once everything is there. Returns where the results are.
-async fn upload(pre: &Preflight, opts: &RunOptions) -> Result<PathBuf, Error> {
-    let Some(url) = &pre.remote else {
-        return Ok(pre.dir.clone());
+async fn upload(plan: &RunPlan, opts: &RunOptions) -> Result<PathBuf, Error> {
+    let Some(url) = &plan.remote else {
+        return Ok(plan.dir.clone());
     };
-    match crate::remote::upload_dir(&pre.dir, url, &opts.access).await {
+    match crate::remote::upload_dir(&plan.dir, url, &opts.access).await {
         Ok(()) => {
-            let _ = std::fs::remove_dir_all(&pre.dir);
+            let _ = std::fs::remove_dir_all(&plan.dir);
             Ok(PathBuf::from(url.to_string()))
         }
         Err(e) => {
             eprintln!(
-                "error: uploading the results to {url} failed ({e:#}); they are in {}",
-                pre.dir.display()
+                "error: uploading the results to {url} failed ({e}); they are in {}",
+                plan.dir.display()
             );
-            Err(Error::failure(format!("uploading results to {url}: {e:#}")))
+            Err(Error::failure(format!("uploading results to {url}: {e}")))
         }
     }
 }
@@ -331,14 +331,14 @@ fn to_system(t: time::OffsetDateTime) -> std::time::SystemTime {
 /// `what` when it fails, or at once when Ctrl-C cancels the wait.
 async fn optional<T>(
     what: &str,
-    read: impl std::future::Future<Output = anyhow::Result<T>>,
+    read: impl std::future::Future<Output = Result<T>>,
     cancel: &CancellationToken,
 ) -> Option<T> {
     tokio::select! {
         r = read => match r {
             Ok(v) => Some(v),
             Err(e) => {
-                tracing::warn!("{what} unavailable: {e:#}");
+                tracing::warn!("{what} unavailable: {e}");
                 None
             }
         },
@@ -391,7 +391,7 @@ fn target_info(
 /// (`sse-bench report` rebuilds what it measured from the streamed files).
 pub(super) fn started_record(
     ls: &LoadedScenario,
-    pre: &Preflight,
+    plan: &RunPlan,
     opts: &RunOptions,
     ready: &Prepared,
     start_unix: f64,
@@ -403,7 +403,7 @@ pub(super) fn started_record(
         format: SHARD_FORMAT,
         shard: opts.shard,
         scenario_sha256: scenario_digest(&ls.text),
-        seed: pre.seed,
+        seed: plan.seed,
         start_unix,
         started_at: rfc3339(started),
         ended_at: String::new(),
@@ -414,7 +414,7 @@ pub(super) fn started_record(
         barrier: None,
         kms_counter: target.counter_scope(),
         target: target_info(target, ready, Vec::new(), None),
-        quota_rps: quota_rps(target, pre),
+        quota_rps: quota_rps(target, plan),
         // The run's KMS modes share one customer-managed key.
         keys: u32::from(target.kms_key_arn.is_some()),
         key_billing: crate::prices::KeyBilling::for_target(&ls.scenario.target),
@@ -429,7 +429,7 @@ pub(super) fn started_record(
             .map(|((_, role), b)| (b.clone(), role.clone()))
             .collect(),
         principal_names: target.principal_names(),
-        stream_roles: pre
+        stream_roles: plan
             .streams
             .iter()
             .map(|(st, _)| (st.name.clone(), st.bucket_role().to_owned()))
@@ -440,9 +440,9 @@ pub(super) fn started_record(
     }
 }
 
-fn quota_rps(target: &Target, pre: &Preflight) -> Option<u64> {
+fn quota_rps(target: &Target, plan: &RunPlan) -> Option<u64> {
     target.kms_quota().or_else(|| {
-        pre.prices
+        plan.prices
             .region(&target.region)
             .ok()
             .map(|p| p.kms_quota_rps)

@@ -1,8 +1,8 @@
 //! `sse-bench run` as a pipeline: [`preflight`] (everything checked, nothing
-//! touched) → [`prepare`] (connect, provision, probe) → [`execute`] (the steps) →
-//! [`finish`] (cleanup, one run record, summary, files). `--dry-run` stops after
-//! the checks ([`dry_run`]). What must not live here: formats (results), output
-//! (document, report), load generation (driver).
+//! touched, decided once into a [`RunPlan`]) → [`prepare`] (connect, provision, probe)
+//! → [`execute`] (the steps) → [`finish`] (cleanup, one run record, summary, files).
+//! `--dry-run` prints the plan instead of running it ([`dry_run`]). What must not
+//! live here: formats (results), output (document, report), load generation (driver).
 
 mod dry_run;
 mod execute;
@@ -11,6 +11,7 @@ mod preflight;
 mod prepare;
 
 pub use dry_run::dry_run;
+pub use preflight::{Priced, RunPlan, plan};
 
 use crate::cli::Format;
 use crate::error::Error;
@@ -81,28 +82,39 @@ pub struct RunOutcome {
 }
 
 /// Loads the scenario and runs it.
-pub async fn run(
+pub fn run(
     path: &Path,
     opts: RunOptions,
     cancel: CancellationToken,
-) -> Result<RunOutcome, Error> {
-    let ls = scenario::load(path).map_err(|e| Error::Usage(e.to_string()))?;
-    run_loaded(&ls, opts, cancel, None).await
+) -> crate::BoxFuture<'_, Result<RunOutcome, Error>> {
+    Box::pin(async move {
+        let ls = scenario::load(path).map_err(|e| Error::Usage(e.to_string()))?;
+        run_loaded(&ls, opts, cancel, None).await
+    })
 }
 
 /// Runs a loaded scenario.
-pub async fn run_loaded(
+pub fn run_loaded(
+    ls: &LoadedScenario,
+    opts: RunOptions,
+    cancel: CancellationToken,
+    after_prefill: Option<AfterPrefill>,
+) -> crate::BoxFuture<'_, Result<RunOutcome, Error>> {
+    Box::pin(run_pipeline(ls, opts, cancel, after_prefill))
+}
+
+async fn run_pipeline(
     ls: &LoadedScenario,
     opts: RunOptions,
     cancel: CancellationToken,
     after_prefill: Option<AfterPrefill>,
 ) -> Result<RunOutcome, Error> {
-    let pre = preflight::check(ls, &opts)?;
+    let plan = preflight::check(ls, &opts)?;
     let started = (time::OffsetDateTime::now_utc(), Instant::now());
-    let ready = prepare::prepare(ls, &pre, &opts).await?;
+    let ready = prepare::prepare(ls, &plan, &opts).await?;
     let done = match execute::execute(
         ls,
-        &pre,
+        &plan,
         &opts,
         &ready,
         &cancel,
@@ -115,13 +127,13 @@ pub async fn run_loaded(
         Err(e) => {
             // Nothing was measured, but a real target still gets back what was made.
             if ready.target.spec != crate::targets::TargetSpec::Embedded && !opts.keep {
-                prepare::report_left_behind(&ready.target.cleanup(&pre.run_id).await);
+                prepare::report_left_behind(&ready.target.cleanup(&plan.run_id).await);
             }
             ready.target.retire_key(opts.keep).await;
-            return Err(e.into());
+            return Err(e);
         }
     };
-    finish::finish(ls, &pre, &opts, ready, done, started, &cancel).await
+    finish::finish(ls, &plan, &opts, ready, done, started, &cancel).await
 }
 
 /// Cancels on SIGINT or SIGTERM.

@@ -4,9 +4,9 @@
 //! back whatever was created before it.
 
 use super::RunOptions;
-use super::preflight::Preflight;
+use super::preflight::RunPlan;
 use crate::driver;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::scenario::{LoadedScenario, Mode, ScenarioKind, Stream};
 use crate::targets::{LeftBehind, Target, TargetSpec};
 use std::collections::BTreeMap;
@@ -25,21 +25,21 @@ pub(super) struct Prepared {
 /// Connects and makes ready.
 pub(super) async fn prepare(
     ls: &LoadedScenario,
-    pre: &Preflight,
+    plan: &RunPlan,
     opts: &RunOptions,
 ) -> Result<Prepared, Error> {
     let s = &ls.scenario;
     let mut target = Target::connect(
-        pre.spec.clone(),
+        plan.spec.clone(),
         ls,
-        pre.seed,
-        pre.principals.clone(),
-        &pre.access,
-        &pre.run_id,
+        plan.seed,
+        plan.principals.clone(),
+        &plan.access,
+        &plan.run_id,
     )
     .await?;
     if s.kind == ScenarioKind::Kms {
-        let streams: Vec<Stream> = pre.streams.iter().map(|(s, _)| s.clone()).collect();
+        let streams: Vec<Stream> = plan.streams.iter().map(|(s, _)| s.clone()).collect();
         return match kms_env(&target, &streams).await {
             Ok(k) => Ok(Prepared {
                 target,
@@ -48,11 +48,11 @@ pub(super) async fn prepare(
             }),
             Err(e) => {
                 target.retire_key(opts.keep).await;
-                Err(e.into())
+                Err(e)
             }
         };
     }
-    match ready_buckets(&mut target, ls, pre).await {
+    match ready_buckets(&mut target, ls, plan).await {
         Ok(skipped) => {
             for (m, why) in &skipped {
                 eprintln!("probe: {m} is not honoured by this target, skipped: {why}");
@@ -66,10 +66,10 @@ pub(super) async fn prepare(
         Err(e) => {
             // Take back what was created before the failure.
             if target.spec != TargetSpec::Embedded && !opts.keep {
-                report_left_behind(&target.cleanup(&pre.run_id).await);
+                report_left_behind(&target.cleanup(&plan.run_id).await);
             }
             target.retire_key(opts.keep).await;
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -78,16 +78,16 @@ pub(super) async fn prepare(
 async fn ready_buckets(
     target: &mut Target,
     ls: &LoadedScenario,
-    pre: &Preflight,
-) -> anyhow::Result<BTreeMap<Mode, String>> {
+    plan: &RunPlan,
+) -> Result<BTreeMap<Mode, String>> {
     let s = &ls.scenario;
     let mut skipped = target
         .provision(
             &s.modes,
-            &pre.roles,
+            &plan.roles,
             &s.target.bucket_prefix,
-            &pre.run_id,
-            &pre.access,
+            &plan.run_id,
+            &plan.access,
         )
         .await?;
     let probed: Vec<Mode> = s
@@ -96,16 +96,16 @@ async fn ready_buckets(
         .copied()
         .filter(|m| !skipped.contains_key(m))
         .collect();
-    skipped.extend(target.probe(&probed, &pre.roles).await);
+    skipped.extend(target.probe(&probed, &plan.roles).await);
     if skipped.len() == s.modes.len() {
-        anyhow::bail!(
+        return Err(Error::failure(format!(
             "the target honours none of the scenario's modes:\n{}",
             skipped
                 .iter()
                 .map(|(m, why)| format!("  {m}: {why}"))
                 .collect::<Vec<_>>()
                 .join("\n")
-        );
+        )));
     }
     Ok(skipped)
 }
@@ -121,16 +121,16 @@ pub(super) fn report_left_behind(left: &[LeftBehind]) {
 }
 
 /// KMS clients, key and a pool of data keys for a KMS scenario.
-async fn kms_env(target: &Target, streams: &[Stream]) -> anyhow::Result<driver::ops::KmsEnv> {
+async fn kms_env(target: &Target, streams: &[Stream]) -> Result<driver::ops::KmsEnv> {
     let Some(first) = target.kms_clients.first() else {
-        anyhow::bail!(
-            "a kind = \"kms\" scenario needs a KMS endpoint: set target.kms_endpoint (or use the embedded simulator)"
-        );
+        return Err(Error::failure(
+            "a kind = \"kms\" scenario needs a KMS endpoint: set target.kms_endpoint (or use the embedded simulator)",
+        ));
     };
     let key_id = target
         .kms_key_arn
         .clone()
-        .ok_or_else(|| anyhow::anyhow!("no KMS key for the KMS scenario"))?;
+        .ok_or_else(|| Error::failure("no KMS key for the KMS scenario"))?;
     let context: std::collections::HashMap<String, String> =
         [("sse-bench".to_owned(), "kms-direct".to_owned())].into();
     // Decrypt works on data keys made before the run, one per key index (at most 256).

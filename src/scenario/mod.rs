@@ -2,6 +2,7 @@
 //! field.
 
 mod locate;
+mod phase;
 mod target;
 pub mod thresholds;
 pub mod trace;
@@ -10,6 +11,7 @@ mod validate;
 mod workload;
 
 pub use locate::Seg;
+pub use phase::{Load, Phase, PhaseSpec, Rate};
 pub use target::*;
 pub use thresholds::{Threshold, parse_threshold};
 pub use types::*;
@@ -116,7 +118,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioErrors> 
             format!("not valid TOML: {}", e.message()),
         )])
     })?;
-    let mut scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut scenario: Scenario<PhaseSpec> = serde_path_to_error::deserialize(de).map_err(|e| {
         let segs = segments(e.path());
         let inner = e.inner();
         let line = locate::line_of_path(text, &segs)
@@ -149,15 +151,14 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioErrors> 
     let thresholds = validate::validate(&mut scenario, &mut |segs: Vec<Seg>, msg: String| {
         problems.push(err(&segs, None, msg))
     });
-    if problems.is_empty() {
-        Ok(LoadedScenario {
+    match scenario.typed() {
+        Some(scenario) if problems.is_empty() => Ok(LoadedScenario {
             scenario,
             path: path.into(),
             text: text.to_owned(),
             thresholds,
-        })
-    } else {
-        Err(ScenarioErrors(problems))
+        }),
+        _ => Err(ScenarioErrors(problems)),
     }
 }
 

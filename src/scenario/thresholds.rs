@@ -2,6 +2,7 @@
 //! `"<mode|all>.<mode metric>" = "< 0.01"`. A name that selects no metric is an error.
 
 use super::{Mode, Op};
+use crate::error::Error;
 use serde::Serialize;
 
 /// Latency and throughput metrics of a (mode, operation).
@@ -82,19 +83,21 @@ impl Threshold {
 }
 
 /// Parses one threshold; the error says what is allowed.
-pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Threshold, String> {
+pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Threshold, Error> {
     let parts: Vec<&str> = name.split('.').collect();
-    let mode_of = |s: &str| -> Result<Option<Mode>, String> {
+    let mode_of = |s: &str| -> Result<Option<Mode>, Error> {
         if s == "all" {
             return Ok(None);
         }
         let parsed = Mode::parse(s).or((s == "kms-direct").then_some(Mode::KmsDirect));
         match parsed {
             Some(m) if modes.contains(&m) => Ok(Some(m)),
-            Some(m) => Err(format!("mode {m} is not in this scenario's modes")),
-            None => Err(format!(
+            Some(m) => Err(Error::usage(format!(
+                "mode {m} is not in this scenario's modes"
+            ))),
+            None => Err(Error::usage(format!(
                 "unknown mode {s:?}: expected one of the scenario's modes or \"all\""
-            )),
+            ))),
         }
     };
     let (mode, op, metric, mode_metric) = match parts.as_slice() {
@@ -104,31 +107,31 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
                 None
             } else {
                 Some(Op::parse(o).ok_or_else(|| {
-                    format!("unknown operation {o:?}: expected put, get, head, delete, copy, generate_data_key, decrypt, encrypt or all")
+                    Error::usage(format!("unknown operation {o:?}: expected put, get, head, delete, copy, generate_data_key, decrypt, encrypt or all"))
                 })?)
             };
             (mode_of(m)?, op, *metric, false)
         }
         _ => {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "names no metric: expected \"<mode|all>.<op|all>.<{}>\" or \"<mode|all>.<{}>\"",
                 OP_METRICS.join("|"),
                 MODE_METRICS.join("|")
-            ));
+            )));
         }
     };
     if metric.ends_with("_overhead") {
         // The overhead is against SSE-S3 in the same rounds: it needs SSE-S3 to run, and
         // SSE-S3 has none of its own.
         if !modes.contains(&Mode::SseS3) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "{metric} is measured against sse-s3 in the same run: add sse-s3 to the modes"
-            ));
+            )));
         }
         if mode == Some(Mode::SseS3) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "{metric}: sse-s3 is what overheads are measured against; name another mode or \"all\""
-            ));
+            )));
         }
     }
     let r = rule.trim();
@@ -141,22 +144,24 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
     } else if let Some(x) = r.strip_prefix('>') {
         (Cmp::Gt, x)
     } else {
-        return Err(format!(
+        return Err(Error::usage(format!(
             "expected a rule like \"< 80ms\" or \"<= 0.01\", got {rule:?}"
-        ));
+        )));
     };
     let v = rest.trim();
     let latency = metric.starts_with('p') || metric == "max";
     let bound = if latency {
-        crate::units::parse_duration(v).map(|d| d.as_secs_f64() * 1e3)?
+        crate::units::parse_duration(v)
+            .map(|d| d.as_secs_f64() * 1e3)
+            .map_err(Error::usage)?
     } else if let Some(p) = v.strip_suffix('%') {
         p.trim()
             .parse::<f64>()
             .map(|x| x / 100.0)
-            .map_err(|_| format!("expected a percentage like \"0.1%\", got {v:?}"))?
+            .map_err(|_| Error::usage(format!("expected a percentage like \"0.1%\", got {v:?}")))?
     } else {
         v.parse::<f64>()
-            .map_err(|_| format!("expected a number, got {v:?}"))?
+            .map_err(|_| Error::usage(format!("expected a number, got {v:?}")))?
     };
     Ok(Threshold {
         name: name.into(),
@@ -181,9 +186,13 @@ mod tests {
         assert_eq!((t.metric.as_str(), t.bound), ("p50_overhead", 6.0));
         assert!(t.is_latency());
         let e = parse_threshold("sse-s3.put.p99_overhead", "< 6ms", &modes).unwrap_err();
-        assert!(e.contains("what overheads are measured against"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("what overheads are measured against"),
+            "{e}"
+        );
         let e = parse_threshold("sse-kms.put.p50_overhead", "< 6ms", &[Mode::SseKms]).unwrap_err();
-        assert!(e.contains("add sse-s3"), "{e}");
+        assert!(e.to_string().contains("add sse-s3"), "{e}");
     }
 
     #[test]
@@ -202,11 +211,13 @@ mod tests {
         assert!(
             parse_threshold("sse-kms.put.p98", "< 1ms", &modes)
                 .unwrap_err()
+                .to_string()
                 .contains("names no metric")
         );
         assert!(
             parse_threshold("sse-s3.put.p99", "< 1ms", &modes)
                 .unwrap_err()
+                .to_string()
                 .contains("not in this scenario")
         );
         assert!(parse_threshold("sse-kms.list.p99", "< 1ms", &modes).is_err());

@@ -6,6 +6,7 @@
 //! object name appears in a trace; bucket names only when asked (`--trace-names`).
 
 use super::workload::Op;
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -89,17 +90,17 @@ impl Trace {
     }
 
     /// Reads a trace; errors name the line.
-    pub fn read(path: &Path) -> Result<Trace, String> {
+    pub fn read(path: &Path) -> Result<Trace, Error> {
         let name = path.display();
-        let f = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+        let f = std::fs::File::open(path).map_err(|e| Error::usage(format!("{name}: {e}")))?;
         let mut t = Trace::default();
         let mut lines = std::io::BufReader::new(f).lines();
         match lines.next() {
             Some(Ok(l)) if l.trim_end() == MAGIC => {}
             _ => {
-                return Err(format!(
+                return Err(Error::usage(format!(
                     "{name}:1: not an sse-bench trace (expected {MAGIC:?})"
-                ));
+                )));
             }
         }
         let list = |v: &str| -> Vec<String> {
@@ -111,7 +112,7 @@ impl Trace {
         };
         for (i, line) in lines.enumerate() {
             let n = i + 2;
-            let line = line.map_err(|e| format!("{name}:{n}: {e}"))?;
+            let line = line.map_err(|e| Error::usage(format!("{name}:{n}: {e}")))?;
             if let Some(h) = line.strip_prefix("# ") {
                 let (k, v) = h.split_once(' ').unwrap_or((h, ""));
                 match k {
@@ -126,7 +127,7 @@ impl Trace {
                 continue;
             }
             let f: Vec<&str> = line.split(',').collect();
-            let bad = |what: &str| format!("{name}:{n}: {what}");
+            let bad = |what: &str| Error::usage(format!("{name}:{n}: {what}"));
             if f.len() != 6 {
                 return Err(bad("expected ms,bucket,op,size,requester,key"));
             }
@@ -194,6 +195,7 @@ mod tests {
         assert!(
             Trace::read(&p)
                 .unwrap_err()
+                .to_string()
                 .contains(":5: rows are not in time order")
         );
     }

@@ -3,8 +3,9 @@
 //! their normalised shares, principals, bucket roles, the steady rate). What a
 //! scenario file may say is documented field by field in `scenarios/README.md`.
 
+use super::phase::{Phase, PhaseSpec, Rate};
 use super::target::TargetConfig;
-use super::workload::{Op, Phase, Rate, Stream};
+use super::workload::{Op, Stream};
 use serde::{Deserialize, Serialize};
 use sse_sim::SimConfig;
 use std::collections::BTreeMap;
@@ -13,10 +14,11 @@ use std::fmt;
 /// The scenario format version this build understands.
 pub const SCENARIO_VERSION: u32 = 1;
 
-/// A whole scenario file.
+/// A whole scenario: validated (`Scenario`, its phases typed), or as the file spells
+/// it (`Scenario<PhaseSpec>`, before validation).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scenario {
+pub struct Scenario<P = Phase> {
     /// Format version; must be 1.
     pub version: u32,
     /// Short name, used in result directory names.
@@ -52,7 +54,7 @@ pub struct Scenario {
     #[serde(default)]
     pub streams: Vec<Stream>,
     /// Phases run in order for every mode and round.
-    pub phases: Vec<Phase>,
+    pub phases: Vec<P>,
     /// Pass/fail rules evaluated at the end (`"sse-kms.put.p99" = "< 80ms"`).
     #[serde(default)]
     pub thresholds: BTreeMap<String, String>,
@@ -168,6 +170,36 @@ pub enum Order {
     Sequential,
 }
 
+impl Scenario<PhaseSpec> {
+    /// The validated scenario, each phase's load decided; `None` when a phase's load is
+    /// ambiguous (validation reports it).
+    pub fn typed(self) -> Option<Scenario> {
+        let phases = self
+            .phases
+            .into_iter()
+            .map(|p| Phase::try_from(p).ok())
+            .collect::<Option<Vec<Phase>>>()?;
+        Some(Scenario {
+            version: self.version,
+            name: self.name,
+            description: self.description,
+            kind: self.kind,
+            modes: self.modes,
+            order: self.order,
+            rounds: self.rounds,
+            seed: self.seed,
+            target: self.target,
+            simulator: self.simulator,
+            workload: self.workload,
+            streams: self.streams,
+            phases,
+            thresholds: self.thresholds,
+            costs: self.costs,
+            principal_roles: self.principal_roles,
+        })
+    }
+}
+
 impl Scenario {
     /// The scenario's steady rate: the fixed open-loop rate of its longest measured
     /// phase with one (what cost projections scale a month by).
@@ -175,7 +207,7 @@ impl Scenario {
         self.phases
             .iter()
             .filter(|p| p.record)
-            .filter_map(|p| match p.rate {
+            .filter_map(|p| match p.load.rate() {
                 Some(Rate::Fixed(r)) => Some((p.duration.map_or(0.0, |d| d.0.as_secs_f64()), r)),
                 _ => None,
             })
@@ -183,6 +215,16 @@ impl Scenario {
             .map(|x| x.1)
     }
 
+    /// The highest rate any phase reaches (the end of a ramp), when there is an open-loop phase.
+    pub fn peak_rate(&self) -> Option<f64> {
+        self.phases
+            .iter()
+            .filter_map(|p| p.load.rate().map(|r| r.peak()))
+            .reduce(f64::max)
+    }
+}
+
+impl<P> Scenario<P> {
     /// The streams: `[workload]` as one, or every `[[streams]]` entry.
     pub fn streams(&self) -> Vec<Stream> {
         match &self.workload {
@@ -283,14 +325,6 @@ impl Scenario {
             }
         }
         out
-    }
-
-    /// The highest rate any phase reaches (the end of a ramp), when there is an open-loop phase.
-    pub fn peak_rate(&self) -> Option<f64> {
-        self.phases
-            .iter()
-            .filter_map(|p| p.rate.map(|r| r.peak()))
-            .reduce(f64::max)
     }
 }
 

@@ -2,18 +2,47 @@
 //! field it is about (the caller adds the file and line).
 
 use super::{
-    Mode, Rate, SCENARIO_VERSION, Scenario, ScenarioKind, Seg, SizeDist, Stream, TargetKind,
-    Threshold, k, parse_threshold,
+    Load, Mode, PhaseSpec, Rate, SCENARIO_VERSION, Scenario, ScenarioKind, Seg, SizeDist, Stream,
+    TargetKind, Threshold, k, parse_threshold,
 };
 
 /// Semantic checks; returns the parsed thresholds. A KMS scenario's modes become
 /// the single pseudo-mode `kms-direct`.
 pub(super) fn validate(
-    s: &mut Scenario,
+    s: &mut Scenario<PhaseSpec>,
     report: &mut dyn FnMut(Vec<Seg>, String),
 ) -> Vec<Threshold> {
-    let kms = s.kind == ScenarioKind::Kms;
-    if kms {
+    kms_modes(s, report);
+    let s: &Scenario<PhaseSpec> = s;
+    header(s, report);
+    let streams = streams(s, report);
+    for (i, st) in streams.iter().enumerate() {
+        stream(s, &streams, i, st, report);
+    }
+    if s.phases.is_empty() {
+        report(
+            vec![k("phases")],
+            "expected at least one [[phases]] entry".into(),
+        );
+    }
+    for (i, p) in s.phases.iter().enumerate() {
+        phase(s, streams.len(), i, p, report);
+    }
+    if !s.phases.iter().any(|p| p.record) && !s.phases.is_empty() {
+        report(
+            vec![k("phases")],
+            "every phase has record = false: nothing would be measured".into(),
+        );
+    }
+    principal_roles(s, !streams.is_empty(), report);
+    target_principals(s, !streams.is_empty(), report);
+    thresholds(s, report)
+}
+
+/// A KMS scenario has no encryption modes (its series is `kms-direct`); an S3 scenario
+/// does not name `kms-direct`.
+fn kms_modes(s: &mut Scenario<PhaseSpec>, report: &mut dyn FnMut(Vec<Seg>, String)) {
+    if s.kind == ScenarioKind::Kms {
         if !s.modes.is_empty() {
             report(
                 vec![k("modes")],
@@ -27,9 +56,10 @@ pub(super) fn validate(
             "kms-direct is not an encryption mode: write kind = \"kms\" for a KMS scenario".into(),
         );
     }
-    let s: &Scenario = s;
-    const MIN_PART: u64 = 5 << 20;
-    const MAX_OBJECT: u64 = 5 << 30;
+}
+
+/// The version, the name, the modes and rounds, the simulator's models and the target.
+fn header(s: &Scenario<PhaseSpec>, report: &mut dyn FnMut(Vec<Seg>, String)) {
     if s.version != SCENARIO_VERSION {
         report(
             vec![k("version")],
@@ -81,6 +111,13 @@ pub(super) fn validate(
             "kind = \"endpoint\" needs an endpoint URL (or pass --target URL)".into(),
         );
     }
+}
+
+/// The streams: `[workload]` or `[[streams]]`, not both, not neither.
+fn streams<'a>(
+    s: &'a Scenario<PhaseSpec>,
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) -> Vec<(Vec<Seg>, &'a Stream)> {
     let (base, streams): (Vec<Seg>, Vec<&Stream>) = match (&s.workload, s.streams.is_empty()) {
         (Some(w), true) => (vec![k("workload")], vec![w]),
         (None, false) => (vec![k("streams")], s.streams.iter().collect()),
@@ -100,192 +137,165 @@ pub(super) fn validate(
         }
     };
     let many = streams.len() > 1 || s.workload.is_none();
-    for (i, st) in streams.iter().enumerate() {
-        let at = |field: &[&str]| {
-            let mut p = base.clone();
+    streams
+        .into_iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let mut at = base.clone();
             if many {
-                p.push(Seg::Index(i));
+                at.push(Seg::Index(i));
             }
-            p.extend(field.iter().map(|f| k(f)));
-            p
-        };
-        if streams[..i].iter().any(|o| o.name == st.name) {
-            report(
-                at(&["name"]),
-                format!("stream name {:?} is used twice", st.name),
-            );
-        }
-        if st.keys == 0 {
-            report(at(&["keys"]), "expected at least 1 key".into());
-        }
-        if !(st.share > 0.0 && st.share.is_finite()) {
-            report(
-                at(&["share"]),
-                format!("expected a positive share, got {}", st.share),
-            );
-        }
-        if st.requesters == 0 {
-            report(at(&["requesters"]), "expected at least 1 requester".into());
-        }
-        let m = &st.mix;
-        if kms {
-            if m.s3_weight() > 0 {
-                report(
-                    at(&["mix"]),
-                    "a kind = \"kms\" scenario mixes generate_data_key, decrypt and encrypt, not S3 operations".into(),
-                );
-            } else if m.kms_weight() == 0 {
-                report(
-                    at(&["mix"]),
-                    "expected at least one of generate_data_key, decrypt, encrypt with a positive weight".into(),
-                );
-            }
-            if st.multipart.is_some() {
-                report(
-                    at(&["multipart"]),
-                    "KMS scenarios have no multipart uploads".into(),
-                );
-            }
-            if m.encrypt > 0 && st.size.max() > 4096 {
-                report(
-                    at(&["size"]),
-                    format!(
-                        "KMS Encrypt takes at most 4KiB of plaintext, got up to {}",
-                        crate::units::format_size(st.size.max())
-                    ),
-                );
-            }
-        } else if m.kms_weight() > 0 {
-            report(
-                at(&["mix"]),
-                "generate_data_key, decrypt and encrypt call KMS directly: write kind = \"kms\" at the top of the scenario".into(),
-            );
-        } else if m.s3_weight() == 0 {
+            (at, st)
+        })
+        .collect()
+}
+
+/// One stream: a name of its own, keys, share and requesters, its operation mix, its
+/// sizes and multipart settings.
+fn stream(
+    s: &Scenario<PhaseSpec>,
+    streams: &[(Vec<Seg>, &Stream)],
+    i: usize,
+    (base, st): &(Vec<Seg>, &Stream),
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) {
+    let at = |field: &[&str]| {
+        let mut p = base.clone();
+        p.extend(field.iter().map(|f| k(f)));
+        p
+    };
+    if streams[..i].iter().any(|(_, o)| o.name == st.name) {
+        report(
+            at(&["name"]),
+            format!("stream name {:?} is used twice", st.name),
+        );
+    }
+    if st.keys == 0 {
+        report(at(&["keys"]), "expected at least 1 key".into());
+    }
+    if !(st.share > 0.0 && st.share.is_finite()) {
+        report(
+            at(&["share"]),
+            format!("expected a positive share, got {}", st.share),
+        );
+    }
+    if st.requesters == 0 {
+        report(at(&["requesters"]), "expected at least 1 requester".into());
+    }
+    mix(s.kind == ScenarioKind::Kms, st, &at, report);
+    sizes(st, &at, report);
+}
+
+/// A stream's operation mix: S3 operations in an S3 scenario, KMS calls in a KMS one.
+fn mix(
+    kms: bool,
+    st: &Stream,
+    at: &dyn Fn(&[&str]) -> Vec<Seg>,
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) {
+    let m = &st.mix;
+    if kms {
+        if m.s3_weight() > 0 {
             report(
                 at(&["mix"]),
-                "expected at least one operation with a positive weight".into(),
+                "a kind = \"kms\" scenario mixes generate_data_key, decrypt and encrypt, not S3 operations".into(),
+            );
+        } else if m.kms_weight() == 0 {
+            report(
+                at(&["mix"]),
+                "expected at least one of generate_data_key, decrypt, encrypt with a positive weight".into(),
             );
         }
-        match &st.size {
-            SizeDist::Fixed { value } if value.0 == 0 => {
-                report(at(&["size"]), "expected a size above zero".into())
-            }
-            SizeDist::Uniform { min, max } if min.0 == 0 || max.0 < min.0 => report(
+        if st.multipart.is_some() {
+            report(
+                at(&["multipart"]),
+                "KMS scenarios have no multipart uploads".into(),
+            );
+        }
+        if m.encrypt > 0 && st.size.max() > 4096 {
+            report(
                 at(&["size"]),
-                format!("expected 0 < min <= max, got min {min} and max {max}"),
-            ),
-            SizeDist::Lognormal { median, p99, max }
-                if median.0 == 0 || p99.0 < median.0 || max.0 < median.0 =>
-            {
-                report(
-                    at(&["size"]),
-                    format!(
-                        "expected 0 < median <= p99 and median <= max, got median {median}, p99 {p99}, max {max}"
-                    ),
-                )
-            }
-            SizeDist::Weighted { buckets }
-                if buckets.is_empty() || buckets.iter().any(|b| b.size.0 == 0 || b.weight == 0) =>
-            {
-                report(
-                    at(&["size", "buckets"]),
-                    "expected buckets with sizes and weights above zero".into(),
-                )
-            }
-            _ => {}
-        }
-        let max = st.size.max();
-        match &st.multipart {
-            Some(mp) => {
-                if mp.part.0 < MIN_PART {
-                    report(
-                        at(&["multipart", "part"]),
-                        format!("S3 parts are at least 5MiB, got {}", mp.part),
-                    );
-                }
-                if mp.threshold.0 < MIN_PART {
-                    report(
-                        at(&["multipart", "threshold"]),
-                        format!("expected at least 5MiB, got {}", mp.threshold),
-                    );
-                }
-            }
-            None if max > MAX_OBJECT => {
-                report(at(&["size"]), "objects above 5GiB need [multipart]".into())
-            }
-            None => {}
-        }
-    }
-    if s.phases.is_empty() {
-        report(
-            vec![k("phases")],
-            "expected at least one [[phases]] entry".into(),
-        );
-    }
-    for (i, p) in s.phases.iter().enumerate() {
-        let at = |f: &str| vec![k("phases"), Seg::Index(i), k(f)];
-        if s.phases[..i].iter().any(|o| o.name == p.name) {
-            report(at("name"), format!("phase name {:?} is used twice", p.name));
-        }
-        if let Some(t) = &p.trace {
-            trace_phase(s, streams.len(), t, p, &at, report);
-            continue;
-        }
-        if p.duration.is_none() && p.operations.is_none() {
-            report(
-                vec![k("phases"), Seg::Index(i)],
-                "give a duration (\"60s\") or a number of operations".into(),
+                format!(
+                    "KMS Encrypt takes at most 4KiB of plaintext, got up to {}",
+                    crate::units::format_size(st.size.max())
+                ),
             );
         }
-        if p.duration.is_some_and(|d| d.0.is_zero()) {
-            report(at("duration"), "expected a duration above zero".into());
-        }
-        if p.operations == Some(0) {
-            report(at("operations"), "expected at least 1 operation".into());
-        }
-        match (p.concurrency, &p.rate) {
-            (Some(_), Some(_)) => report(
-                at("rate"),
-                "give either concurrency (closed loop) or rate (open loop), not both".into(),
-            ),
-            (None, None) => report(
-                vec![k("phases"), Seg::Index(i)],
-                "give concurrency (closed loop) or rate (open loop)".into(),
-            ),
-            (Some(0), None) => report(at("concurrency"), "expected at least 1".into()),
-            (None, Some(r)) => {
-                let (a, b) = r.bounds();
-                if !(a.is_finite() && b.is_finite())
-                    || a < 0.0
-                    || b <= 0.0
-                    || (matches!(r, Rate::Fixed(_)) && a <= 0.0)
-                {
-                    let got = match r {
-                        Rate::Fixed(_) => format!("{a}"),
-                        _ => format!("{a} to {b}"),
-                    };
-                    report(at("rate"), format!("expected a positive rate, got {got}"));
-                }
-            }
-            _ => {}
-        }
-        if p.max_in_flight == Some(0) {
-            report(at("max_in_flight"), "expected at least 1".into());
-        }
-        if p.max_in_flight.is_some() && p.rate.is_none() {
-            report(
-                at("max_in_flight"),
-                "only applies to open-loop phases (with rate)".into(),
-            );
-        }
-    }
-    if !s.phases.iter().any(|p| p.record) && !s.phases.is_empty() {
+    } else if m.kms_weight() > 0 {
         report(
-            vec![k("phases")],
-            "every phase has record = false: nothing would be measured".into(),
+            at(&["mix"]),
+            "generate_data_key, decrypt and encrypt call KMS directly: write kind = \"kms\" at the top of the scenario".into(),
+        );
+    } else if m.s3_weight() == 0 {
+        report(
+            at(&["mix"]),
+            "expected at least one operation with a positive weight".into(),
         );
     }
-    if !s.principal_roles.is_empty() && !streams.is_empty() {
+}
+
+/// A stream's object sizes and multipart settings, within S3's limits.
+fn sizes(st: &Stream, at: &dyn Fn(&[&str]) -> Vec<Seg>, report: &mut dyn FnMut(Vec<Seg>, String)) {
+    const MIN_PART: u64 = 5 << 20;
+    const MAX_OBJECT: u64 = 5 << 30;
+    match &st.size {
+        SizeDist::Fixed { value } if value.0 == 0 => {
+            report(at(&["size"]), "expected a size above zero".into())
+        }
+        SizeDist::Uniform { min, max } if min.0 == 0 || max.0 < min.0 => report(
+            at(&["size"]),
+            format!("expected 0 < min <= max, got min {min} and max {max}"),
+        ),
+        SizeDist::Lognormal { median, p99, max }
+            if median.0 == 0 || p99.0 < median.0 || max.0 < median.0 =>
+        {
+            report(
+                at(&["size"]),
+                format!(
+                    "expected 0 < median <= p99 and median <= max, got median {median}, p99 {p99}, max {max}"
+                ),
+            )
+        }
+        SizeDist::Weighted { buckets }
+            if buckets.is_empty() || buckets.iter().any(|b| b.size.0 == 0 || b.weight == 0) =>
+        {
+            report(
+                at(&["size", "buckets"]),
+                "expected buckets with sizes and weights above zero".into(),
+            )
+        }
+        _ => {}
+    }
+    let max = st.size.max();
+    match &st.multipart {
+        Some(mp) => {
+            if mp.part.0 < MIN_PART {
+                report(
+                    at(&["multipart", "part"]),
+                    format!("S3 parts are at least 5MiB, got {}", mp.part),
+                );
+            }
+            if mp.threshold.0 < MIN_PART {
+                report(
+                    at(&["multipart", "threshold"]),
+                    format!("expected at least 5MiB, got {}", mp.threshold),
+                );
+            }
+        }
+        None if max > MAX_OBJECT => {
+            report(at(&["size"]), "objects above 5GiB need [multipart]".into())
+        }
+        None => {}
+    }
+}
+
+/// `[principal_roles]`: every principal it names is a stream's, every role is named.
+fn principal_roles(
+    s: &Scenario<PhaseSpec>,
+    has_streams: bool,
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) {
+    if !s.principal_roles.is_empty() && has_streams {
         let known = s.principals();
         for (name, role) in &s.principal_roles {
             let at = vec![k("principal_roles"), k(name)];
@@ -306,9 +316,18 @@ pub(super) fn validate(
             }
         }
     }
+}
+
+/// `[target.principals]`: every principal it maps is a stream's, each with a profile or
+/// a role ARN.
+fn target_principals(
+    s: &Scenario<PhaseSpec>,
+    has_streams: bool,
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) {
     if !s.target.principals.is_empty() {
         // With both [workload] and [[streams]] (reported above) nothing is known.
-        let known = if streams.is_empty() {
+        let known = if !has_streams {
             Vec::new()
         } else {
             s.principals()
@@ -340,6 +359,10 @@ pub(super) fn validate(
             }
         }
     }
+}
+
+/// The thresholds, parsed against the scenario's modes.
+fn thresholds(s: &Scenario<PhaseSpec>, report: &mut dyn FnMut(Vec<Seg>, String)) -> Vec<Threshold> {
     let mut parsed = Vec::new();
     for (name, rule) in &s.thresholds {
         match parse_threshold(name, rule, &s.modes) {
@@ -351,40 +374,86 @@ pub(super) fn validate(
                 ),
             ),
             Ok(t) => parsed.push(t),
-            Err(e) => report(vec![k("thresholds"), k(name)], e),
+            Err(e) => report(vec![k("thresholds"), k(name)], e.to_string()),
         }
     }
     parsed
 }
 
-/// A phase that replays a trace: no rate or concurrency of its own, a positive speed,
-/// a readable trace whose buckets are the scenario's streams (by position) and whose
-/// requesters are its principals.
+/// One phase: a name of its own, a bound (duration or operations) above zero, and a
+/// load that is one of the three, with sensible numbers.
+fn phase(
+    s: &Scenario<PhaseSpec>,
+    streams: usize,
+    i: usize,
+    p: &PhaseSpec,
+    report: &mut dyn FnMut(Vec<Seg>, String),
+) {
+    let at = |f: &str| vec![k("phases"), Seg::Index(i), k(f)];
+    let whole = || vec![k("phases"), Seg::Index(i)];
+    if s.phases[..i].iter().any(|o| o.name == p.name) {
+        report(at("name"), format!("phase name {:?} is used twice", p.name));
+    }
+    if p.max_in_flight == Some(0) {
+        report(at("max_in_flight"), "expected at least 1".into());
+    }
+    let load = match p.load() {
+        Ok(load) => load,
+        Err(("", why)) => return report(whole(), why.into()),
+        Err((field, why)) => return report(at(field), why.into()),
+    };
+    if let Load::Trace { trace, .. } = &load {
+        return trace_phase(s, streams, trace, &at, report);
+    }
+    if p.duration.is_none() && p.operations.is_none() {
+        report(
+            whole(),
+            "give a duration (\"60s\") or a number of operations".into(),
+        );
+    }
+    if p.duration.is_some_and(|d| d.0.is_zero()) {
+        report(at("duration"), "expected a duration above zero".into());
+    }
+    if p.operations == Some(0) {
+        report(at("operations"), "expected at least 1 operation".into());
+    }
+    match load {
+        Load::Closed { concurrency: 0 } => report(at("concurrency"), "expected at least 1".into()),
+        Load::Open { rate: r, .. } => {
+            let (a, b) = r.bounds();
+            if !(a.is_finite() && b.is_finite())
+                || a < 0.0
+                || b <= 0.0
+                || (matches!(r, Rate::Fixed(_)) && a <= 0.0)
+            {
+                let got = match r {
+                    Rate::Fixed(_) => format!("{a}"),
+                    _ => format!("{a} to {b}"),
+                };
+                report(at("rate"), format!("expected a positive rate, got {got}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A phase that replays a trace: a positive speed, a readable trace whose buckets are
+/// the scenario's streams (by position) and whose requesters are its principals.
 fn trace_phase(
-    s: &Scenario,
+    s: &Scenario<PhaseSpec>,
     streams: usize,
     t: &super::trace::TracePhase,
-    p: &super::Phase,
     at: &dyn Fn(&str) -> Vec<Seg>,
     report: &mut dyn FnMut(Vec<Seg>, String),
 ) {
-    if p.rate.is_some() || p.concurrency.is_some() {
-        report(
-            at("trace"),
-            "a trace sets the arrival times: give no rate or concurrency".into(),
-        );
-    }
     if !(t.speed.is_finite() && t.speed > 0.0) {
         report(
             at("trace"),
             format!("speed: expected a positive factor, got {}", t.speed),
         );
     }
-    if p.max_in_flight == Some(0) {
-        report(at("max_in_flight"), "expected at least 1".into());
-    }
     match super::trace::Trace::read(&t.file) {
-        Err(e) => report(at("trace"), e),
+        Err(e) => report(at("trace"), e.to_string()),
         Ok(tr) => {
             if tr.buckets.len() > streams {
                 report(

@@ -1,7 +1,7 @@
 //! The traffic of a scenario: streams (keys, sizes, operation mix, principals),
 //! phases (closed or open loop, fixed or ramped rates) and the operations.
 
-use crate::units::{HumanDuration, Size};
+use crate::units::Size;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -341,118 +341,6 @@ impl<'de> Deserialize<'de> for SizeDist {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-/// One phase.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Phase {
-    /// Name (unique).
-    pub name: String,
-    /// How long the phase lasts.
-    pub duration: Option<HumanDuration>,
-    /// How many operations the phase issues (whichever of duration and count comes first).
-    pub operations: Option<u64>,
-    /// Closed loop: workers each issuing one request at a time.
-    pub concurrency: Option<u32>,
-    /// Open loop: arrivals per second, fixed or ramped.
-    pub rate: Option<Rate>,
-    /// Open loop: most requests in flight; arrivals beyond it wait and count as late.
-    pub max_in_flight: Option<u32>,
-    /// Open loop at a trace's recorded times (`forecast --emit-trace`), instead of a rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<super::trace::TracePhase>,
-    /// Whether the phase is measured (warmups are not).
-    #[serde(default = "yes")]
-    pub record: bool,
-}
-
-/// Open-loop arrival rate.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum Rate {
-    /// Fixed arrivals per second.
-    Fixed(f64),
-    /// Linear ramp over the phase.
-    Ramp {
-        /// Rate at the start.
-        from: f64,
-        /// Rate at the end.
-        to: f64,
-    },
-}
-
-impl<'de> Deserialize<'de> for Rate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Rate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("arrivals per second (a number) or a ramp { from = N, to = M }")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Rate, E> {
-                Ok(Rate::Fixed(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Rate, E> {
-                Ok(Rate::Fixed(v as f64))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Rate, E> {
-                Ok(Rate::Fixed(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Rate, A::Error> {
-                let (mut from, mut to) = (None, None);
-                while let Some(k) = map.next_key::<String>()? {
-                    match k.as_str() {
-                        "from" => from = Some(map.next_value::<f64>()?),
-                        "to" => to = Some(map.next_value::<f64>()?),
-                        other => {
-                            return Err(de::Error::custom(format!(
-                                "unknown field `{other}`, expected `from` or `to`"
-                            )));
-                        }
-                    }
-                }
-                match (from, to) {
-                    (Some(from), Some(to)) => Ok(Rate::Ramp { from, to }),
-                    _ => Err(de::Error::custom("a ramp needs both `from` and `to`")),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl Rate {
-    /// Rate at the start and at the end.
-    pub fn bounds(&self) -> (f64, f64) {
-        match *self {
-            Rate::Fixed(r) => (r, r),
-            Rate::Ramp { from, to } => (from, to),
-        }
-    }
-
-    /// The mean rate over the phase (a linear ramp's midpoint).
-    pub fn mean(&self) -> f64 {
-        let (a, b) = self.bounds();
-        (a + b) / 2.0
-    }
-
-    /// The highest rate of the phase.
-    pub fn peak(&self) -> f64 {
-        let (a, b) = self.bounds();
-        a.max(b)
-    }
-
-    /// This rate scaled by a stream's share.
-    pub fn scaled(&self, k: f64) -> Rate {
-        match *self {
-            Rate::Fixed(r) => Rate::Fixed(r * k),
-            Rate::Ramp { from, to } => Rate::Ramp {
-                from: from * k,
-                to: to * k,
-            },
-        }
     }
 }
 

@@ -36,7 +36,7 @@ impl AccessOptions {
 
     /// Checks the flags against the target: what the target module works with.
     pub fn resolve(&self, spec: &TargetSpec) -> Result<Access, Error> {
-        let reuse = Access::parse_buckets(&self.buckets).map_err(Error::Usage)?;
+        let reuse = Access::parse_buckets(&self.buckets)?;
         if *spec == TargetSpec::Embedded
             && (!reuse.is_empty()
                 || self.create_key
@@ -96,7 +96,7 @@ pub struct Access {
 
 impl Access {
     /// Parses `--bucket` values: `NAME` (every bucket role) or `ROLE=NAME`.
-    pub fn parse_buckets(values: &[String]) -> Result<Vec<(Option<String>, String)>, String> {
+    pub fn parse_buckets(values: &[String]) -> Result<Vec<(Option<String>, String)>, Error> {
         values
             .iter()
             .map(|v| {
@@ -111,24 +111,24 @@ impl Access {
                 if ok {
                     Ok((role, name.to_owned()))
                 } else {
-                    Err(format!(
+                    Err(Error::usage(format!(
                         "--bucket: expected NAME or ROLE=NAME with a valid bucket name (3-63 of a-z 0-9 . -), got {v:?}"
-                    ))
+                    )))
                 }
             })
             .collect()
     }
 
     /// Refuses a `--bucket ROLE=NAME` whose role the scenario does not have.
-    pub fn check_roles(&self, roles: &[String]) -> Result<(), String> {
+    pub fn check_roles(&self, roles: &[String]) -> Result<(), Error> {
         for (role, _) in &self.reuse {
             if let Some(r) = role
                 && !roles.contains(r)
             {
-                return Err(format!(
+                return Err(Error::usage(format!(
                     "--bucket {r}=...: the scenario has no bucket role {r:?} (its roles: {})",
                     roles.join(", ")
-                ));
+                )));
             }
         }
         Ok(())
@@ -159,7 +159,7 @@ mod tests {
         );
         for bad in ["Upper", "ab", "under_score", "role=", &"x".repeat(64)] {
             let e = Access::parse_buckets(&[bad.to_owned()]).unwrap_err();
-            assert!(e.contains("--bucket"), "{bad}: {e}");
+            assert!(e.to_string().contains("--bucket"), "{bad}: {e}");
         }
     }
 }

@@ -3,9 +3,9 @@
 //! `AWS_ENDPOINT_URL_S3`, `_KMS`, `_STS`, `_CLOUDWATCH`) honoured. One credential source per
 //! requester principal: a named profile or a role assumed through STS.
 
+use crate::error::{Context as _, Error, Result};
 use crate::scenario::PrincipalSource;
 use crate::scenario::RetryPolicy;
-use anyhow::Context as _;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use std::time::Duration;
@@ -77,15 +77,13 @@ pub fn session_name(run_id: &str, principal: &str) -> String {
 
 /// Fails early, with the chain's own explanation, when no credentials can be found.
 /// The error names where it looked, never a secret.
-pub async fn check_credentials(cfg: &SdkConfig, who: &str) -> anyhow::Result<()> {
+pub async fn check_credentials(cfg: &SdkConfig, who: &str) -> Result<()> {
     let provider = cfg
         .credentials_provider()
         .with_context(|| format!("{who}: no credentials provider in the AWS configuration"))?;
     provider.provide_credentials().await.map_err(|e| {
-        anyhow::anyhow!(
-            "{who}: no AWS credentials ({}); the standard chain looks at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile (shared config and credentials files, SSO, credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container and instance roles",
-            crate::sdk_error::root_cause(&e)
-        )
+        Error::failure(format!("{who}: no AWS credentials ({}); the standard chain looks at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile (shared config and credentials files, SSO, credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container and instance roles",
+            crate::sdk_error::root_cause(&e)))
     })?;
     Ok(())
 }

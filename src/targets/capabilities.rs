@@ -4,6 +4,7 @@
 //! does not honour is skipped rather than measured as something it is not.
 
 use crate::driver::ops::Sse;
+use crate::error::{Context as _, Result};
 use crate::scenario::Mode;
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -18,29 +19,29 @@ pub struct Answer {
     pub bucket_key: Option<bool>,
 }
 
-/// Whether `answer` shows the target applied `mode`; `Err` says what it did instead.
-pub fn judge(mode: Mode, answer: &Answer) -> Result<(), String> {
+/// What `answer` shows the target did instead of `mode`; `None` when it applied it.
+pub fn mismatch(mode: Mode, answer: &Answer) -> Option<String> {
     let want = mode.algorithm();
     let got = answer.algorithm.as_deref().unwrap_or("");
     if got != want {
-        return Err(if got.is_empty() {
+        return Some(if got.is_empty() {
             format!("the target stored the object without encryption headers (expected {want})")
         } else {
             format!("the target answered {got} (expected {want})")
         });
     }
     if mode.uses_kms() && answer.kms_key_id.as_deref().unwrap_or("").is_empty() {
-        return Err(format!(
+        return Some(format!(
             "the target answered {got} without a KMS key id: it does not encrypt with a KMS key in this mode"
         ));
     }
     match (mode.bucket_key(), answer.bucket_key.unwrap_or(false)) {
-        (true, false) => Err(
+        (true, false) => Some(
             "the target did not enable a Bucket Key (no bucket-key-enabled: true in its answer)"
                 .into(),
         ),
-        (false, true) => Err("the target enabled a Bucket Key the mode does not ask for".into()),
-        _ => Ok(()),
+        (false, true) => Some("the target enabled a Bucket Key the mode does not ask for".into()),
+        _ => None,
     }
 }
 
@@ -51,7 +52,7 @@ pub async fn probe(
     bucket: &str,
     key: &str,
     sse: Option<&Sse>,
-) -> Result<Answer, String> {
+) -> Result<Answer> {
     let out = s3
         .put_object()
         .bucket(bucket)
@@ -64,7 +65,8 @@ pub async fn probe(
         .body(ByteStream::from_static(b"sse-bench probe\n"))
         .send()
         .await
-        .map_err(|e| format!("the probe PUT failed: {}", crate::sdk_error::describe(&e)))?;
+        .map_err(crate::sdk_error::failure)
+        .context("the probe PUT failed")?;
     let answer = Answer {
         algorithm: out.server_side_encryption().map(|a| a.as_str().to_owned()),
         kms_key_id: out.ssekms_key_id().map(str::to_owned),
@@ -94,28 +96,31 @@ mod tests {
     #[test]
     fn aws_answers_pass_for_every_mode() {
         let arn = Some("arn:aws:kms:us-east-1:111122223333:key/k");
-        assert_eq!(judge(Mode::SseS3, &a("AES256", None, None)), Ok(()));
-        assert_eq!(judge(Mode::SseKms, &a("aws:kms", arn, Some(false))), Ok(()));
+        assert_eq!(mismatch(Mode::SseS3, &a("AES256", None, None)), None);
         assert_eq!(
-            judge(Mode::SseKmsBucketKey, &a("aws:kms", arn, Some(true))),
-            Ok(())
+            mismatch(Mode::SseKms, &a("aws:kms", arn, Some(false))),
+            None
         );
-        assert_eq!(judge(Mode::DsseKms, &a("aws:kms:dsse", arn, None)), Ok(()));
+        assert_eq!(
+            mismatch(Mode::SseKmsBucketKey, &a("aws:kms", arn, Some(true))),
+            None
+        );
+        assert_eq!(mismatch(Mode::DsseKms, &a("aws:kms:dsse", arn, None)), None);
     }
 
     #[test]
     fn what_foreign_servers_answer_is_refused_with_the_reason() {
         // moto: DSSE-KMS echoed without a key id.
-        let e = judge(Mode::DsseKms, &a("aws:kms:dsse", None, None)).unwrap_err();
+        let e = mismatch(Mode::DsseKms, &a("aws:kms:dsse", None, None)).unwrap();
         assert!(e.contains("without a KMS key id"), "{e}");
         // No Bucket Key (MinIO).
-        let e = judge(Mode::SseKmsBucketKey, &a("aws:kms", Some("k"), None)).unwrap_err();
+        let e = mismatch(Mode::SseKmsBucketKey, &a("aws:kms", Some("k"), None)).unwrap();
         assert!(e.contains("Bucket Key"), "{e}");
         // Encryption ignored altogether.
-        let e = judge(Mode::SseKms, &a("", None, None)).unwrap_err();
+        let e = mismatch(Mode::SseKms, &a("", None, None)).unwrap();
         assert!(e.contains("without encryption headers"), "{e}");
         // Another algorithm.
-        let e = judge(Mode::SseKms, &a("AES256", None, None)).unwrap_err();
+        let e = mismatch(Mode::SseKms, &a("AES256", None, None)).unwrap();
         assert!(e.contains("answered AES256"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 //! the run's key prefix. Whatever stays is reported with the command that removes it.
 
 use super::{RUN_TAG, Target};
+use crate::error::{Context as _, Error, Result};
 
 impl Target {
     /// Deletes what the run created: its buckets (objects first), each only after checking
@@ -18,7 +19,7 @@ impl Target {
             if let Err(why) = delete_run_bucket(s3, name, run_id).await {
                 left.push(LeftBehind {
                     what: format!("bucket {name}"),
-                    why,
+                    why: why.to_string(),
                     remove: format!("aws s3 rb s3://{name} --force"),
                 });
             }
@@ -28,7 +29,7 @@ impl Target {
                 if let Err(why) = delete_under(s3, name, &self.key_prefix).await {
                     left.push(LeftBehind {
                         what: format!("objects in s3://{name}/{}", self.key_prefix),
-                        why,
+                        why: why.to_string(),
                         remove: format!("aws s3 rm s3://{name}/{} --recursive", self.key_prefix),
                     });
                 }
@@ -59,49 +60,43 @@ pub struct LeftBehind {
 }
 
 /// Deletes the objects under `prefix` (never anything else: every key is checked).
-async fn delete_under(s3: &aws_sdk_s3::Client, name: &str, prefix: &str) -> Result<(), String> {
+async fn delete_under(s3: &aws_sdk_s3::Client, name: &str, prefix: &str) -> Result<()> {
     if prefix.is_empty() {
-        return Err("no run prefix: nothing deleted".into());
+        return Err(Error::failure("no run prefix: nothing deleted"));
     }
     delete_objects(s3, name, Some(prefix)).await
 }
 
 /// Deletes one bucket the run created, if its tag says so.
-async fn delete_run_bucket(
-    s3: &aws_sdk_s3::Client,
-    name: &str,
-    run_id: &str,
-) -> Result<(), String> {
+async fn delete_run_bucket(s3: &aws_sdk_s3::Client, name: &str, run_id: &str) -> Result<()> {
     let tags = s3
         .get_bucket_tagging()
         .bucket(name)
         .send()
         .await
-        .map_err(|e| format!("cannot read its tags: {}", crate::sdk_error::describe(&e)))?;
+        .map_err(crate::sdk_error::failure)
+        .context("cannot read its tags")?;
     let ours = tags
         .tag_set()
         .iter()
         .any(|t| t.key() == RUN_TAG && t.value() == run_id);
     if !ours {
-        return Err(format!(
+        return Err(Error::failure(format!(
             "not tagged {RUN_TAG}={run_id}: not this run's bucket, left alone"
-        ));
+        )));
     }
     delete_objects(s3, name, None).await?;
     s3.delete_bucket()
         .bucket(name)
         .send()
         .await
-        .map_err(|e| format!("deleting the bucket: {}", crate::sdk_error::describe(&e)))?;
+        .map_err(crate::sdk_error::failure)
+        .context("deleting the bucket")?;
     Ok(())
 }
 
 /// Deletes every object of a bucket, or those under `prefix`.
-async fn delete_objects(
-    s3: &aws_sdk_s3::Client,
-    name: &str,
-    prefix: Option<&str>,
-) -> Result<(), String> {
+async fn delete_objects(s3: &aws_sdk_s3::Client, name: &str, prefix: Option<&str>) -> Result<()> {
     let mut token: Option<String> = None;
     // Bounded: a run writes at most its key space per stream.
     for _ in 0..100_000 {
@@ -112,7 +107,8 @@ async fn delete_objects(
             .set_continuation_token(token.take())
             .send()
             .await
-            .map_err(|e| format!("listing objects: {}", crate::sdk_error::describe(&e)))?;
+            .map_err(crate::sdk_error::failure)
+            .context("listing objects")?;
         let ids: Vec<aws_sdk_s3::types::ObjectIdentifier> = page
             .contents()
             .iter()
@@ -130,13 +126,14 @@ async fn delete_objects(
                 .set_objects(Some(ids))
                 .quiet(true)
                 .build()
-                .map_err(|e| e.to_string())?;
+                .context("building the delete request")?;
             s3.delete_objects()
                 .bucket(name)
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| format!("deleting objects: {}", crate::sdk_error::describe(&e)))?;
+                .map_err(crate::sdk_error::failure)
+                .context("deleting objects")?;
         }
         token = page.next_continuation_token().map(str::to_owned);
         if token.is_none() {

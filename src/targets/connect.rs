@@ -10,8 +10,8 @@ use super::{
     Access, AttemptCounter, ClientOptions, Counted, KEY_DELETION_DAYS, RUN_TAG, RetryPolicy,
     StaticCredentials, Target, TargetSpec, aws, kms_client, s3_client,
 };
+use crate::error::{Context as _, Error, Result};
 use crate::scenario::LoadedScenario;
-use anyhow::Context as _;
 use sse_sim::{Clock, SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -49,7 +49,7 @@ impl Target {
         principals: Vec<String>,
         access: &Access,
         run_id: &str,
-    ) -> anyhow::Result<Target> {
+    ) -> Result<Target> {
         let t = &ls.scenario.target;
         let attempts = AttemptCounter::default();
         let count_kms = |c: aws_sdk_kms::Client| c.counted(&attempts);
@@ -170,9 +170,11 @@ impl Target {
                             configs.push(Some(cfg));
                         }
                         None if env_creds.is_some() => configs.push(None),
-                        None => anyhow::bail!(
-                            "endpoint target {url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint (or map principal {name} in [target.principals])"
-                        ),
+                        None => {
+                            return Err(Error::failure(format!(
+                                "endpoint target {url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint (or map principal {name} in [target.principals])"
+                            )));
+                        }
                     }
                 }
                 let s3_for =
@@ -207,10 +209,11 @@ impl Target {
                         .settle_key(admin, key, access.create_key, run_id)
                         .await?;
                 } else {
-                    anyhow::ensure!(
-                        !access.create_key,
-                        "--create-key needs a KMS endpoint: set [target] kms_endpoint"
-                    );
+                    if access.create_key {
+                        return Err(Error::failure(
+                            "--create-key needs a KMS endpoint: set [target] kms_endpoint",
+                        ));
+                    }
                     target.kms_key_arn = needs_key.then(|| key_ref.clone());
                 }
                 target.region = region;

@@ -3,9 +3,9 @@
 //! over its admin endpoint (`/_sim/stats`, the same snapshot document). Both hand the
 //! harness its own count types ([`crate::kms::counts`]). Other targets count nothing.
 
+use crate::error::{Context as _, Error, Result};
 use crate::kms::counts::{KmsCalls, KmsSnapshot, SecondCount, Via};
 pub use crate::results::record::CounterScope;
-use anyhow::Context as _;
 use http_body_util::BodyExt as _;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,7 +17,7 @@ use std::time::Duration;
 #[async_trait::async_trait]
 pub trait KmsCounter: Send + Sync {
     /// Cumulative counts now.
-    async fn snapshot(&self) -> anyhow::Result<KmsSnapshot>;
+    async fn snapshot(&self) -> Result<KmsSnapshot>;
     /// Cumulative (served, throttled) calls, cheaply, for the once-a-second column; `None`
     /// where a reading costs a request.
     fn totals(&self) -> Option<(u64, u64)>;
@@ -65,7 +65,7 @@ pub struct InProcess(pub Simulator);
 
 #[async_trait::async_trait]
 impl KmsCounter for InProcess {
-    async fn snapshot(&self) -> anyhow::Result<KmsSnapshot> {
+    async fn snapshot(&self) -> Result<KmsSnapshot> {
         Ok(kms_snapshot(self.0.stats()))
     }
 
@@ -92,7 +92,7 @@ pub struct AdminEndpoint {
 impl AdminEndpoint {
     /// Connects to `url` (`http://host:port`, `.../_sim` or `.../_sim/stats`) and reads
     /// the simulator's configuration, so a wrong URL fails before anything is created.
-    pub async fn connect(url: &str) -> anyhow::Result<AdminEndpoint> {
+    pub async fn connect(url: &str) -> Result<AdminEndpoint> {
         let u = url.trim_end_matches('/');
         let u = u.strip_suffix("/stats").unwrap_or(u);
         let base = if u.ends_with("/_sim") {
@@ -100,10 +100,11 @@ impl AdminEndpoint {
         } else {
             format!("{u}/_sim")
         };
-        anyhow::ensure!(
-            base.starts_with("http://"),
-            "the admin endpoint must be an http:// URL, got {url}"
-        );
+        if !base.starts_with("http://") {
+            return Err(Error::failure(format!(
+                "the admin endpoint must be an http:// URL, got {url}"
+            )));
+        }
         let mut e = AdminEndpoint {
             base,
             quota: None,
@@ -116,7 +117,7 @@ impl AdminEndpoint {
     }
 
     /// The body of a 200 answer to `GET <base>/<path>`.
-    async fn get(&self, path: &str) -> anyhow::Result<bytes::Bytes> {
+    async fn get(&self, path: &str) -> Result<bytes::Bytes> {
         let url = format!("{}/{path}", self.base);
         let uri: http::Uri = url.parse().with_context(|| format!("{url}: not a URL"))?;
         let resp = tokio::time::timeout(Duration::from_secs(30), self.client.get(uri))
@@ -130,14 +131,19 @@ impl AdminEndpoint {
             .await
             .with_context(|| format!("GET {url}: reading the body"))?
             .to_bytes();
-        anyhow::ensure!(status.is_success(), "GET {url}: HTTP {}", status.as_u16());
+        if !status.is_success() {
+            return Err(Error::failure(format!(
+                "GET {url}: HTTP {}",
+                status.as_u16()
+            )));
+        }
         Ok(body)
     }
 }
 
 #[async_trait::async_trait]
 impl KmsCounter for AdminEndpoint {
-    async fn snapshot(&self) -> anyhow::Result<KmsSnapshot> {
+    async fn snapshot(&self) -> Result<KmsSnapshot> {
         let body = self.get("stats").await?;
         let stats: SimStats = serde_json::from_slice(&body)
             .with_context(|| format!("{}/stats: unreadable stats", self.base))?;

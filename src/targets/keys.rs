@@ -3,7 +3,7 @@
 //! deletion at its end. A real target never gets a key made silently.
 
 use super::{RUN_TAG, Target};
-use anyhow::Context as _;
+use crate::error::{Context as _, Error, Result};
 
 pub use crate::results::summary::CreatedKey;
 
@@ -29,7 +29,7 @@ impl Target {
         key: Option<KeyRef<'_>>,
         create: bool,
         run_id: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<()> {
         if let Some(key) = key {
             let arn = if create {
                 let arn = create_run_key(&admin, run_id).await?;
@@ -89,7 +89,7 @@ impl Target {
 }
 
 /// The ARN of `alias`, creating a key under it when the alias does not exist yet.
-async fn ensure_key(kms: &aws_sdk_kms::Client, alias: &str) -> anyhow::Result<String> {
+async fn ensure_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<String> {
     if let Ok(d) = kms.describe_key().key_id(alias).send().await
         && let Some(arn) = d.key_metadata.and_then(|m| m.arn)
     {
@@ -125,14 +125,12 @@ async fn ensure_key(kms: &aws_sdk_kms::Client, alias: &str) -> anyhow::Result<St
                 .and_then(|m| m.arn)
                 .context("DescribeKey returned no ARN")
         }
-        Err(e) => {
-            Err(anyhow::anyhow!(crate::sdk_error::describe(&e))).context("creating the key alias")
-        }
+        Err(e) => Err(crate::sdk_error::failure(e)).context("creating the key alias"),
     }
 }
 
 /// `--create-key`: a symmetric key tagged with the run id.
-async fn create_run_key(kms: &aws_sdk_kms::Client, run_id: &str) -> anyhow::Result<String> {
+async fn create_run_key(kms: &aws_sdk_kms::Client, run_id: &str) -> Result<String> {
     let meta = kms
         .create_key()
         .description(format!(
@@ -142,11 +140,12 @@ async fn create_run_key(kms: &aws_sdk_kms::Client, run_id: &str) -> anyhow::Resu
             aws_sdk_kms::types::Tag::builder()
                 .tag_key(RUN_TAG)
                 .tag_value(run_id)
-                .build()?,
+                .build()
+                .context("building the request")?,
         )
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+        .map_err(crate::sdk_error::failure)
         .context("--create-key: creating the KMS key")?
         .key_metadata
         .context("CreateKey returned no metadata")?;
@@ -155,22 +154,19 @@ async fn create_run_key(kms: &aws_sdk_kms::Client, run_id: &str) -> anyhow::Resu
 
 /// The ARN of an existing key (alias, id or ARN); a real target never gets a key made
 /// silently.
-async fn existing_key(
-    kms: &aws_sdk_kms::Client,
-    key: &str,
-    region: &str,
-) -> anyhow::Result<String> {
+async fn existing_key(kms: &aws_sdk_kms::Client, key: &str, region: &str) -> Result<String> {
     let d = kms.describe_key().key_id(key).send().await.map_err(|e| {
-        anyhow::anyhow!(
-            "KMS key {key} in {region}: {}; pass --kms-key ALIAS|ARN of a key you may use, or --create-key",
-            crate::sdk_error::describe(&e)
-        )
+        Error::failure(format!("KMS key {key} in {region}: {}; pass --kms-key ALIAS|ARN of a key you may use, or --create-key",
+            crate::sdk_error::describe(&e)))
     })?;
     let meta = d.key_metadata.context("DescribeKey returned no metadata")?;
     if let Some(state) = meta.key_state()
         && state.as_str() != "Enabled"
     {
-        anyhow::bail!("KMS key {key} is {}: it cannot encrypt", state.as_str());
+        return Err(Error::failure(format!(
+            "KMS key {key} is {}: it cannot encrypt",
+            state.as_str()
+        )));
     }
     meta.arn.context("DescribeKey returned no ARN")
 }

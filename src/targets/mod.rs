@@ -160,7 +160,7 @@ impl Target {
         match self.counter.as_ref()?.snapshot().await {
             Ok(s) => Some(s),
             Err(e) => {
-                tracing::warn!("KMS counts unavailable: {e:#}");
+                tracing::warn!("KMS counts unavailable: {e}");
                 None
             }
         }

@@ -3,8 +3,8 @@
 //! existing buckets checked under a fresh key prefix. Then the capability probe.
 
 use super::{Access, RUN_TAG, Target, TargetSpec, bucket_name, capabilities};
+use crate::error::{Context as _, Error, Result};
 use crate::scenario::Mode;
-use anyhow::Context as _;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
     LifecycleRuleFilter, ServerSideEncryption, ServerSideEncryptionByDefault,
@@ -23,7 +23,7 @@ impl Target {
         prefix: &str,
         run_id: &str,
         access: &Access,
-    ) -> anyhow::Result<BTreeMap<Mode, String>> {
+    ) -> Result<BTreeMap<Mode, String>> {
         if !access.reuse.is_empty() {
             self.reuse(modes, roles, run_id, access).await?;
             return Ok(BTreeMap::new());
@@ -47,20 +47,27 @@ impl Target {
                 create
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+                    .map_err(crate::sdk_error::failure)
                     .with_context(|| format!("creating bucket {name}"))?;
                 // Recorded at once and tagged first, so cleanup finds it whatever fails next.
                 self.created.insert(name.clone());
                 self.buckets.insert((mode, role.clone()), name.clone());
                 let tags = Tagging::builder()
-                    .tag_set(Tag::builder().key(RUN_TAG).value(run_id).build()?)
-                    .build()?;
+                    .tag_set(
+                        Tag::builder()
+                            .key(RUN_TAG)
+                            .value(run_id)
+                            .build()
+                            .context("building the request")?,
+                    )
+                    .build()
+                    .context("building the request")?;
                 s3.put_bucket_tagging()
                     .bucket(&name)
                     .tagging(tags)
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+                    .map_err(crate::sdk_error::failure)
                     .with_context(|| format!("tagging {name}"))?;
                 let mut by_default = ServerSideEncryptionByDefault::builder()
                     .sse_algorithm(ServerSideEncryption::from(mode.algorithm()));
@@ -68,7 +75,9 @@ impl Target {
                     by_default = by_default.set_kms_master_key_id(self.kms_key_arn.clone());
                 }
                 let rule = ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(by_default.build()?)
+                    .apply_server_side_encryption_by_default(
+                        by_default.build().context("building the request")?,
+                    )
                     .bucket_key_enabled(mode.bucket_key())
                     .build();
                 // A target that cannot configure a mode (no KMS, no DSSE) loses that mode, not the run.
@@ -78,7 +87,8 @@ impl Target {
                     .server_side_encryption_configuration(
                         ServerSideEncryptionConfiguration::builder()
                             .rules(rule)
-                            .build()?,
+                            .build()
+                            .context("building the request")?,
                     )
                     .send()
                     .await
@@ -96,14 +106,16 @@ impl Target {
                     .status(ExpirationStatus::Enabled)
                     .filter(LifecycleRuleFilter::builder().prefix("").build())
                     .expiration(LifecycleExpiration::builder().days(1).build())
-                    .build()?;
+                    .build()
+                    .context("building the request")?;
                 if let Err(e) = s3
                     .put_bucket_lifecycle_configuration()
                     .bucket(&name)
                     .lifecycle_configuration(
                         BucketLifecycleConfiguration::builder()
                             .rules(rule)
-                            .build()?,
+                            .build()
+                            .context("building the request")?,
                     )
                     .send()
                     .await
@@ -126,15 +138,16 @@ impl Target {
         roles: &[String],
         run_id: &str,
         access: &Access,
-    ) -> anyhow::Result<()> {
-        access.check_roles(roles).map_err(anyhow::Error::msg)?;
+    ) -> Result<()> {
+        access.check_roles(roles)?;
         let prefix = match &access.key_prefix {
             Some(p) => {
                 let p = p.trim_start_matches('/');
-                anyhow::ensure!(
-                    !p.is_empty(),
-                    "--key-prefix must not be empty: the run deletes what is under it"
-                );
+                if p.is_empty() {
+                    return Err(Error::usage(
+                        "--key-prefix must not be empty: the run deletes what is under it",
+                    ));
+                }
                 if p.ends_with('/') {
                     p.to_owned()
                 } else {
@@ -160,7 +173,7 @@ impl Target {
                 .bucket(name)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+                .map_err(crate::sdk_error::failure)
                 .with_context(|| format!("--bucket {name}: not reachable"))?;
             let page = s3
                 .list_objects_v2()
@@ -169,12 +182,13 @@ impl Target {
                 .max_keys(1)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!(crate::sdk_error::describe(&e)))
+                .map_err(crate::sdk_error::failure)
                 .with_context(|| format!("--bucket {name}: listing {prefix}"))?;
-            anyhow::ensure!(
-                page.contents().is_empty(),
-                "--bucket {name} already has objects under {prefix}: refusing to write (and later delete) there; choose another --key-prefix"
-            );
+            if !page.contents().is_empty() {
+                return Err(Error::failure(format!(
+                    "--bucket {name} already has objects under {prefix}: refusing to write (and later delete) there; choose another --key-prefix"
+                )));
+            }
         }
         self.key_prefix = prefix;
         Ok(())
@@ -197,10 +211,11 @@ impl Target {
             };
             let key = format!("{}_sse-bench-probe/{mode}", self.key_prefix);
             let sse = self.sse_for(mode);
-            let verdict = capabilities::probe(s3, bucket, &key, sse.as_ref())
-                .await
-                .and_then(|a| capabilities::judge(mode, &a));
-            if let Err(why) = verdict {
+            let why = match capabilities::probe(s3, bucket, &key, sse.as_ref()).await {
+                Ok(answer) => capabilities::mismatch(mode, &answer),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(why) = why {
                 skip.insert(mode, why);
             }
         }

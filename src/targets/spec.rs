@@ -1,5 +1,6 @@
 //! Which target a run goes to: `--target` over the scenario's `[target]`.
 
+use crate::error::{Error, Result};
 use crate::scenario::{LoadedScenario, TargetKind};
 
 /// Where a run goes, as chosen by `--target` or `[target]`.
@@ -15,16 +16,16 @@ pub enum TargetSpec {
 
 impl TargetSpec {
     /// Resolves `--target` against the scenario's `[target]`.
-    pub fn resolve(flag: Option<&str>, ls: &LoadedScenario) -> Result<TargetSpec, String> {
+    pub fn resolve(flag: Option<&str>, ls: &LoadedScenario) -> Result<TargetSpec> {
         match flag {
             Some("embedded") => Ok(TargetSpec::Embedded),
             Some("aws") => Ok(TargetSpec::Aws),
             Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
                 Ok(TargetSpec::Endpoint(u.to_owned()))
             }
-            Some(other) => Err(format!(
+            Some(other) => Err(Error::usage(format!(
                 "--target: expected embedded, aws or an http(s):// URL, got {other:?}"
-            )),
+            ))),
             None => match ls.scenario.target.kind {
                 TargetKind::Embedded => Ok(TargetSpec::Embedded),
                 TargetKind::Aws => Ok(TargetSpec::Aws),
@@ -35,7 +36,7 @@ impl TargetSpec {
                     .clone()
                     .map(TargetSpec::Endpoint)
                     .ok_or_else(|| {
-                        "target.endpoint is required for kind = \"endpoint\"".to_owned()
+                        Error::usage("target.endpoint is required for kind = \"endpoint\"")
                     }),
             },
         }

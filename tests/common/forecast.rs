@@ -96,6 +96,7 @@ pub fn synthetic_log(path: &Path) {
 /// Runs `scenario` on the embedded target with its results in `out` and the
 /// simulator's logs in `logs` (`--sim-logs`); panics with stderr if it fails.
 pub fn run_with_sim_logs(scenario: &Path, out: &Path, logs: &Path) {
+    let _turn = super::turns::load();
     let o = sse_bench_command()
         .args(["run", "-q"])
         .arg(scenario)

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod forecast;
+pub mod transcript;
+pub mod turns;
 
 use sse_bench::targets::{ClientOptions, StaticCredentials, kms_client, s3_client};
 use sse_sim::{Clock, SimConfig, Simulator};

@@ -2,7 +2,7 @@
 //! mid-run, a target that stops answering, a results disk that fills, the run
 //! itself killed with SIGKILL, and every simulator fault at once.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -61,6 +61,8 @@ fn errors_by_class(sm: &serde_json::Value) -> serde_json::Map<String, serde_json
 /// ends on time with them counted, and exits non-zero because a threshold says so.
 #[test]
 fn the_target_killed_mid_run_is_counted_and_gated() {
+    // A run whose errors and files are judged.
+    let _turn = common::turns::load();
     let serve = common::spawn_serve();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
@@ -140,6 +142,8 @@ impl Blackhole {
 /// the phase ends at its deadline plus the drain bound, and the timeouts are counted.
 #[test]
 fn a_target_that_never_answers_times_out_on_schedule() {
+    // The phase must end on time: the machine to itself.
+    let _turn = common::turns::timed();
     let serve = common::spawn_serve();
     let proxy = Blackhole::start(&serve.s3);
     let tmp = tempfile::tempdir().unwrap();
@@ -170,6 +174,8 @@ fn a_target_that_never_answers_times_out_on_schedule() {
 /// final name half-written, and the summary still printed.
 #[test]
 fn a_full_disk_loses_nothing_that_was_printed() {
+    // A run whose errors and files are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
         tmp.path(),
@@ -214,6 +220,8 @@ fn a_full_disk_loses_nothing_that_was_printed() {
 /// renders what exists, marked incomplete.
 #[test]
 fn a_run_killed_with_sigkill_can_still_be_reported() {
+    // A run whose errors and files are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
         tmp.path(),
@@ -255,6 +263,8 @@ fn a_run_killed_with_sigkill_can_still_be_reported() {
 /// that failed.
 #[test]
 fn every_simulator_fault_at_once_is_classified() {
+    // A run whose errors and files are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
         tmp.path(),

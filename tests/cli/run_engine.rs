@@ -2,7 +2,7 @@
 //! accuracy against injected ground truth, coordinated omission, open-loop rate
 //! accuracy, integrity errors, KMS counts, thresholds and the results files.
 
-mod common;
+use crate::common;
 
 use sse_bench::results::Summary;
 use sse_bench::results::record::INTEGRITY;
@@ -11,9 +11,6 @@ use sse_bench::scenario::{self, LoadedScenario, Mode, Op};
 use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// Timing-sensitive runs take turns: two loads sharing two cores would measure each other.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn load(text: &str) -> LoadedScenario {
     scenario::parse(Path::new("test.toml"), text).unwrap_or_else(|e| panic!("{e}"))
@@ -36,7 +33,6 @@ async fn run_with(
     dir: &Path,
     hook: Option<sse_bench::run::AfterPrefill>,
 ) -> RunOutcome {
-    let _turn = ONE_AT_A_TIME.lock().await;
     let opts = RunOptions {
         out: Some(dir.to_owned()),
         quiet: true,
@@ -104,6 +100,8 @@ fn serves(served: f64, injected: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reported_latency_matches_injected_ground_truth() {
+    // Latency or rate is judged: the machine to itself.
+    let _turn = common::turns::timed_async().await;
     let dir = tempfile::tempdir().unwrap();
     let fixed = heads(
         "fixed",
@@ -140,6 +138,8 @@ async fn reported_latency_matches_injected_ground_truth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stall_shows_in_corrected_latency_only() {
+    // Latency or rate is judged: the machine to itself.
+    let _turn = common::turns::timed_async().await;
     // 3 setup requests for the bucket + 10 prefill PUTs; the 200th request of the phase stalls for 1 s.
     let text = heads(
         "co",
@@ -171,6 +171,8 @@ async fn a_stall_shows_in_corrected_latency_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_loop_delivers_the_configured_rate() {
+    // Latency or rate is judged: the machine to itself.
+    let _turn = common::turns::timed_async().await;
     let text = heads("rate", "", "duration = \"4s\"\nrate = 500");
     let dir = tempfile::tempdir().unwrap();
     let o = run(&text, dir.path()).await;
@@ -181,6 +183,8 @@ async fn open_loop_delivers_the_configured_rate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_object_is_an_integrity_error() {
+    // Counts and files are judged.
+    let _turn = common::turns::load_async().await;
     let text = r#"
 version = 1
 name = "integrity"
@@ -218,6 +222,8 @@ concurrency = 2
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kms_counts_per_mode_and_stream_and_the_results_files() {
+    // Counts and files are judged.
+    let _turn = common::turns::load_async().await;
     let text = r#"
 version = 1
 name = "streams"
@@ -365,6 +371,8 @@ s3_latency = { median = "5ms", p99 = "5ms" }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_puts_follow_the_kms_rules() {
+    // Counts and files are judged.
+    let _turn = common::turns::load_async().await;
     let text = r#"
 version = 1
 name = "multipart"

@@ -2,7 +2,7 @@
 //! its line, the limit, no results directory); an open loop offered ten times what
 //! the machine can do; the cost cap against a fast endpoint; errors for people.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -73,6 +73,8 @@ fn slips_in_size_are_refused_before_anything_starts() {
 /// limited to the first keys leaves every read finding its object.
 #[test]
 fn large_key_spaces_run_without_a_list_of_keys() {
+    // Runs whose counts are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
         tmp.path(),
@@ -102,6 +104,8 @@ fn large_key_spaces_run_without_a_list_of_keys() {
 /// small for it, `run` refuses cleanly instead of being killed.
 #[test]
 fn memory_is_estimated_and_a_limit_is_respected() {
+    // Runs whose counts are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
         tmp.path(),
@@ -161,6 +165,8 @@ fn memory_is_estimated_and_a_limit_is_respected() {
 /// brings it or the scenario wants no costs.
 #[test]
 fn an_unknown_region_needs_prices_or_no_costs() {
+    // Runs whose counts are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let body = |costs: &str| {
         format!(
@@ -203,6 +209,8 @@ fn an_unknown_region_needs_prices_or_no_costs() {
 /// terminal, and `dropped_rate` / `achieved_rate` can gate.
 #[test]
 fn an_open_loop_under_overload_ends_on_time_and_says_so() {
+    // It saturates both cores and must end on time: the machine to itself.
+    let _turn = common::turns::timed();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(
         tmp.path(),
@@ -255,6 +263,8 @@ fn an_open_loop_under_overload_ends_on_time_and_says_so() {
 /// the cap, writes what it measured marked incomplete, and exits 4.
 #[test]
 fn max_cost_is_a_hard_cap_against_a_fast_endpoint() {
+    // Runs whose counts are judged.
+    let _turn = common::turns::load();
     let serve = common::spawn_serve();
     let tmp = tempfile::tempdir().unwrap();
     let s = common::scenario_file(

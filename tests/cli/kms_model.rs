@@ -2,6 +2,8 @@
 //! equal the measured ones for every shipped scenario, the throttling knee is
 //! found where the quota is, and `sse-bench cost` answers without load.
 
+use crate::common;
+use futures::StreamExt as _;
 use sse_bench::results::Summary;
 use sse_bench::run::{RunOptions, run_loaded};
 use sse_bench::scenario::{self, LoadedScenario, Mode};
@@ -11,11 +13,14 @@ use std::process::Command;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Timing-sensitive runs take turns: two loads sharing two cores would measure each other.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
+/// A run whose KMS calls are counted: it may share the machine with other counting runs.
 async fn run(ls: &LoadedScenario, dir: &Path) -> Summary {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = common::turns::load_async().await;
+    run_counted(ls, dir).await
+}
+
+/// [`run`] without taking a turn (the caller holds one).
+async fn run_counted(ls: &LoadedScenario, dir: &Path) -> Summary {
     let opts = RunOptions {
         out: Some(dir.to_owned()),
         quiet: true,
@@ -64,9 +69,17 @@ fn shortened(path: &Path) -> LoadedScenario {
 async fn predicted_kms_calls_equal_measured_for_every_shipped_scenario() {
     let files = shipped();
     assert!(files.len() >= 8, "{files:?}");
-    for f in files {
+    // Counts do not depend on timing: two scenarios at a time.
+    let _turn = common::turns::load_async().await;
+    let runs = futures::stream::iter(files.iter().map(|f| async move {
         let dir = tempfile::tempdir().unwrap();
-        let s = run(&shortened(&f), dir.path()).await;
+        let s = run_counted(&shortened(f), dir.path()).await;
+        (f, s)
+    }))
+    .buffer_unordered(2)
+    .collect::<Vec<_>>()
+    .await;
+    for (f, s) in runs {
         for k in &s.kms {
             assert_eq!(k.source, sse_bench::results::summary::KmsSource::Measured);
             let measured = k.calls as f64;
@@ -166,29 +179,32 @@ concurrency = 4
     assert_eq!(c.s3_requests.tier1, puts * 4.0 + copies);
 }
 
-/// Runs a scenario and returns its knees.
-async fn knee_of(path: &str, only: Option<Mode>) -> (Vec<sse_bench::results::summary::Knee>, u64) {
-    let mut ls = scenario::load(Path::new(path)).unwrap();
-    if let Some(m) = only {
-        ls.scenario.modes = vec![m];
-        ls.thresholds.clear();
-    }
-    let quota = ls
+/// Runs a README transcript's scenario (checking its output against the README) and
+/// returns its knees and the quota the scenario simulates.
+fn knees_of(command: &str, scenario: &str) -> (Vec<sse_bench::results::summary::Knee>, u64) {
+    let sandbox = common::transcript::run_step("README.md", command, "", file!());
+    let s = sse_bench::results::read_summary(&common::transcript::results_dir(sandbox.path()))
+        .expect("the run's summary");
+    let quota = scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(scenario))
+        .unwrap()
         .scenario
         .simulator
         .kms_quota_rps
         .expect("the scenario sets a quota");
-    let dir = tempfile::tempdir().unwrap();
-    let s = run(&ls, dir.path()).await;
     (s.knees, quota)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quota_knee_scenario_finds_the_simulated_quota() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quota-knee.toml");
-    let (knees, quota) = knee_of(path, Some(Mode::SseKms)).await;
-    assert_eq!(knees.len(), 1);
-    let k = &knees[0];
+#[test]
+fn quota_knee_scenario_finds_the_simulated_quota() {
+    let _turn = common::turns::timed();
+    let (knees, quota) = knees_of(
+        "sse-bench run scenarios/quota-knee.toml",
+        "scenarios/quota-knee.toml",
+    );
+    let k = knees
+        .iter()
+        .find(|k| k.mode == Mode::SseKms)
+        .expect("a knee of sse-kms");
     let at = k.knee_kms_rps.expect("a knee");
     assert!(
         (at - quota as f64).abs() <= 0.05 * quota as f64,
@@ -197,13 +213,13 @@ async fn quota_knee_scenario_finds_the_simulated_quota() {
     assert!(k.throttling_from_ops_per_s.is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kms_direct_scenario_finds_the_simulated_quota() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/kms-quota-probe.toml"
+#[test]
+fn kms_direct_scenario_finds_the_simulated_quota() {
+    let _turn = common::turns::timed();
+    let (knees, quota) = knees_of(
+        "sse-bench run scenarios/kms-quota-probe.toml",
+        "scenarios/kms-quota-probe.toml",
     );
-    let (knees, quota) = knee_of(path, None).await;
     let k = &knees[0];
     assert_eq!(k.mode, Mode::KmsDirect);
     let at = k.knee_kms_rps.expect("a knee");

@@ -2,7 +2,7 @@
 //! endpoint that answers GetMetricData in CloudWatch's wire format (Smithy RPC v2
 //! CBOR) with responses shaped like AWS's, and records what the SDK asked.
 
-mod common;
+use crate::common;
 
 use aws_smithy_cbor::Encoder;
 use aws_smithy_types::DateTime;

@@ -1,11 +1,14 @@
 //! SIGINT during a run: the load stops promptly, what was measured is written
 //! with `"complete": false`, and the exit code is 130.
 
+use crate::common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
 fn sigint_writes_partial_results_and_exits_non_zero() {
+    // A run whose files are judged.
+    let _turn = common::turns::load();
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("long.toml");
     std::fs::write(

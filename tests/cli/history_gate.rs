@@ -7,7 +7,7 @@
 //! `run --history` appends to a directory and to an s3:// prefix, and that a run is never
 //! judged against itself.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -377,6 +377,8 @@ fn bad_history_settings_exit_2() {
 /// `serve` simulator; each history holds its run, and a run is not judged against itself.
 #[test]
 fn run_appends_to_a_directory_and_to_s3() {
+    // Runs whose records are judged.
+    let _turn = common::turns::load();
     let serve = common::spawn_serve();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(

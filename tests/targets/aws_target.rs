@@ -4,7 +4,7 @@
 //! default encryption, tags and the expiry rule, the capability probe, the run, cleanup
 //! and the key's scheduled deletion. Everything but the real network.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! union of recorded values), KMS calls (equal to the simulator's own total) and the
 //! open-loop rate. Mismatched and missing shards are refused.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use hdrhistogram::serialization::Deserializer;
@@ -86,6 +86,8 @@ fn merge(serve: &common::ServeProcess, inputs: &[&str], out: &Path) -> (i32, Str
 
 #[test]
 fn three_shards_merge_into_exactly_the_scenario() {
+    // The merged rate and the barrier are judged: the machine to itself.
+    let _turn = common::turns::timed();
     let serve = common::spawn_serve();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -386,6 +388,8 @@ fn three_shards_merge_into_exactly_the_scenario() {
 
 #[test]
 fn a_worker_that_reaches_the_barrier_late_says_by_how_much() {
+    // The merged rate and the barrier are judged: the machine to itself.
+    let _turn = common::turns::timed();
     let tmp = tempfile::tempdir().unwrap();
     let sc = tmp.path().join("late.toml");
     std::fs::write(

@@ -3,7 +3,7 @@
 //! run twice compares clean against itself and the checked-in baseline, and a run
 //! with the simulator's KMS latency doubled is flagged.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,13 +15,6 @@ const RULES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/results/baselines/ci-nightly/rules.toml"
 );
-
-/// The nightly gate measures latency: the other tests of this file wait for it.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn baseline() -> serde_json::Value {
     serde_json::from_str(
@@ -64,7 +57,6 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn identical_results_compare_unchanged() {
-    let _serial = serial();
     let (code, out, err) = sse_bench(&["--format", "json", "compare", BASELINE, BASELINE]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -81,7 +73,6 @@ fn identical_results_compare_unchanged() {
 
 #[test]
 fn a_p99_raised_30_percent_is_a_regression_named_by_its_row() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "slow", |v| {
         scale(v, |m| m == "sse-kms", "get", "p99", 1.3)
@@ -96,7 +87,6 @@ fn a_p99_raised_30_percent_is_a_regression_named_by_its_row() {
 
 #[test]
 fn one_more_kms_call_per_op_fails_even_with_generous_latency_tolerances() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "kms", |v| {
         for k in v["kms"].as_array_mut().unwrap() {
@@ -121,7 +111,6 @@ fn one_more_kms_call_per_op_fails_even_with_generous_latency_tolerances() {
 
 #[test]
 fn bad_input_exits_2() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let other = variant(tmp.path(), "other", |v| {
         v["scenario"]["definition"]["phases"][1]["rate"] = 301.into();
@@ -156,7 +145,6 @@ fn bad_input_exits_2() {
 
 #[test]
 fn junit_and_markdown_carry_the_failures() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let cur = variant(tmp.path(), "slow", |v| {
         scale(v, |_| true, "put", "p50", 2.0)
@@ -248,35 +236,31 @@ fn run_nightly(scenario: &Path, out: &Path, extra: &[&str], baselines: &Path) {
 }
 
 #[test]
-fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
-    let _serial = serial();
+fn the_nightly_gate_passes_on_the_baseline_and_flags_slow_kms() {
+    // Two runs judged on their latency: the machine to themselves.
+    let _turn = common::turns::timed();
     let tmp = tempfile::tempdir().unwrap();
     let scenario = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/ci-nightly.toml"
     ));
-    let (a, b, c) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("c"),
-    );
+    let (tonight, slow_run) = (tmp.path().join("tonight"), tmp.path().join("slow"));
     let baselines = tmp.path().join("baselines");
-    run_nightly(scenario, &a, &["--save-baseline", "tonight"], &baselines);
-    run_nightly(scenario, &b, &[], &baselines);
+    run_nightly(
+        scenario,
+        &tonight,
+        &["--save-baseline", "tonight"],
+        &baselines,
+    );
     let gate = |base: &Path, cur: &Path| sse_bench(&["compare", s(base), s(cur), "--rules", RULES]);
-
-    let (code, out, err) = gate(&a, &b);
-    assert_eq!(code, 0, "run against run:\n{out}{err}");
-    let (code, out, err) = gate(Path::new(BASELINE), &a);
+    let (code, out, err) = gate(Path::new(BASELINE), &tonight);
     assert_eq!(
         code, 0,
         "checked-in baseline against this machine:\n{out}{err}"
     );
-    // --save-baseline wrote a baseline the gate accepts.
-    let (code, out, _) = gate(&baselines.join("tonight"), &b);
-    assert_eq!(code, 0, "{out}");
 
-    // The same scenario with the simulator's KMS latency doubled.
+    // The same scenario with the simulator's KMS latency doubled, judged against the
+    // baseline --save-baseline wrote from tonight's run.
     let text = std::fs::read_to_string(scenario).unwrap();
     let slow_text = text.replace(
         "kms_latency = { median = \"5ms\", p99 = \"8ms\" }",
@@ -285,8 +269,8 @@ fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
     assert_ne!(text, slow_text);
     let slow = tmp.path().join("ci-nightly.toml");
     std::fs::write(&slow, slow_text).unwrap();
-    run_nightly(&slow, &c, &[], &baselines);
-    let (code, out, _) = gate(&a, &c);
+    run_nightly(&slow, &slow_run, &[], &baselines);
+    let (code, out, _) = gate(&baselines.join("tonight"), &slow_run);
     assert_eq!(code, 3, "{out}");
     for line in out.lines().filter(|l| l.contains("REGRESSED")) {
         assert!(
@@ -300,7 +284,6 @@ fn the_nightly_gate_passes_on_itself_and_the_baseline_and_flags_slow_kms() {
 /// nightly scenario and the gate with files that exist, and keeps the AWS job opt-in.
 #[test]
 fn the_example_workflow_runs_the_gate() {
-    let _serial = serial();
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/ci/github-actions-nightly.yml"

@@ -2,7 +2,7 @@
 //! they came from wherever the tool is run, and every global option is honoured or
 //! refused (exit 2), never silently ignored.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -44,6 +44,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// Runs the scenario from `cwd`, writing into `cwd/out`; returns the summary.
 fn run_in(cwd: &Path, extra: &[&str]) -> serde_json::Value {
+    let _turn = common::turns::load();
     std::fs::write(cwd.join("contract.toml"), SCENARIO).unwrap();
     let mut args = vec!["-q", "run", "contract.toml", "--out", "out"];
     args.extend_from_slice(extra);

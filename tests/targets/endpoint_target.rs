@@ -1,7 +1,7 @@
 //! The same run against an endpoint: `sse-bench serve` as a separate process,
 //! reached through `--target URL` with credentials from the environment.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! own KMS calls exactly), the fixtures made from AWS's documented examples and hand-made
 //! edge cases, and bad input.
 
-mod common;
+use crate::common;
 
 use common::forecast::{fixture, forecast_json, run_with_sim_logs};
 use common::sse_bench_output;

@@ -1,6 +1,6 @@
 //! A foreign client against `sse-bench serve`: boto3 (installed by `.ci/run`).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! by hand beforehand is untouched), `--keep` keeps it, cleanup leaves alone a
 //! bucket that lost the run's tag, and the admin endpoint gives exact KMS counts.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

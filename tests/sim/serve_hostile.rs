@@ -4,7 +4,7 @@
 //! afterwards. Property tests feed the request handlers and the scenario parser
 //! arbitrary input.
 
-mod common;
+use crate::common;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
