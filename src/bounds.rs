@@ -7,7 +7,7 @@
 
 use crate::driver::{DEFAULT_MAX_IN_FLIGHT, key_slice, prefilled};
 use crate::plan::MEMORY_BUDGET_BYTES;
-use crate::scenario::{Load, LoadedScenario, ScenarioErrors, ScenarioKind, Seg};
+use crate::scenario::{Load, LoadedScenario, ScenarioError, ScenarioErrors, ScenarioKind, Seg};
 use crate::shard::Shard;
 
 /// Most requests in flight one worker drives (closed-loop workers or open-loop cap).
@@ -215,17 +215,59 @@ pub fn check(
 ) -> Result<MemoryEstimate, ScenarioErrors> {
     let s = &ls.scenario;
     let mut errors = Vec::new();
+    let busiest = phases(ls, shape, &mut errors);
+    let streams = streams(ls, shape, &mut errors);
+    // Memory: payloads in flight (the embedded target holds a request's plaintext on
+    // both sides and its ciphertext), the simulator's objects up to its memory budget
+    // and their metadata.
+    let copies = if shape.embedded { 3 } else { 1 };
+    let per_request =
+        streams.largest * copies + PER_REQUEST_BYTES * if shape.embedded { 2 } else { 1 };
+    let stored = if shape.embedded && s.kind != ScenarioKind::Kms {
+        let workers = f64::from(shape.shard.count.max(1));
+        let modes = s.modes.len().max(1) as u64;
+        let bytes = (crate::plan::stored_bytes(s) / workers).min(MEMORY_BUDGET_BYTES);
+        bytes as u64 + streams.prefill_objects * modes * PER_OBJECT_BYTES
+    } else {
+        0
+    };
+    let est = MemoryEstimate {
+        in_flight: busiest.in_flight,
+        requests: busiest.in_flight.saturating_mul(per_request),
+        stored,
+        base: BASE_BYTES,
+    };
+    // Past an absolute cap, the machine's limits would only repeat it.
+    if errors.is_empty() {
+        machine_limits(ls, machine, shape, &est, busiest.field, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(est)
+    } else {
+        Err(ScenarioErrors(errors))
+    }
+}
+
+/// "or split the load across machines": the way out of every per-worker limit.
+const SPLIT: &str = "or split the load across machines with --shard I/N";
+
+/// The phase with the most requests in flight, and the field where the machine's
+/// limits are reported (its `rate` when the open-loop cap is the default).
+struct Busiest {
+    in_flight: u64,
+    field: Vec<Seg>,
+}
+
+/// Requests in flight and open-loop rates per worker, against the absolute caps.
+fn phases(ls: &LoadedScenario, shape: RunShape, errors: &mut Vec<ScenarioError>) -> Busiest {
     let mut fail = |segs: Vec<Seg>, msg: String| errors.push(ls.error_at(&segs, msg));
     let k = |n: &str| Seg::Key(n.to_owned());
-    let split = "or split the load across machines with --shard I/N";
     let workers = u64::from(shape.shard.count.max(1));
-
-    // Requests in flight: each phase's closed-loop workers or open-loop cap; the
-    // busiest phase's field (its `rate` when the cap is the default) is where the
-    // machine's limits are reported.
-    let mut in_flight = 0u64;
-    let mut busiest = Vec::new();
-    for (i, p) in s.phases.iter().enumerate() {
+    let mut busiest = Busiest {
+        in_flight: 0,
+        field: Vec::new(),
+    };
+    for (i, p) in ls.scenario.phases.iter().enumerate() {
         let at = |f: &str| vec![k("phases"), Seg::Index(i), k(f)];
         let (field, n, shown) = match &p.load {
             Load::Closed { concurrency } => ("concurrency", u64::from(*concurrency), "concurrency"),
@@ -244,7 +286,7 @@ pub fn check(
             fail(
                 at(field),
                 format!(
-                    "{n} requests in flight per worker is above the limit of {MAX_IN_FLIGHT}: lower {field}, {split} (each worker takes 1/N)"
+                    "{n} requests in flight per worker is above the limit of {MAX_IN_FLIGHT}: lower {field}, {SPLIT} (each worker takes 1/N)"
                 ),
             );
         }
@@ -255,27 +297,43 @@ pub fn check(
                 fail(
                     at("rate"),
                     format!(
-                        "{} operations per second per worker is above the limit of {MAX_RATE:.0}/s one load generator can schedule: lower the rate, {split}",
+                        "{} operations per second per worker is above the limit of {MAX_RATE:.0}/s one load generator can schedule: lower the rate, {SPLIT}",
                         fmt_num(peak)
                     ),
                 );
             }
         }
-        if own >= in_flight {
-            in_flight = own;
-            busiest = at(shown);
+        if own >= busiest.in_flight {
+            busiest = Busiest {
+                in_flight: own,
+                field: at(shown),
+            };
         }
     }
+    busiest
+}
 
-    // Object sizes and key spaces.
+/// What the streams ask of memory: the largest payload one request holds and the
+/// objects prefill writes on this worker.
+struct StreamDemand {
+    largest: u64,
+    prefill_objects: u64,
+}
+
+/// Object sizes, key spaces and prefill volumes, against the absolute caps.
+fn streams(ls: &LoadedScenario, shape: RunShape, errors: &mut Vec<ScenarioError>) -> StreamDemand {
+    let mut fail = |segs: Vec<Seg>, msg: String| errors.push(ls.error_at(&segs, msg));
+    let s = &ls.scenario;
+    let k = |n: &str| Seg::Key(n.to_owned());
     let (base, many) = match &s.workload {
         Some(_) => (vec![k("workload")], false),
         None => (vec![k("streams")], true),
     };
-    let streams = s.streams();
-    let mut largest = 0u64;
-    let mut prefill_objects = 0u64;
-    for (i, st) in streams.iter().enumerate() {
+    let mut demand = StreamDemand {
+        largest: 0,
+        prefill_objects: 0,
+    };
+    for (i, st) in s.streams().iter().enumerate() {
         let at = |f: &[&str]| {
             let mut p = base.clone();
             if many {
@@ -299,7 +357,7 @@ pub fn check(
             Some(m) if max >= m.threshold.0 => m.part.0,
             _ => max,
         };
-        largest = largest.max(held);
+        demand.largest = demand.largest.max(held);
         if st.keys > MAX_KEYS {
             fail(
                 at(&["keys"]),
@@ -316,46 +374,37 @@ pub fn check(
                 fail(
                     at(&["keys"]),
                     format!(
-                        "prefill would write {} objects per mode on this worker (limit {}): pass --prefill-limit N to write the first N keys of each stream (reads then draw from those), set prefill = false, or {split}",
+                        "prefill would write {} objects per mode on this worker (limit {}): pass --prefill-limit N to write the first N keys of each stream (reads then draw from those), set prefill = false, or {SPLIT}",
                         fmt_num(n as f64),
                         fmt_num(PREFILL_MAX as f64)
                     ),
                 );
             }
-            prefill_objects += n;
+            demand.prefill_objects += n;
         }
     }
+    demand
+}
 
-    // Memory: payloads in flight (the embedded target holds a request's plaintext on
-    // both sides and its ciphertext), the simulator's objects up to its memory budget
-    // and their metadata.
-    let copies = if shape.embedded { 3 } else { 1 };
-    let per_request = largest * copies + PER_REQUEST_BYTES * if shape.embedded { 2 } else { 1 };
-    let stored = if shape.embedded && s.kind != ScenarioKind::Kms {
-        let modes = s.modes.len().max(1) as u64;
-        let bytes = (crate::plan::stored_bytes(s) / workers as f64).min(MEMORY_BUDGET_BYTES);
-        bytes as u64 + prefill_objects * modes * PER_OBJECT_BYTES
-    } else {
-        0
-    };
-    let est = MemoryEstimate {
-        in_flight,
-        requests: in_flight.saturating_mul(per_request),
-        stored,
-        base: BASE_BYTES,
-    };
-    // Past an absolute cap, the machine's limits would only repeat it.
-    if !errors.is_empty() {
-        return Err(ScenarioErrors(errors));
-    }
+/// The run against this machine's free memory, open files and local ports, reported at
+/// the busiest phase's field.
+fn machine_limits(
+    ls: &LoadedScenario,
+    machine: &Machine,
+    shape: RunShape,
+    est: &MemoryEstimate,
+    busiest: Vec<Seg>,
+    errors: &mut Vec<ScenarioError>,
+) {
     let mut fail = |segs: Vec<Seg>, msg: String| errors.push(ls.error_at(&segs, msg));
+    let in_flight = est.in_flight;
     if let Some((avail, from)) = &machine.memory
         && est.total() > *avail
     {
         fail(
             busiest.clone(),
             format!(
-                "the run needs an estimated {} of memory, more than this machine has free ({} by {from}); {}: lower concurrency, max_in_flight or the object size, {split}",
+                "the run needs an estimated {} of memory, more than this machine has free ({} by {from}); {}: lower concurrency, max_in_flight or the object size, {SPLIT}",
                 mib(est.total()),
                 mib(*avail),
                 est.describe()
@@ -370,7 +419,7 @@ pub fn check(
         fail(
             busiest.clone(),
             format!(
-                "{in_flight} requests in flight need about {fds} open files, above this process's limit of {soft} (hard limit {hard}): raise it with `ulimit -n {fds}` (as root past the hard limit), lower the load, {split}"
+                "{in_flight} requests in flight need about {fds} open files, above this process's limit of {soft} (hard limit {hard}): raise it with `ulimit -n {fds}` (as root past the hard limit), lower the load, {SPLIT}"
             ),
         );
     }
@@ -380,14 +429,9 @@ pub fn check(
         fail(
             busiest,
             format!(
-                "{in_flight} connections to one target need more local ports than the {ports} of net.ipv4.ip_local_port_range: widen it, lower the load, {split}"
+                "{in_flight} connections to one target need more local ports than the {ports} of net.ipv4.ip_local_port_range: widen it, lower the load, {SPLIT}"
             ),
         );
-    }
-    if errors.is_empty() {
-        Ok(est)
-    } else {
-        Err(ScenarioErrors(errors))
     }
 }
 

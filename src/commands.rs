@@ -66,7 +66,7 @@ pub async fn run(args: RunArgs, quiet: bool, format: Format) -> Result<i32, Erro
         start_at: args.start_at,
         history,
     };
-    let ls = scenario::load(&args.scenario).map_err(|e| Error::Usage(e.to_string()))?;
+    let ls = scenario::load(&args.scenario)?;
     if args.dry_run {
         print!("{}", run::dry_run(&ls, &opts)?);
         return Ok(exit::OK);
@@ -112,7 +112,7 @@ pub fn validate(paths: &[PathBuf], quiet: bool, format: Format) -> Result<i32, E
         // The plan a single-worker run of the scenario's own target would make: its
         // steps, the machine's limits, its prices.
         let loaded = scenario::load(p)
-            .map_err(|e| Error::Usage(e.to_string()))
+            .map_err(Error::from)
             .and_then(|ls| run::plan(&ls, &run::RunOptions::default()).map(|plan| (ls, plan)));
         match loaded {
             Ok((ls, plan)) => {
@@ -243,8 +243,7 @@ pub fn report(
 
 /// `cost`: the estimate of a profile, a scenario or a results directory.
 pub fn cost(args: &CostArgs, format: Format) -> Result<i32, Error> {
-    let table = crate::prices::PriceTable::load(args.prices.as_deref())
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let table = crate::prices::PriceTable::load(args.prices.as_deref())?;
     let r = cost::estimate(&cost::profile(args)?, &table)?;
     match format {
         Format::Json => println!(

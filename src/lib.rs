@@ -20,6 +20,7 @@ mod driver;
 pub mod error;
 pub mod forecast;
 pub mod kms;
+pub mod logs;
 mod merge;
 mod plan;
 pub mod prices;

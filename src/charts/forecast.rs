@@ -7,7 +7,7 @@ use super::style::{Key, Sample, draw_keys, marks_along, mode_color, mode_mark, s
 use super::{AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, SIZE, cartesian, err, font, titled};
 use crate::error::Error;
 use crate::forecast::output::Report;
-use crate::forecast::record::short_name;
+use crate::logs::record::short_name;
 use crate::scenario::Mode;
 use plotters::coord::Shift;
 use plotters::prelude::*;

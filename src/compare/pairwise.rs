@@ -164,108 +164,31 @@ mod tests {
 
     #[test]
     fn judging_needs_tolerance_and_noise() {
-        // p99 up 30 % with a 10 % tolerance: regressed without noise, not within a 40 ms spread.
-        assert_eq!(
-            judge(
-                Metric::P99,
-                Tolerance::Percent(10.0),
-                100.0,
-                130.0,
-                None,
-                None
-            ),
-            Verdict::Regressed
-        );
-        assert_eq!(
-            judge(
-                Metric::P99,
-                Tolerance::Percent(10.0),
-                100.0,
-                130.0,
-                Some(40.0),
-                None
-            ),
-            Verdict::Unchanged
-        );
-        // Throughput is worse when lower.
-        assert_eq!(
-            judge(
-                Metric::Ops,
-                Tolerance::Percent(5.0),
-                100.0,
-                90.0,
-                None,
-                None
-            ),
-            Verdict::Regressed
-        );
-        assert_eq!(
-            judge(
-                Metric::Ops,
-                Tolerance::Percent(5.0),
-                100.0,
-                110.0,
-                None,
-                None
-            ),
-            Verdict::Improved
-        );
-        // Exact gating at 0 %.
-        assert_eq!(
-            judge(
-                Metric::KmsPerOp,
-                Tolerance::Percent(0.0),
-                0.9,
-                0.9,
-                None,
-                None
-            ),
-            Verdict::Unchanged
-        );
-        assert_eq!(
-            judge(
-                Metric::KmsPerOp,
-                Tolerance::Percent(0.0),
-                0.9,
-                0.9000001,
-                None,
-                None
-            ),
-            Verdict::Regressed
-        );
-        assert_eq!(
-            judge(
-                Metric::KmsPerOp,
-                Tolerance::Percent(0.0),
-                0.0,
-                0.01,
-                None,
-                None
-            ),
-            Verdict::Regressed
-        );
-        // Percentage points.
-        assert_eq!(
-            judge(
-                Metric::ErrorRate,
-                Tolerance::Points(0.1),
-                0.0,
-                0.05,
-                None,
-                None
-            ),
-            Verdict::Unchanged
-        );
-        assert_eq!(
-            judge(
-                Metric::ErrorRate,
-                Tolerance::Points(0.1),
-                0.0,
-                0.5,
-                None,
-                None
-            ),
-            Verdict::Regressed
-        );
+        use Metric::*;
+        use Tolerance::{Percent, Points};
+        use Verdict::*;
+        // (metric, tolerance, baseline, current, round-to-round noise, expected)
+        let cases = [
+            // p99 up 30 % with a 10 % tolerance: regressed without noise, not within a 40 ms spread.
+            (P99, Percent(10.0), 100.0, 130.0, None, Regressed),
+            (P99, Percent(10.0), 100.0, 130.0, Some(40.0), Unchanged),
+            // Throughput is worse when lower.
+            (Ops, Percent(5.0), 100.0, 90.0, None, Regressed),
+            (Ops, Percent(5.0), 100.0, 110.0, None, Improved),
+            // Exact gating at 0 %.
+            (KmsPerOp, Percent(0.0), 0.9, 0.9, None, Unchanged),
+            (KmsPerOp, Percent(0.0), 0.9, 0.9000001, None, Regressed),
+            (KmsPerOp, Percent(0.0), 0.0, 0.01, None, Regressed),
+            // Percentage points.
+            (ErrorRate, Points(0.1), 0.0, 0.05, None, Unchanged),
+            (ErrorRate, Points(0.1), 0.0, 0.5, None, Regressed),
+        ];
+        for (metric, tol, base, cur, noise, want) in cases {
+            assert_eq!(
+                judge(metric, tol, base, cur, noise, None),
+                want,
+                "{metric:?} {tol:?} {base} -> {cur} (noise {noise:?})"
+            );
+        }
     }
 }

@@ -13,10 +13,6 @@ use crate::scenario::{Load, Mode};
 use crate::units::{rate, thousands};
 use serde::Serialize;
 
-fn usage(s: impl Into<String>) -> Error {
-    Error::Usage(s.into())
-}
-
 /// Where an estimate's KMS calls come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -173,7 +169,7 @@ fn estimate_mode(p: &Profile, prices: &RegionPrices, spm: f64, mode: Mode) -> Mo
 
 /// Estimates every mode of a profile.
 pub fn estimate(p: &Profile, table: &PriceTable) -> Result<CostReport, Error> {
-    let prices = table.region(&p.region).map_err(|e| usage(e.to_string()))?;
+    let prices = table.region(&p.region)?;
     let spm = table.seconds_per_month();
     let modes: Vec<ModeEstimate> = p
         .modes

@@ -135,13 +135,6 @@ pub fn profile(a: &CostArgs) -> Result<Profile, Error> {
             return Err(usage(format!("{n}: expected a rate of 0 or more, got {v}")));
         }
     }
-    let explicit = OpRates {
-        puts: a.puts_per_s.unwrap_or(0.0),
-        gets: a.gets_per_s.unwrap_or(0.0),
-        heads: a.heads_per_s.unwrap_or(0.0),
-        copies: a.copies_per_s.unwrap_or(0.0),
-        deletes: a.deletes_per_s.unwrap_or(0.0),
-    };
     let any_op_flag = flag_rates[..5].iter().any(|f| f.1.is_some());
     let mut modes: Vec<Mode> = Vec::new();
     for m in &a.modes {
@@ -161,54 +154,75 @@ pub fn profile(a: &CostArgs) -> Result<Profile, Error> {
             "--bucket-key-lifetime: expected a duration above zero",
         ));
     }
-    let mut p = if let Some(path) = &a.scenario {
-        if any_op_flag {
-            return Err(usage(
-                "--scenario gives the operation mix: use --ops-per-s to change its rate",
-            ));
-        }
-        from_scenario(path, a.ops_per_s)?
-    } else if let Some(dir) = &a.results {
-        if any_op_flag {
-            return Err(usage(
-                "--results gives the operation mix: use --ops-per-s to change its rate",
-            ));
-        }
-        from_results(dir, a.ops_per_s)?
-    } else {
-        if a.ops_per_s.is_some() {
-            return Err(usage(
-                "--ops-per-s scales a --scenario or --results; for a profile give --puts-per-s, --gets-per-s, ...",
-            ));
-        }
-        if explicit.total() <= 0.0 {
-            return Err(usage(
-                "give a traffic profile (--puts-per-s, --gets-per-s, --heads-per-s, --copies-per-s, --deletes-per-s), --scenario FILE or --results DIR",
-            ));
-        }
-        Profile {
-            source: "profile".into(),
-            region: "us-east-1".into(),
-            modes: Mode::ALL.to_vec(),
-            rates: explicit,
-            size: 64 << 10,
-            part_size: None,
-            writers: 1,
-            readers: 1,
-            bucket_key_lifetime: KmsRules::default().bucket_key_lifetime,
-            data_age: Duration::ZERO,
-            keys: 1,
-            key_billing: KeyBilling::default(),
-            measured_kms_per_op: BTreeMap::new(),
-            rules: KmsRules::default(),
-        }
-    };
+    let mut p = source(a, any_op_flag)?;
     if let Some(r) = &a.region {
         p.region = r.clone();
     }
     if !modes.is_empty() {
         p.modes = modes;
     }
+    if let Some(l) = lifetime {
+        p.bucket_key_lifetime = l;
+    }
+    overrides(&mut p, a)?;
+    Ok(p)
+}
+
+/// The traffic the profile starts from: a scenario's, a run's, or the flags' rates.
+fn source(a: &CostArgs, any_op_flag: bool) -> Result<Profile, Error> {
+    if let Some(path) = &a.scenario {
+        if any_op_flag {
+            return Err(usage(
+                "--scenario gives the operation mix: use --ops-per-s to change its rate",
+            ));
+        }
+        return from_scenario(path, a.ops_per_s);
+    }
+    if let Some(dir) = &a.results {
+        if any_op_flag {
+            return Err(usage(
+                "--results gives the operation mix: use --ops-per-s to change its rate",
+            ));
+        }
+        return from_results(dir, a.ops_per_s);
+    }
+    if a.ops_per_s.is_some() {
+        return Err(usage(
+            "--ops-per-s scales a --scenario or --results; for a profile give --puts-per-s, --gets-per-s, ...",
+        ));
+    }
+    let explicit = OpRates {
+        puts: a.puts_per_s.unwrap_or(0.0),
+        gets: a.gets_per_s.unwrap_or(0.0),
+        heads: a.heads_per_s.unwrap_or(0.0),
+        copies: a.copies_per_s.unwrap_or(0.0),
+        deletes: a.deletes_per_s.unwrap_or(0.0),
+    };
+    if explicit.total() <= 0.0 {
+        return Err(usage(
+            "give a traffic profile (--puts-per-s, --gets-per-s, --heads-per-s, --copies-per-s, --deletes-per-s), --scenario FILE or --results DIR",
+        ));
+    }
+    Ok(Profile {
+        source: "profile".into(),
+        region: "us-east-1".into(),
+        modes: Mode::ALL.to_vec(),
+        rates: explicit,
+        size: 64 << 10,
+        part_size: None,
+        writers: 1,
+        readers: 1,
+        bucket_key_lifetime: KmsRules::default().bucket_key_lifetime,
+        data_age: Duration::ZERO,
+        keys: 1,
+        key_billing: KeyBilling::default(),
+        measured_kms_per_op: BTreeMap::new(),
+        rules: KmsRules::default(),
+    })
+}
+
+/// What the flags say over the source: sizes, requesters, data age, keys and billing.
+fn overrides(p: &mut Profile, a: &CostArgs) -> Result<(), Error> {
     if let Some(s) = &a.size {
         p.size = parse_size("--size", s)?;
         if p.size == 0 {
@@ -231,9 +245,6 @@ pub fn profile(a: &CostArgs) -> Result<Profile, Error> {
         p.writers = r;
         p.readers = r;
     }
-    if let Some(l) = lifetime {
-        p.bucket_key_lifetime = l;
-    }
     p.rules.bucket_key_lifetime = p.bucket_key_lifetime;
     p.data_age = match &a.data_age {
         Some(v) => parse_duration("--data-age", v)?,
@@ -245,7 +256,7 @@ pub fn profile(a: &CostArgs) -> Result<Profile, Error> {
         p.key_billing.rotations = n;
     }
     p.key_billing.aws_managed |= a.aws_managed_key;
-    Ok(p)
+    Ok(())
 }
 
 fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Error> {

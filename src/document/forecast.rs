@@ -4,7 +4,7 @@ use super::doc::Doc;
 use super::table::Table;
 use crate::document::format::usd;
 use crate::forecast::output::Report;
-use crate::forecast::record::{Op, short_name};
+use crate::logs::record::{Op, short_name};
 use crate::scenario::Mode;
 
 fn pct(a: f64, b: f64) -> f64 {
@@ -16,6 +16,43 @@ pub fn forecast_doc(r: &Report) -> Doc {
     let mut d = Doc::default();
     d.heading("Forecast");
     d.text(r.verdict.iter().cloned());
+    d.heading("KMS load and cost per mode");
+    d.table(modes_table(r));
+    d.heading("KMS calls per requester");
+    d.table(requesters_table(r));
+    d.heading("Per bucket");
+    d.table(buckets_table(r));
+    if let Some(td) = &r.today {
+        let mut t = Table::new(&["<requester", "<KMS API", "measured", "model", "difference"]);
+        for row in &td.by_requester {
+            t.row([
+                short_name(&row.requester),
+                row.api.clone(),
+                row.measured.to_string(),
+                format!("{:.0}", row.model),
+                format!("{:+.0}", row.measured as f64 - row.model),
+            ]);
+        }
+        d.heading("Today: KMS calls CloudTrail recorded vs the model");
+        d.text(td.buckets.iter().map(|(b, m)| {
+            format!(
+                "{b}: {} (inferred from the KMS records' encryption context)",
+                m.as_str()
+            )
+        }));
+        d.table(t);
+    }
+    d.heading("Caveats");
+    d.list(r.caveats.iter().cloned());
+    if r.sources.malformed > 0 {
+        d.heading("Malformed records (skipped)");
+        d.list(r.sources.first_malformed.iter().cloned());
+    }
+    d
+}
+
+/// KMS load and cost per mode.
+fn modes_table(r: &Report) -> Table {
     let mut t = Table::new(&[
         "<mode",
         "KMS calls",
@@ -49,8 +86,11 @@ pub fn forecast_doc(r: &Report) -> Doc {
             m.status.as_str().to_owned(),
         ]);
     }
-    d.heading("KMS load and cost per mode");
-    d.table(t);
+    t
+}
+
+/// KMS calls per requester, per mode.
+fn requesters_table(r: &Report) -> Table {
     let mut t = Table::new(&[
         "<requester",
         "<class",
@@ -70,8 +110,11 @@ pub fn forecast_doc(r: &Report) -> Doc {
             k(Mode::DsseKms),
         ]);
     }
-    d.heading("KMS calls per requester");
-    d.table(t);
+    t
+}
+
+/// Per bucket: requests, op mix, PUT sizes and KMS calls.
+fn buckets_table(r: &Report) -> Table {
     let mut t = Table::new(&[
         "<bucket",
         "requests",
@@ -110,35 +153,7 @@ pub fn forecast_doc(r: &Report) -> Doc {
             k(Mode::SseKmsBucketKey),
         ]);
     }
-    d.heading("Per bucket");
-    d.table(t);
-    if let Some(td) = &r.today {
-        let mut t = Table::new(&["<requester", "<KMS API", "measured", "model", "difference"]);
-        for row in &td.by_requester {
-            t.row([
-                short_name(&row.requester),
-                row.api.clone(),
-                row.measured.to_string(),
-                format!("{:.0}", row.model),
-                format!("{:+.0}", row.measured as f64 - row.model),
-            ]);
-        }
-        d.heading("Today: KMS calls CloudTrail recorded vs the model");
-        d.text(td.buckets.iter().map(|(b, m)| {
-            format!(
-                "{b}: {} (inferred from the KMS records' encryption context)",
-                m.as_str()
-            )
-        }));
-        d.table(t);
-    }
-    d.heading("Caveats");
-    d.list(r.caveats.iter().cloned());
-    if r.sources.malformed > 0 {
-        d.heading("Malformed records (skipped)");
-        d.list(r.sources.first_malformed.iter().cloned());
-    }
-    d
+    t
 }
 
 /// The modes table as CSV.

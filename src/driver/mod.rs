@@ -435,15 +435,8 @@ struct Worker {
 }
 
 async fn closed_worker(w: Worker, remaining: Arc<AtomicU64>) {
-    let Worker {
-        h,
-        place,
-        stop,
-        s,
-        seed,
-        deadline,
-    } = w;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (h, place, stop, s, deadline) = (w.h, w.place, w.stop, w.s, w.deadline);
+    let mut rng = ChaCha8Rng::seed_from_u64(w.seed);
     loop {
         if stop.is_cancelled() || Instant::now() >= deadline {
             break;
@@ -477,15 +470,8 @@ async fn open_scheduler(
     cap: usize,
     budget: Option<u64>,
 ) {
-    let Worker {
-        h,
-        place,
-        stop,
-        s,
-        seed,
-        deadline,
-    } = w;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (h, place, stop, s, deadline) = (w.h, w.place, w.stop, w.s, w.deadline);
+    let mut rng = ChaCha8Rng::seed_from_u64(w.seed);
     let sem = Arc::new(Semaphore::new(cap));
     let dur = duration.as_secs_f64();
     // `i` walks the scenario's whole schedule; this worker takes its shard's arrivals.

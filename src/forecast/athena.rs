@@ -4,8 +4,8 @@
 //! reader of that aggregate. Every difference between SQL dialects lives in
 //! [`Dialect`]: the query is otherwise the same text.
 
-use super::record::{Op, Request};
 use super::traffic::Traffic;
+use crate::logs::record::{Op, Request};
 
 /// SQL dialects the query is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 //! wrote and read it under their role names; one phase per minute of the busiest hour,
 //! at that minute's rate times `scale`.
 
-use super::record::{Op, account_of};
 use super::traffic::Traffic;
 use crate::error::Error;
+use crate::logs::record::{Op, account_of};
 use crate::scenario::Op as ScenarioOp;
 use crate::scenario::safe_name;
 use crate::scenario::trace::{Entry, Trace};
@@ -201,23 +201,8 @@ pub fn scenario(
     o: &EmitOptions,
     trace: Option<&str>,
 ) -> Result<String, Error> {
-    // Requests per minute, for the busiest calendar hour.
-    let mut per_minute: BTreeMap<i64, u64> = BTreeMap::new();
-    for (&(sec, _, _), c) in &t.seconds {
-        *per_minute.entry(sec.div_euclid(60)).or_default() +=
-            c.iter().map(|&n| u64::from(n)).sum::<u64>();
-    }
-    let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    for (m, n) in &per_minute {
-        *per_hour.entry(m.div_euclid(60)).or_default() += n;
-    }
-    let Some((&hour, _)) = per_hour.iter().max_by_key(|(h, n)| (**n, -**h)) else {
-        return Err(Error::usage("no requests to shape a scenario from"));
-    };
-    let minutes: Vec<(i64, u64)> = per_minute
-        .range(hour * 60..(hour + 1) * 60)
-        .map(|(m, n)| (*m, *n))
-        .collect();
+    let (hour, minutes) =
+        busiest_hour(t).ok_or_else(|| Error::usage("no requests to shape a scenario from"))?;
     let peak = minutes
         .iter()
         .map(|(_, n)| *n as f64 / 60.0)
@@ -229,22 +214,7 @@ pub fn scenario(
             1.0
         }
     });
-    // Per bucket: operations, writers and readers.
-    let mut ops: BTreeMap<u32, [u64; Op::COUNT]> = BTreeMap::new();
-    let mut writers: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
-    let mut readers: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
-    for (&(_, b, q), c) in &t.seconds {
-        let e = ops.entry(b).or_insert([0; Op::COUNT]);
-        for (x, y) in e.iter_mut().zip(c) {
-            *x += u64::from(*y);
-        }
-        if Op::ALL.iter().any(|op| op.writes() && c[op.index()] > 0) {
-            writers.entry(b).or_default().insert(q);
-        }
-        if [Op::Get, Op::Head].iter().any(|op| c[op.index()] > 0) {
-            readers.entry(b).or_default().insert(q);
-        }
-    }
+    let buckets = BucketTraffic::of(t);
     let mut s = String::new();
     let when = |minute: i64| super::output::rfc3339(minute * 60);
     let _ = writeln!(
@@ -260,16 +230,99 @@ pub fn scenario(
         "version = 1\nname = \"{}\"\ndescription = \"The shape of the logs' traffic: {} bucket(s), busiest hour, rates x {scale:.4}\"\n\
          modes = [\"sse-s3\", \"sse-kms\", \"sse-kms-bucket-key\", \"dsse-kms\"]\norder = \"interleaved\"\n\n[target]\nregion = \"{r}\"\n\n[simulator]\nregion = \"{r}\"\n",
         o.name,
-        ops.len(),
+        buckets.ops.len(),
         r = o.region
     );
+    let roles = streams(&mut s, t, home, &buckets);
+    if !roles.is_empty() {
+        s.push_str("[principal_roles]\n");
+        for (p, r) in &roles {
+            let _ = writeln!(s, "\"{p}\" = \"{r}\"");
+        }
+        s.push('\n');
+    }
+    if let Some(file) = trace {
+        let _ = writeln!(
+            s,
+            "[[phases]]\nname = \"replay\"\ntrace = {{ file = \"{file}\", speed = 1 }}\n"
+        );
+        return Ok(s);
+    }
+    for (m, n) in &minutes {
+        let rate = (*n as f64 / 60.0 * scale).max(0.01);
+        let _ = writeln!(
+            s,
+            "[[phases]]\nname = \"minute-{:02}\"\nduration = \"{}\"\nrate = {rate:.3}\n",
+            m - hour * 60,
+            humantime::format_duration(o.phase_duration)
+        );
+    }
+    Ok(s)
+}
+
+/// The busiest calendar hour of the logs and its requests per minute.
+fn busiest_hour(t: &Traffic) -> Option<(i64, Vec<(i64, u64)>)> {
+    let mut per_minute: BTreeMap<i64, u64> = BTreeMap::new();
+    for (&(sec, _, _), c) in &t.seconds {
+        *per_minute.entry(sec.div_euclid(60)).or_default() +=
+            c.iter().map(|&n| u64::from(n)).sum::<u64>();
+    }
+    let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
+    for (m, n) in &per_minute {
+        *per_hour.entry(m.div_euclid(60)).or_default() += n;
+    }
+    let (&hour, _) = per_hour.iter().max_by_key(|(h, n)| (**n, -**h))?;
+    let minutes = per_minute
+        .range(hour * 60..(hour + 1) * 60)
+        .map(|(m, n)| (*m, *n))
+        .collect();
+    Some((hour, minutes))
+}
+
+/// Per bucket: requests per operation, and who wrote and who read.
+struct BucketTraffic {
+    ops: BTreeMap<u32, [u64; Op::COUNT]>,
+    writers: BTreeMap<u32, BTreeSet<u32>>,
+    readers: BTreeMap<u32, BTreeSet<u32>>,
+}
+
+impl BucketTraffic {
+    fn of(t: &Traffic) -> BucketTraffic {
+        let mut b = BucketTraffic {
+            ops: BTreeMap::new(),
+            writers: BTreeMap::new(),
+            readers: BTreeMap::new(),
+        };
+        for (&(_, bucket, q), c) in &t.seconds {
+            let e = b.ops.entry(bucket).or_insert([0; Op::COUNT]);
+            for (x, y) in e.iter_mut().zip(c) {
+                *x += u64::from(*y);
+            }
+            if Op::ALL.iter().any(|op| op.writes() && c[op.index()] > 0) {
+                b.writers.entry(bucket).or_default().insert(q);
+            }
+            if [Op::Get, Op::Head].iter().any(|op| c[op.index()] > 0) {
+                b.readers.entry(bucket).or_default().insert(q);
+            }
+        }
+        b
+    }
+}
+
+/// One `[[streams]]` entry per bucket with object requests, in bucket-name order (as a
+/// trace numbers them, so the same logs always give the same scenario); returns the
+/// role of every principal that is a session of one.
+fn streams(
+    s: &mut String,
+    t: &Traffic,
+    home: Option<&str>,
+    buckets: &BucketTraffic,
+) -> BTreeMap<String, String> {
     let mut roles: BTreeMap<String, String> = BTreeMap::new();
-    let total: u64 = ops.values().flat_map(|c| c.iter()).sum();
+    let total: u64 = buckets.ops.values().flat_map(|c| c.iter()).sum();
     let mut nth = 0;
-    // Streams in bucket-name order (as a trace numbers them), so the same logs always
-    // give the same scenario.
     for b in &object_buckets(t) {
-        let c = &ops[b];
+        let c = &buckets.ops[b];
         let bucket = &t.buckets.names[*b as usize];
         let mut names = |set: Option<&BTreeSet<u32>>| -> Vec<String> {
             let mut v: Vec<String> = set
@@ -287,16 +340,18 @@ pub fn scenario(
             v.dedup();
             v
         };
-        let w = names(writers.get(b));
-        let mut r = names(readers.get(b));
+        let w = names(buckets.writers.get(b));
+        let mut r = names(buckets.readers.get(b));
         let w = if w.is_empty() { r.clone() } else { w };
         if r.is_empty() {
             r = w.clone();
         }
-        let objects_raw: u64 = OBJECT_OPS.iter().map(|op| c[op.index()]).sum();
+        let objects: u64 = OBJECT_OPS.iter().map(|op| c[op.index()]).sum();
+        if objects == 0 {
+            continue;
+        }
         // Weights in parts per 100,000 of the bucket's object requests (u32 in scenarios).
-        let n =
-            |op: Op| (c[op.index()] as f64 / objects_raw.max(1) as f64 * 100_000.0).round() as u64;
+        let n = |op: Op| (c[op.index()] as f64 / objects as f64 * 100_000.0).round() as u64;
         let (put, get, head, copy, delete) = (
             n(Op::Put) + n(Op::MpuCreate),
             n(Op::Get),
@@ -304,10 +359,6 @@ pub fn scenario(
             n(Op::Copy),
             n(Op::Delete),
         );
-        let objects = objects_raw;
-        if objects == 0 {
-            continue;
-        }
         let sizes = t
             .sizes
             .get(&(*b, Op::Put))
@@ -335,30 +386,7 @@ pub fn scenario(
         }
         s.push('\n');
     }
-    if !roles.is_empty() {
-        s.push_str("[principal_roles]\n");
-        for (p, r) in &roles {
-            let _ = writeln!(s, "\"{p}\" = \"{r}\"");
-        }
-        s.push('\n');
-    }
-    if let Some(file) = trace {
-        let _ = writeln!(
-            s,
-            "[[phases]]\nname = \"replay\"\ntrace = {{ file = \"{file}\", speed = 1 }}\n"
-        );
-        return Ok(s);
-    }
-    for (m, n) in &minutes {
-        let rate = (*n as f64 / 60.0 * scale).max(0.01);
-        let _ = writeln!(
-            s,
-            "[[phases]]\nname = \"minute-{:02}\"\nduration = \"{}\"\nrate = {rate:.3}\n",
-            m - hour * 60,
-            humantime::format_duration(o.phase_duration)
-        );
-    }
-    Ok(s)
+    roles
 }
 
 #[cfg(test)]

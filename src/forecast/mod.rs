@@ -3,13 +3,10 @@
 //! per-second counts ([`traffic`]), run through the KMS model and price tables for
 //! every mode ([`model`]) and reported with a verdict first ([`report`]).
 
-pub mod access_log;
 pub mod athena;
-pub mod cloudtrail;
 pub mod emit;
 pub mod model;
 pub mod output;
-pub mod record;
 pub mod source;
 pub mod traffic;
 
@@ -120,12 +117,8 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
             "forecast: give --access-logs PATH, --cloudtrail PATH (files, directories or s3:// prefixes) or --aggregate FILE.csv".into(),
         ));
     }
-    let table = crate::prices::PriceTable::load(o.prices.as_deref())
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let prices = table
-        .region(&o.region)
-        .map_err(|e| Error::Usage(e.to_string()))?
-        .clone();
+    let table = crate::prices::PriceTable::load(o.prices.as_deref())?;
+    let prices = table.region(&o.region)?.clone();
     let tmp = tempfile::Builder::new()
         .prefix("sse-bench-forecast-")
         .tempdir()

@@ -1,9 +1,9 @@
 //! The forecast: the traffic run through the KMS model (crate::kms) for every mode,
 //! second by second, and priced (crate::prices).
 
-use super::record::Op;
 use super::traffic::Traffic;
 use crate::kms::{KmsRules, S3Requests, S3Work, Status, bucket_key_rates, per_request};
+use crate::logs::record::Op;
 use crate::prices::{CostBreakdown, KeyBilling, RegionPrices};
 use crate::scenario::Mode;
 use serde::Serialize;

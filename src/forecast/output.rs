@@ -2,8 +2,8 @@
 //! renders as text, Markdown, HTML and CSV, opening with the verdict.
 
 use super::model::{Forecast, ModeForecast, Settings, op_totals};
-use super::record::{Class, Op, class_of, short_name};
 use super::traffic::Traffic;
+use crate::logs::record::{Class, Op, class_of, short_name};
 use crate::scenario::Mode;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -250,7 +250,7 @@ fn today(t: &Traffic, f: &Forecast) -> Option<Today> {
 fn commonest_account(t: &Traffic, requests: &[u64]) -> Option<String> {
     let mut by: BTreeMap<&str, u64> = BTreeMap::new();
     for (i, name) in t.requesters.names.iter().enumerate() {
-        if let Some(a) = super::record::account_of(name) {
+        if let Some(a) = crate::logs::record::account_of(name) {
             *by.entry(a).or_default() += requests[i];
         }
     }
@@ -289,6 +289,49 @@ pub fn build(
                 .map(|(a, _)| a.clone())
         })
         .or_else(|| commonest_account(t, &req_requests));
+    let totals = op_totals(t);
+    let requests: BTreeMap<Op, u64> = Op::ALL
+        .iter()
+        .filter(|o| totals[o.index()] > 0)
+        .map(|o| (*o, totals[o.index()]))
+        .collect();
+    let (a, z) = t.span.unwrap_or((0, 0));
+    let mut r = Report {
+        schema_version: SCHEMA_VERSION,
+        verdict: Vec::new(),
+        region: s.region.clone(),
+        quota_rps: s.quota_rps,
+        bucket_key_lifetime_s: s.rules.bucket_key_lifetime.as_secs_f64(),
+        per_session: t.per_session,
+        sources: SourceInfo {
+            files,
+            records: t.records,
+            malformed: t.malformed,
+            first_malformed: t.first_malformed.clone(),
+            duplicate_events: t.duplicate_events,
+        },
+        span: (rfc3339(a), rfc3339(z), t.span_seconds()),
+        requests,
+        failed: t.failed.values().sum(),
+        modes: f.modes.clone(),
+        buckets: bucket_rows(t, f, bucket_ops),
+        requesters: requester_rows(t, f, &req_requests, home.as_deref()),
+        home_account: home,
+        today: today(t, f),
+        timeline: timeline(t, f),
+        caveats: Vec::new(),
+    };
+    r.caveats = caveats(&r, f);
+    r.verdict = verdict(&r, f);
+    r
+}
+
+/// One row per bucket, busiest first: its requests, object sizes and KMS calls per mode.
+fn bucket_rows(
+    t: &Traffic,
+    f: &Forecast,
+    mut bucket_ops: BTreeMap<u32, BTreeMap<Op, u64>>,
+) -> Vec<BucketRow> {
     let mut buckets: Vec<BucketRow> = t
         .buckets
         .names
@@ -334,6 +377,16 @@ pub fn build(
             .sum::<u64>()
             .cmp(&a.requests.values().sum::<u64>())
     });
+    buckets
+}
+
+/// One row per requester with requests or KMS calls, the biggest SSE-KMS driver first.
+fn requester_rows(
+    t: &Traffic,
+    f: &Forecast,
+    req_requests: &[u64],
+    home: Option<&str>,
+) -> Vec<RequesterRow> {
     let mut requesters: Vec<RequesterRow> = t
         .requesters
         .names
@@ -357,7 +410,7 @@ pub fn build(
             }
             RequesterRow {
                 requester: name.clone(),
-                class: class_of(name, home.as_deref()),
+                class: class_of(name, home),
                 requests: req_requests[q as usize],
                 kms,
                 kms_by_api,
@@ -369,41 +422,7 @@ pub fn build(
         let k = |r: &RequesterRow| r.kms.get(&Mode::SseKms).copied().unwrap_or(0.0);
         k(b).total_cmp(&k(a)).then(b.requests.cmp(&a.requests))
     });
-    let totals = op_totals(t);
-    let requests: BTreeMap<Op, u64> = Op::ALL
-        .iter()
-        .filter(|o| totals[o.index()] > 0)
-        .map(|o| (*o, totals[o.index()]))
-        .collect();
-    let (a, z) = t.span.unwrap_or((0, 0));
-    let mut r = Report {
-        schema_version: SCHEMA_VERSION,
-        verdict: Vec::new(),
-        region: s.region.clone(),
-        quota_rps: s.quota_rps,
-        bucket_key_lifetime_s: s.rules.bucket_key_lifetime.as_secs_f64(),
-        per_session: t.per_session,
-        home_account: home,
-        sources: SourceInfo {
-            files,
-            records: t.records,
-            malformed: t.malformed,
-            first_malformed: t.first_malformed.clone(),
-            duplicate_events: t.duplicate_events,
-        },
-        span: (rfc3339(a), rfc3339(z), t.span_seconds()),
-        requests,
-        failed: t.failed.values().sum(),
-        modes: f.modes.clone(),
-        buckets,
-        requesters,
-        today: today(t, f),
-        timeline: timeline(t, f),
-        caveats: Vec::new(),
-    };
-    r.caveats = caveats(&r, f);
-    r.verdict = verdict(&r, f);
-    r
+    requesters
 }
 
 fn caveats(r: &Report, f: &Forecast) -> Vec<String> {

@@ -3,10 +3,10 @@
 //! [`Traffic`]. A file is read as a stream of lines (access logs) or one CloudTrail
 //! document at a time, so memory does not grow with the size of the logs.
 
-use super::access_log::{parse_cloudwatch, parse_line};
-use super::cloudtrail::{Event, Parsed, parse, records};
 use super::traffic::Traffic;
 use crate::error::Error;
+use crate::logs::access_log::{parse_cloudwatch, parse_line};
+use crate::logs::cloudtrail::{Event, Parsed, parse, records};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,7 +128,7 @@ fn read_access_log(file: &LogFile, t: &mut Traffic) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse_cloudwatch_any(json: &str) -> Result<super::access_log::Owned, &'static str> {
+fn parse_cloudwatch_any(json: &str) -> Result<crate::logs::access_log::Owned, &'static str> {
     match parse_cloudwatch(json) {
         Ok(o) => Ok(o),
         Err(why) => {

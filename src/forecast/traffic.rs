@@ -2,8 +2,8 @@
 //! object sizes per bucket and operation, and the KMS calls CloudTrail recorded. Memory
 //! grows with distinct (second, bucket, requester) cells, never with the number of lines.
 
-use super::cloudtrail::KmsCall;
-use super::record::{Op, Request, identity};
+use crate::logs::cloudtrail::KmsCall;
+use crate::logs::record::{Op, Request, identity};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -207,8 +207,9 @@ impl Traffic {
         let b = self.buckets.id(&k.bucket);
         let q = self.requester_id(k.requester.as_deref());
         let m = self.kms.entry((b, q, k.api.clone())).or_default();
-        if k.throttled {
-            m.throttled += 1;
+        if k.failed {
+            // Refused calls are not billed and used no key; throttles are counted.
+            m.throttled += u64::from(k.throttled);
             return;
         }
         m.calls += 1;

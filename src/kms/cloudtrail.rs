@@ -6,6 +6,8 @@
 //! a bound passes, and the output says which. Labelled "measured (CloudTrail)".
 
 use crate::error::{Context as _, Error, Result};
+use crate::logs::cloudtrail::{Event, Parsed, parse};
+use crate::logs::record::identity;
 use crate::scenario::Mode;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
@@ -55,37 +57,35 @@ pub struct KmsEvent {
     pub api: String,
     /// The bucket its `aws:s3:arn` context names, if any.
     pub bucket: Option<String>,
-    /// The requester: the role of an assumed-role session, else the identity's ARN.
+    /// The requester, by the logs' one rule: an assumed-role session counts as its role.
     pub requester: String,
     /// Refused (throttled or failed): not a billed request.
     pub failed: bool,
 }
 
 impl KmsEvent {
-    /// Reads a `CloudTrailEvent` document.
+    /// Reads a `CloudTrailEvent` document with the parser `forecast` reads log files
+    /// with (so the two can never disagree on who made a call): a KMS call S3 made,
+    /// or an event that names no bucket (another workload's).
     pub fn parse(api: &str, record: &str) -> Result<KmsEvent> {
-        let v: serde_json::Value = serde_json::from_str(record).context("CloudTrailEvent")?;
-        let s3_arn = v["requestParameters"]["encryptionContext"]["aws:s3:arn"].as_str();
-        let id = &v["userIdentity"];
-        let requester = id["sessionContext"]["sessionIssuer"]["arn"]
-            .as_str()
-            .or(id["arn"].as_str())
-            .unwrap_or("unknown")
-            .to_owned();
-        Ok(KmsEvent {
-            api: api.to_owned(),
-            bucket: s3_arn.and_then(bucket_of),
-            requester,
-            failed: v.get("errorCode").is_some_and(|e| !e.is_null()),
+        let e: Event =
+            serde_json::from_str(record).context("a CloudTrailEvent that is not a record")?;
+        Ok(match parse(e) {
+            Ok(Parsed::Kms(c)) => KmsEvent {
+                api: c.api,
+                bucket: Some(c.bucket),
+                requester: identity(c.requester.as_deref(), false),
+                failed: c.failed,
+            },
+            Ok(_) => KmsEvent {
+                api: api.to_owned(),
+                bucket: None,
+                requester: String::new(),
+                failed: false,
+            },
+            Err(why) => return Err(Error::failure(format!("a CloudTrailEvent: {why}"))),
         })
     }
-}
-
-/// The bucket of an S3 ARN (`arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`).
-pub fn bucket_of(arn: &str) -> Option<String> {
-    let rest = arn.split_once(":s3:::")?.1;
-    let b = rest.split('/').next()?;
-    (!b.is_empty()).then(|| b.to_owned())
 }
 
 /// The run's KMS calls of one mode, as CloudTrail recorded them.
@@ -323,33 +323,71 @@ mod tests {
 
     #[test]
     fn events_are_attributed_by_the_bucket_their_context_names() {
-        let rec = |arn: &str, who: &str, err: bool| {
+        let record = |api: &str, context: Option<&str>, who: serde_json::Value, err: bool| {
             let mut v = serde_json::json!({
-                "userIdentity": {"arn": who},
-                "requestParameters": {"encryptionContext": {"aws:s3:arn": arn}},
+                "eventTime": "2026-12-05T10:00:00Z",
+                "eventSource": "kms.amazonaws.com",
+                "eventName": api,
+                "userIdentity": who,
+                "requestParameters": {},
             });
+            if let Some(arn) = context {
+                v["requestParameters"]["encryptionContext"] =
+                    serde_json::json!({"aws:s3:arn": arn});
+            }
             if err {
                 v["errorCode"] = "ThrottlingException".into();
             }
             v.to_string()
         };
-        let role = serde_json::json!({
-            "userIdentity": {"arn": "arn:aws:sts::1:assumed-role/etl/s1",
-                "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/etl"}}},
-            "requestParameters": {"encryptionContext": {"aws:s3:arn": "arn:aws:s3:::run-b"}},
-        })
-        .to_string();
+        let user = serde_json::json!({"type": "IAMUser", "arn": "arn:aws:iam::1:user/u1"});
+        let session = serde_json::json!({"type": "AssumedRole",
+            "arn": "arn:aws:sts::1:assumed-role/etl/s1",
+            "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/etl"}}});
+        let other = serde_json::json!({"type": "IAMUser", "arn": "arn:aws:iam::1:user/u2"});
+        let parse = |api: &str, record: String| KmsEvent::parse(api, &record).unwrap();
         let events = [
-            KmsEvent::parse(
+            parse(
                 "GenerateDataKey",
-                &rec("arn:aws:s3:::run-a/k1", "u1", false),
-            )
-            .unwrap(),
-            KmsEvent::parse("Decrypt", &rec("arn:aws:s3:::run-a/k1", "u1", false)).unwrap(),
-            KmsEvent::parse("Decrypt", &rec("arn:aws:s3:::run-a/k2", "u1", true)).unwrap(),
-            KmsEvent::parse("GenerateDataKey", &role).unwrap(),
-            KmsEvent::parse("Decrypt", &rec("arn:aws:s3:::someone-else/x", "u2", false)).unwrap(),
-            KmsEvent::parse("Decrypt", "{}").unwrap(),
+                record(
+                    "GenerateDataKey",
+                    Some("arn:aws:s3:::run-a/k1"),
+                    user.clone(),
+                    false,
+                ),
+            ),
+            parse(
+                "Decrypt",
+                record(
+                    "Decrypt",
+                    Some("arn:aws:s3:::run-a/k1"),
+                    user.clone(),
+                    false,
+                ),
+            ),
+            parse(
+                "Decrypt",
+                record("Decrypt", Some("arn:aws:s3:::run-a/k2"), user.clone(), true),
+            ),
+            parse(
+                "GenerateDataKey",
+                record(
+                    "GenerateDataKey",
+                    Some("arn:aws:s3:::run-b"),
+                    session,
+                    false,
+                ),
+            ),
+            parse(
+                "Decrypt",
+                record(
+                    "Decrypt",
+                    Some("arn:aws:s3:::someone-else/x"),
+                    other.clone(),
+                    false,
+                ),
+            ),
+            parse("Decrypt", record("Decrypt", None, other, false)),
         ];
         let buckets = BTreeMap::from([
             ("run-a".to_owned(), Mode::SseKms),
@@ -359,7 +397,7 @@ mod tests {
         let a = &c.per_mode[&Mode::SseKms];
         assert_eq!((a.calls, a.failed), (2, 1));
         assert_eq!(a.calls_by_api["Decrypt"], 1);
-        assert_eq!(a.by_requester["u1"], 2);
+        assert_eq!(a.by_requester["arn:aws:iam::1:user/u1"], 2);
         let b = &c.per_mode[&Mode::SseKmsBucketKey];
         assert_eq!(
             b.by_requester["arn:aws:iam::1:role/etl"], 1,
@@ -367,5 +405,9 @@ mod tests {
         );
         assert_eq!(c.excluded_events, 2);
         assert_eq!(c.total(), 3);
+        assert!(
+            KmsEvent::parse("Decrypt", "{}").is_err(),
+            "a record without its time, source and name is refused"
+        );
     }
 }

@@ -94,9 +94,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path, prices: Option<&Path>) -> Result<Me
     let n = records::check(&shards)?;
     shards.sort_by_key(|s| s.record.shard.index);
     let text = shards[0].scenario_text.clone();
-    let ls = scenario::parse(&shards[0].dir.join("scenario.toml"), &text)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let table = crate::prices::PriceTable::load(prices).map_err(|e| Error::Usage(e.to_string()))?;
+    let ls = scenario::parse(&shards[0].dir.join("scenario.toml"), &text)?;
+    let table = crate::prices::PriceTable::load(prices)?;
     let input = MergeInput {
         base: shards
             .iter()

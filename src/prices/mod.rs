@@ -3,6 +3,7 @@
 //! (docs/aws-behaviour.md §6). What must not live here: traffic models (kms, cost,
 //! forecast) or output.
 
+use crate::error::Error;
 use crate::kms::S3Requests;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -126,28 +127,9 @@ pub struct PriceTable {
     pub user_file: Option<PathBuf>,
 }
 
-/// Why prices could not be had.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum PriceError {
-    /// The region is in no table.
-    #[error(
-        "no prices for region {region:?}; known regions: {}. Add it with --prices FILE",
-        known.join(", ")
-    )]
-    UnknownRegion {
-        /// Asked for.
-        region: String,
-        /// Available.
-        known: Vec<String>,
-    },
-    /// A price file is unreadable or malformed.
-    #[error("{0}")]
-    File(String),
-}
-
 impl PriceTable {
     /// The built-in table.
-    pub fn builtin() -> Result<PriceTable, PriceError> {
+    pub fn builtin() -> Result<PriceTable, Error> {
         let mut t = PriceTable {
             hours_per_month: 730.0,
             rotations_charged_max: default_rotations_charged_max(),
@@ -159,26 +141,26 @@ impl PriceTable {
     }
 
     /// The built-in table with `user` merged over it.
-    pub fn load(user: Option<&Path>) -> Result<PriceTable, PriceError> {
+    pub fn load(user: Option<&Path>) -> Result<PriceTable, Error> {
         let mut t = Self::builtin()?;
         if let Some(p) = user {
             let text = std::fs::read_to_string(p)
-                .map_err(|e| PriceError::File(format!("{}: {e}", p.display())))?;
+                .map_err(|e| Error::usage(format!("{}: {e}", p.display())))?;
             t.merge(&text, &p.display().to_string())?;
             t.user_file = Some(p.to_owned());
         }
         Ok(t)
     }
 
-    fn merge(&mut self, text: &str, origin: &str) -> Result<(), PriceError> {
+    fn merge(&mut self, text: &str, origin: &str) -> Result<(), Error> {
         let de = toml::de::Deserializer::parse(text)
-            .map_err(|e| PriceError::File(format!("{origin}: {}", e.message())))?;
+            .map_err(|e| Error::usage(format!("{origin}: {}", e.message())))?;
         let parsed: PartialTable = serde_path_to_error::deserialize(de).map_err(|e| {
-            PriceError::File(format!("{origin}: {}: {}", e.path(), e.inner().message()))
+            Error::usage(format!("{origin}: {}: {}", e.path(), e.inner().message()))
         })?;
         if let Some(h) = parsed.hours_per_month {
             if !(h > 0.0 && h.is_finite()) {
-                return Err(PriceError::File(format!(
+                return Err(Error::usage(format!(
                     "{origin}: hours_per_month must be positive"
                 )));
             }
@@ -193,7 +175,7 @@ impl PriceTable {
         for (name, p) in parsed.regions {
             let base = self.regions.get(&name);
             let missing = |field: &str| {
-                PriceError::File(format!(
+                Error::usage(format!(
                     "{origin}: regions.{name}.{field} is missing (a new region needs every price)"
                 ))
             };
@@ -235,7 +217,7 @@ impl PriceTable {
                 ("dsse_per_gb", r.dsse_per_gb.unwrap_or(0.0)),
             ] {
                 if !(v >= 0.0 && v.is_finite()) {
-                    return Err(PriceError::File(format!(
+                    return Err(Error::usage(format!(
                         "{origin}: regions.{name}.{field} must be a non-negative number, got {v}"
                     )));
                 }
@@ -246,13 +228,14 @@ impl PriceTable {
     }
 
     /// Prices of one region, or an error listing the known ones.
-    pub fn region(&self, region: &str) -> Result<&RegionPrices, PriceError> {
-        self.regions
-            .get(region)
-            .ok_or_else(|| PriceError::UnknownRegion {
-                region: region.to_owned(),
-                known: self.regions.keys().cloned().collect(),
-            })
+    pub fn region(&self, region: &str) -> Result<&RegionPrices, Error> {
+        self.regions.get(region).ok_or_else(|| {
+            let known: Vec<&str> = self.regions.keys().map(String::as_str).collect();
+            Error::usage(format!(
+                "no prices for region {region:?}; known regions: {}. Add it with --prices FILE",
+                known.join(", ")
+            ))
+        })
     }
 
     /// Seconds in a billing month.

@@ -73,59 +73,7 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         hours_per_month: table.hours_per_month,
         load: super::load::of_steps(&record.steps),
     };
-    let step_seconds = |mode: Mode, phase: &str, round: u32| -> f64 {
-        record
-            .steps
-            .iter()
-            .filter(|t| t.mode == mode && t.phase == phase && t.round == round)
-            .map(|t| t.seconds)
-            .sum()
-    };
-
-    let mut by_mode_op: BTreeMap<(Mode, Op), OpStats> = BTreeMap::new();
-    let mut by_stream: BTreeMap<(Mode, String, Op), OpStats> = BTreeMap::new();
-    let mut phases = Vec::new();
-    for series in &record.series {
-        let (k, st) = (&series.key, &series.stats);
-        by_mode_op.entry((k.mode, k.op)).or_default().merge(st);
-        by_stream
-            .entry((k.mode, k.stream.clone(), k.op))
-            .or_default()
-            .merge(st);
-        let secs = step_seconds(k.mode, &k.phase, k.round).max(1e-9);
-        phases.push(PhaseResult {
-            mode: k.mode,
-            phase: k.phase.clone(),
-            round: k.round,
-            stream: k.stream.clone(),
-            op: k.op,
-            count: st.count,
-            errors: st.failed(),
-            throttled: st.errors_of(THROTTLED_KMS),
-            ops_per_s: st.count as f64 / secs,
-            mib_per_s: mib(st.bytes) / secs,
-            latency_ms: Percentiles::of(&st.corrected),
-            service_time_ms: Percentiles::of(&st.uncorrected),
-        });
-    }
-    let results: Vec<OpResult> = by_mode_op
-        .iter()
-        .map(|((m, o), st)| op_result(*m, *o, st, record.mode_seconds(*m)))
-        .collect();
-    let streams = by_stream
-        .iter()
-        .map(|((m, stream, op), st)| StreamResult {
-            mode: *m,
-            stream: stream.clone(),
-            bucket_role: record.stream_roles.get(stream).cloned().unwrap_or_default(),
-            op: *op,
-            count: st.count,
-            errors: st.failed(),
-            ops_per_s: st.count as f64 / record.mode_seconds(*m).max(1e-9),
-            latency_ms: Percentiles::of(&st.corrected),
-        })
-        .collect();
-
+    let (results, phases, streams) = series_results(record);
     let kms: Vec<ModeKms> = s
         .modes
         .iter()
@@ -190,6 +138,63 @@ pub fn build(record: &RunRecord, ls: &LoadedScenario, table: &PriceTable) -> Sum
         .map(|t| thresholds::evaluate(t, &summary))
         .collect();
     summary
+}
+
+/// The recorded series, per (mode, operation) over the whole run, per (mode, phase,
+/// round, stream, operation), and per (mode, stream, operation).
+fn series_results(record: &RunRecord) -> (Vec<OpResult>, Vec<PhaseResult>, Vec<StreamResult>) {
+    let step_seconds = |mode: Mode, phase: &str, round: u32| -> f64 {
+        record
+            .steps
+            .iter()
+            .filter(|t| t.mode == mode && t.phase == phase && t.round == round)
+            .map(|t| t.seconds)
+            .sum()
+    };
+    let mut by_mode_op: BTreeMap<(Mode, Op), OpStats> = BTreeMap::new();
+    let mut by_stream: BTreeMap<(Mode, String, Op), OpStats> = BTreeMap::new();
+    let mut phases = Vec::new();
+    for series in &record.series {
+        let (k, st) = (&series.key, &series.stats);
+        by_mode_op.entry((k.mode, k.op)).or_default().merge(st);
+        by_stream
+            .entry((k.mode, k.stream.clone(), k.op))
+            .or_default()
+            .merge(st);
+        let secs = step_seconds(k.mode, &k.phase, k.round).max(1e-9);
+        phases.push(PhaseResult {
+            mode: k.mode,
+            phase: k.phase.clone(),
+            round: k.round,
+            stream: k.stream.clone(),
+            op: k.op,
+            count: st.count,
+            errors: st.failed(),
+            throttled: st.errors_of(THROTTLED_KMS),
+            ops_per_s: st.count as f64 / secs,
+            mib_per_s: mib(st.bytes) / secs,
+            latency_ms: Percentiles::of(&st.corrected),
+            service_time_ms: Percentiles::of(&st.uncorrected),
+        });
+    }
+    let results = by_mode_op
+        .iter()
+        .map(|((m, o), st)| op_result(*m, *o, st, record.mode_seconds(*m)))
+        .collect();
+    let streams = by_stream
+        .iter()
+        .map(|((m, stream, op), st)| StreamResult {
+            mode: *m,
+            stream: stream.clone(),
+            bucket_role: record.stream_roles.get(stream).cloned().unwrap_or_default(),
+            op: *op,
+            count: st.count,
+            errors: st.failed(),
+            ops_per_s: st.count as f64 / record.mode_seconds(*m).max(1e-9),
+            latency_ms: Percentiles::of(&st.corrected),
+        })
+        .collect();
+    (results, phases, streams)
 }
 
 /// KMS use of one mode: counted calls over its measured steps, the model's prediction,

@@ -66,8 +66,7 @@ pub fn load(dir: &Path) -> Result<RunData, Error> {
 fn unfinished_summary(dir: &Path) -> Result<Summary, Error> {
     let (record, text) =
         crate::results::recover::recover(dir).map_err(|e| e.context(dir.display()))?;
-    let ls = crate::scenario::parse(&dir.join("scenario.toml"), &text)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let prices = crate::prices::PriceTable::builtin().map_err(|e| Error::failure(e.to_string()))?;
+    let ls = crate::scenario::parse(&dir.join("scenario.toml"), &text)?;
+    let prices = crate::prices::PriceTable::builtin()?;
     Ok(crate::results::build(&record, &ls, &prices))
 }

@@ -326,7 +326,7 @@ impl PriceInfo {
     pub fn from_table(
         table: &crate::prices::PriceTable,
         region: &str,
-    ) -> Result<PriceInfo, crate::prices::PriceError> {
+    ) -> Result<PriceInfo, crate::error::Error> {
         let p = table.region(region)?;
         Ok(PriceInfo {
             region: p.region.clone(),

@@ -7,7 +7,7 @@ use super::preflight::RunPlan;
 use super::prepare::Prepared;
 use super::{AfterPrefill, RunOptions};
 use crate::driver::{self, Harness, StreamPlan};
-use crate::error::{Context as _, Error, Result};
+use crate::error::{Context as _, Result};
 use crate::kms::counts::KmsSnapshot;
 use crate::recorder::{Recorded, Recorder};
 use crate::results::record::{PrefillSpan, STARTED_FILE, StepKms};
@@ -97,55 +97,14 @@ pub(super) async fn execute(
     after_prefill: Option<&AfterPrefill>,
     run_start: Instant,
 ) -> Result<Executed> {
-    let s = &ls.scenario;
     let target = &ready.target;
     let recorder = Arc::new(
         Recorder::new(&plan.dir, run_start)
-            .map_err(|e| Error::failure(format!("creating {}: {e}", plan.dir.display())))?,
+            .with_context(|| format!("creating {}", plan.dir.display()))?,
     );
-    // The cost cap: the plan's limit, priced as the plan priced the run.
-    let cap = match (plan.cost_limit(opts), &plan.priced) {
-        (Some(limit), Some(p)) => {
-            let cap = driver::budget::CostCap::new(limit, p.prices.clone());
-            // The key's charge for the run's hours comes first, as the run's cost shows it.
-            cap.reserve(p.estimate.cost.key_usd);
-            Some(Arc::new(cap))
-        }
-        _ => None,
-    };
-    let harness = Arc::new(Harness {
-        streams: plan
-            .streams
-            .iter()
-            .map(|(st, share)| {
-                StreamPlan::new(
-                    st.clone(),
-                    *share,
-                    &plan.principals,
-                    opts.shard,
-                    opts.prefill_limit,
-                )
-            })
-            .collect(),
-        clients: target.clients.clone(),
-        seed: plan.seed,
-        recorder: recorder.clone(),
-        cancel: cancel.clone(),
-        kms: ready.kms.clone(),
-        shard: opts.shard,
-        // Requests are bounded by the SDK's timeout; a second more for the last to land.
-        drain: s.target.timeout.0 + Duration::from_secs(1),
-        cap: cap.clone(),
-    });
-    // What a report needs if the process dies before finishing: the scenario and the
-    // run record as it starts (the measurements stream beside them).
-    let started = super::finish::started_record(ls, plan, opts, ready, recorder.start_unix());
-    let started = serde_json::to_vec(&started).context("the run record")?;
-    crate::results::write_atomic(&plan.dir.join(STARTED_FILE), &started)
-        .and_then(|()| {
-            crate::results::write_atomic(&plan.dir.join("scenario.toml"), ls.text.as_bytes())
-        })
-        .map_err(|e| Error::failure(format!("writing {}: {e}", plan.dir.display())))?;
+    let cap = cost_cap(plan, opts);
+    let harness = harness(ls, plan, opts, ready, &recorder, cancel, cap.clone());
+    write_started(ls, plan, opts, ready, &recorder)?;
     let stream_error = Arc::new(parking_lot::Mutex::new(None));
     let ticker = spawn_ticker(
         recorder.clone(),
@@ -153,14 +112,6 @@ pub(super) async fn execute(
         stream_error.clone(),
     );
     let progress = crate::progress::spawn(recorder.clone(), opts.quiet);
-    let stream_names: Vec<String> = plan.streams.iter().map(|(st, _)| st.name.clone()).collect();
-    let prefill_wanted =
-        s.kind != ScenarioKind::Kms && plan.streams.iter().any(|(st, _)| st.prefill);
-
-    let mut step_kms = Vec::new();
-    let mut prefills: Vec<PrefillSpan> = Vec::new();
-    let mut prefilled: BTreeSet<Mode> = BTreeSet::new();
-    let mut barrier: Option<Barrier> = None;
     let shared_counter = target.counter_scope() == CounterScope::Shared;
     if shared_counter && !opts.shard.is_single() && target.created.is_empty() {
         tracing::warn!(
@@ -168,85 +119,38 @@ pub(super) async fn execute(
             opts.shard
         );
     }
-    let steps = plan
+    let mut steps = Steps {
+        ls,
+        plan,
+        opts,
+        target,
+        harness: &harness,
+        recorder: &recorder,
+        progress: &progress,
+        cancel,
+        after_prefill,
+        run_start,
+        shared_counter,
+        step_kms: Vec::new(),
+        prefills: Vec::new(),
+        prefilled: BTreeSet::new(),
+        barrier: None,
+    };
+    for step in plan
         .steps
         .iter()
-        .filter(|st| !ready.skipped.contains_key(&st.mode));
-    for step in steps {
-        if cancel.is_cancelled() {
+        .filter(|st| !ready.skipped.contains_key(&st.mode))
+    {
+        if cancel.is_cancelled() || !steps.run(step).await {
             break;
         }
-        let place = Arc::new(placement(target, plan, step.mode));
-        if prefilled.insert(step.mode) && prefill_wanted {
-            progress.set_label(format!("{} prefill", step.mode));
-            // Prefill has no fixed duration: no stale length from the previous step.
-            progress.set_length(None);
-            let from = run_start.elapsed().as_secs_f64();
-            let failed = driver::prefill(&harness, place.clone(), 32).await;
-            prefills.push((step.mode, from, run_start.elapsed().as_secs_f64()));
-            if failed > 0 {
-                tracing::warn!("{}: {failed} prefill writes failed", step.mode);
-            }
-            if let Some(hook) = after_prefill {
-                hook(target, step.mode);
-            }
-        }
-        let phase = &s.phases[step.phase];
-        if let Some(at) = plan.start_at
-            && barrier.is_none()
-        {
-            progress.set_length(None);
-            progress.set_label(format!(
-                "waiting for --start-at {}",
-                opts.start_at.as_deref().unwrap_or("")
-            ));
-            let b = crate::shard::wait_until(at, cancel).await;
-            if b.late_by_s > 0.0 {
-                eprintln!(
-                    "shard {}: reached the start instant {} {:.3} s late",
-                    opts.shard, b.start_at, b.late_by_s
-                );
-            }
-            barrier = Some(b);
-            if cancel.is_cancelled() {
-                break;
-            }
-        }
-        progress.set_label(format!(
-            "{} {} round {}",
-            step.mode,
-            step.phase_name,
-            step.round + 1
-        ));
-        progress.set_length(phase.duration.map(|d| d.0));
-        let before: Option<KmsSnapshot> = target.kms_snapshot().await;
-        let attempts_before = target.attempts.0.load(Ordering::Relaxed);
-        recorder.begin_step(
-            step.mode,
-            &step.phase_name,
-            step.round,
-            step.record,
-            stream_names.clone(),
-        );
-        let step_seed = plan.seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        driver::run_phase(&harness, place, phase, step_seed).await;
-        recorder.end_step();
-        if let (Some(after), Some(before)) = (target.kms_snapshot().await, before) {
-            let mut calls = after.since(&before);
-            // Other workers use the same simulator: a shard counts the calls made for
-            // its own buckets (merge adds them up; per-second readings stay target-wide).
-            if shared_counter && !opts.shard.is_single() && !target.created.is_empty() {
-                calls.retain(|c| target.created.contains(&c.bucket));
-            }
-            step_kms.push(StepKms {
-                mode: step.mode,
-                record: step.record,
-                calls,
-                per_second: after.seconds_since(&before),
-                attempts: target.attempts.0.load(Ordering::Relaxed) - attempts_before,
-            });
-        }
     }
+    let Steps {
+        step_kms,
+        prefills,
+        barrier,
+        ..
+    } = steps;
     let incomplete = match &cap {
         Some(c) if c.tripped() => Some(format!(
             "{} ${}: the next request would have taken the priced requests (${:.4}) past it",
@@ -271,9 +175,8 @@ pub(super) async fn execute(
                 plan.dir.display()
             )
         });
-    let recorded = recorder.finish();
     Ok(Executed {
-        recorded,
+        recorded: recorder.finish(),
         start_unix: recorder.start_unix(),
         step_kms,
         prefills,
@@ -281,4 +184,190 @@ pub(super) async fn execute(
         incomplete,
         stream_error,
     })
+}
+
+/// The cost cap: the plan's limit, priced as the plan priced the run.
+fn cost_cap(plan: &RunPlan, opts: &RunOptions) -> Option<Arc<driver::budget::CostCap>> {
+    let (limit, p) = (plan.cost_limit(opts)?, plan.priced.as_ref()?);
+    let cap = driver::budget::CostCap::new(limit, p.prices.clone());
+    // The key's charge for the run's hours comes first, as the run's cost shows it.
+    cap.reserve(p.estimate.cost.key_usd);
+    Some(Arc::new(cap))
+}
+
+/// What the driver runs every step with.
+fn harness(
+    ls: &LoadedScenario,
+    plan: &RunPlan,
+    opts: &RunOptions,
+    ready: &Prepared,
+    recorder: &Arc<Recorder>,
+    cancel: &CancellationToken,
+    cap: Option<Arc<driver::budget::CostCap>>,
+) -> Arc<Harness> {
+    Arc::new(Harness {
+        streams: plan
+            .streams
+            .iter()
+            .map(|(st, share)| {
+                StreamPlan::new(
+                    st.clone(),
+                    *share,
+                    &plan.principals,
+                    opts.shard,
+                    opts.prefill_limit,
+                )
+            })
+            .collect(),
+        clients: ready.target.clients.clone(),
+        seed: plan.seed,
+        recorder: recorder.clone(),
+        cancel: cancel.clone(),
+        kms: ready.kms.clone(),
+        shard: opts.shard,
+        // Requests are bounded by the SDK's timeout; a second more for the last to land.
+        drain: ls.scenario.target.timeout.0 + Duration::from_secs(1),
+        cap,
+    })
+}
+
+/// What a report needs if the process dies before finishing: the scenario and the run
+/// record as it starts (the measurements stream beside them).
+fn write_started(
+    ls: &LoadedScenario,
+    plan: &RunPlan,
+    opts: &RunOptions,
+    ready: &Prepared,
+    recorder: &Recorder,
+) -> Result<()> {
+    let started = super::finish::started_record(ls, plan, opts, ready, recorder.start_unix());
+    let started = serde_json::to_vec(&started).context("the run record")?;
+    crate::results::write_atomic(&plan.dir.join(STARTED_FILE), &started)
+        .and_then(|()| {
+            crate::results::write_atomic(&plan.dir.join("scenario.toml"), ls.text.as_bytes())
+        })
+        .with_context(|| format!("writing {}", plan.dir.display()))
+}
+
+/// The steps as they run: what each needs, and what they have produced so far.
+struct Steps<'a> {
+    ls: &'a LoadedScenario,
+    plan: &'a RunPlan,
+    opts: &'a RunOptions,
+    target: &'a Target,
+    harness: &'a Arc<Harness>,
+    recorder: &'a Arc<Recorder>,
+    progress: &'a crate::progress::Progress,
+    cancel: &'a CancellationToken,
+    after_prefill: Option<&'a AfterPrefill>,
+    run_start: Instant,
+    /// Other workers read the same counter (a shared `sse-bench serve`).
+    shared_counter: bool,
+    step_kms: Vec<StepKms>,
+    prefills: Vec<PrefillSpan>,
+    prefilled: BTreeSet<Mode>,
+    barrier: Option<Barrier>,
+}
+
+impl Steps<'_> {
+    /// Runs one step (prefilling its mode's buckets the first time, waiting at the start
+    /// barrier before the first); false when the run was cancelled on the way.
+    async fn run(&mut self, step: &crate::plan::Step) -> bool {
+        let place = Arc::new(placement(self.target, self.plan, step.mode));
+        if self.prefilled.insert(step.mode) {
+            self.prefill(step.mode, &place).await;
+        }
+        if !self.wait_at_barrier().await {
+            return false;
+        }
+        let phase = &self.ls.scenario.phases[step.phase];
+        self.progress.set_label(format!(
+            "{} {} round {}",
+            step.mode,
+            step.phase_name,
+            step.round + 1
+        ));
+        self.progress.set_length(phase.duration.map(|d| d.0));
+        let before: Option<KmsSnapshot> = self.target.kms_snapshot().await;
+        let attempts_before = self.target.attempts.0.load(Ordering::Relaxed);
+        let streams = self
+            .plan
+            .streams
+            .iter()
+            .map(|(st, _)| st.name.clone())
+            .collect();
+        self.recorder.begin_step(
+            step.mode,
+            &step.phase_name,
+            step.round,
+            step.record,
+            streams,
+        );
+        let step_seed = self.plan.seed ^ (step.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        driver::run_phase(self.harness, place, phase, step_seed).await;
+        self.recorder.end_step();
+        if let (Some(after), Some(before)) = (self.target.kms_snapshot().await, before) {
+            let mut calls = after.since(&before);
+            // Other workers use the same simulator: a shard counts the calls made for
+            // its own buckets (merge adds them up; per-second readings stay target-wide).
+            if self.shared_counter
+                && !self.opts.shard.is_single()
+                && !self.target.created.is_empty()
+            {
+                calls.retain(|c| self.target.created.contains(&c.bucket));
+            }
+            self.step_kms.push(StepKms {
+                mode: step.mode,
+                record: step.record,
+                calls,
+                per_second: after.seconds_since(&before),
+                attempts: self.target.attempts.0.load(Ordering::Relaxed) - attempts_before,
+            });
+        }
+        true
+    }
+
+    /// Fills the mode's buckets with the streams' keys (S3 scenarios that want it).
+    async fn prefill(&mut self, mode: Mode, place: &Arc<driver::Placement>) {
+        let wanted = self.ls.scenario.kind != ScenarioKind::Kms
+            && self.plan.streams.iter().any(|(st, _)| st.prefill);
+        if !wanted {
+            return;
+        }
+        self.progress.set_label(format!("{mode} prefill"));
+        // Prefill has no fixed duration: no stale length from the previous step.
+        self.progress.set_length(None);
+        let from = self.run_start.elapsed().as_secs_f64();
+        let failed = driver::prefill(self.harness, place.clone(), 32).await;
+        self.prefills
+            .push((mode, from, self.run_start.elapsed().as_secs_f64()));
+        if failed > 0 {
+            tracing::warn!("{mode}: {failed} prefill writes failed");
+        }
+        if let Some(hook) = self.after_prefill {
+            hook(self.target, mode);
+        }
+    }
+
+    /// Waits once for `--start-at` before the first measured phase; false when the run
+    /// was cancelled while waiting.
+    async fn wait_at_barrier(&mut self) -> bool {
+        let Some(at) = self.plan.start_at.filter(|_| self.barrier.is_none()) else {
+            return true;
+        };
+        self.progress.set_length(None);
+        self.progress.set_label(format!(
+            "waiting for --start-at {}",
+            self.opts.start_at.as_deref().unwrap_or("")
+        ));
+        let b = crate::shard::wait_until(at, self.cancel).await;
+        if b.late_by_s > 0.0 {
+            eprintln!(
+                "shard {}: reached the start instant {} {:.3} s late",
+                self.opts.shard, b.start_at, b.late_by_s
+            );
+        }
+        self.barrier = Some(b);
+        !self.cancel.is_cancelled()
+    }
 }

@@ -88,7 +88,7 @@ pub fn run(
     cancel: CancellationToken,
 ) -> crate::BoxFuture<'_, Result<RunOutcome, Error>> {
     Box::pin(async move {
-        let ls = scenario::load(path).map_err(|e| Error::Usage(e.to_string()))?;
+        let ls = scenario::load(path)?;
         run_loaded(&ls, opts, cancel, None).await
     })
 }

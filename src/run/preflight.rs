@@ -109,8 +109,7 @@ pub fn plan(ls: &LoadedScenario, opts: &RunOptions) -> Result<RunPlan, Error> {
     access.check_roles(&roles)?;
     unmapped_principals(ls, &spec, &principals)?;
     let memory = bounds(ls, opts, &spec)?;
-    let prices =
-        PriceTable::load(opts.prices.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
+    let prices = PriceTable::load(opts.prices.as_deref())?;
     let priced = priced(ls, opts, &access, &spec, &prices)?;
     let (dir, remote) = out_dir(ls, opts)?;
     let seed = opts.seed.unwrap_or(s.seed);
@@ -223,8 +222,11 @@ fn bounds(
         shard: opts.shard,
         prefill_limit: opts.prefill_limit,
     };
-    crate::bounds::check(ls, &crate::bounds::Machine::read(), shape)
-        .map_err(|e| Error::Usage(e.to_string()))
+    Ok(crate::bounds::check(
+        ls,
+        &crate::bounds::Machine::read(),
+        shape,
+    )?)
 }
 
 /// The priced region, its prices and the run's estimate. A region without prices is a

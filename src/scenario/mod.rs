@@ -64,6 +64,13 @@ impl fmt::Display for ScenarioErrors {
 
 impl std::error::Error for ScenarioErrors {}
 
+/// A scenario's problems are bad input: nothing was started.
+impl From<ScenarioErrors> for crate::error::Error {
+    fn from(e: ScenarioErrors) -> Self {
+        crate::error::Error::Usage(e.to_string())
+    }
+}
+
 /// A validated scenario with its source text.
 #[derive(Debug, Clone)]
 pub struct LoadedScenario {

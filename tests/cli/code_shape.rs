@@ -1,12 +1,16 @@
 //! The shape of the code, checked from its text: no source file over 600 lines, no
-//! import cycle between the top-level modules of either crate, and a simulator crate
-//! that knows nothing of the harness. `cargo test --test code_shape` shows it.
+//! function over 120 lines in either crate, no import cycle between the top-level
+//! modules of either crate, and a simulator crate that knows nothing of the harness.
+//! `cargo test --release --test cli code_shape` shows it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A file past this many lines holds two concerns.
 const MAX_LINES: usize = 600;
+
+/// A function past this many lines is several steps that deserve names.
+const MAX_FN_LINES: usize = 120;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -158,6 +162,164 @@ fn no_source_file_is_over_600_lines() {
         })
         .collect();
     assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
+}
+
+/// `text` with the contents of string and character literals blanked out, so the
+/// braces left are the code's.
+fn without_literals(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            // A raw string: r"..." or r#"..."#, with as many hashes at the end.
+            b'r' if (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    out.push('r');
+                    i += 1;
+                    continue;
+                }
+                let end = format!("\"{}", "#".repeat(hashes));
+                let body = i + 2 + hashes;
+                let close = text[body..]
+                    .find(&end)
+                    .map_or(b.len(), |j| body + j + end.len());
+                out.extend(
+                    text[i..close]
+                        .chars()
+                        .map(|c| if c == '\n' { c } else { ' ' }),
+                );
+                i = close;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                let close = (j + 1).min(b.len());
+                out.extend(
+                    text[i..close]
+                        .chars()
+                        .map(|c| if c == '\n' { c } else { ' ' }),
+                );
+                i = close;
+            }
+            // A character literal ('{', '\'') but not a lifetime ('a).
+            b'\'' if b.get(i + 2) == Some(&b'\'') || b.get(i + 1) == Some(&b'\\') => {
+                let close = text[i + 1..].find('\'').map_or(b.len(), |j| {
+                    let j = i + 1 + j;
+                    // '\'' closes one later.
+                    if b.get(i + 1) == Some(&b'\\') && b.get(i + 2) == Some(&b'\'') {
+                        j + 2
+                    } else {
+                        j + 1
+                    }
+                });
+                out.push_str(&" ".repeat(close - i));
+                i = close;
+            }
+            _ => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// Functions of `text` longer than `max` lines: (first line, length, the line).
+fn long_functions(text: &str, max: usize) -> Vec<(usize, usize, String)> {
+    let code: Vec<String> = without_literals(text)
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or("").to_owned())
+        .collect();
+    let is_fn = |l: &str| {
+        let mut t = l.trim_start();
+        for word in [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ] {
+            t = t.strip_prefix(word).unwrap_or(t);
+        }
+        t.starts_with("fn ") && !l.trim_end().ends_with(';')
+    };
+    let mut long = Vec::new();
+    let mut depth = 0i64;
+    // (first line, depth outside it, whether its body has opened)
+    let mut open: Vec<(usize, i64, bool)> = Vec::new();
+    for (n, l) in code.iter().enumerate() {
+        if is_fn(l) {
+            open.push((n, depth, false));
+        }
+        for c in l.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    if let Some(f) = open.last_mut() {
+                        f.2 = true;
+                    }
+                }
+                '}' => {
+                    depth -= 1;
+                    while let Some(&(start, outside, opened)) = open.last() {
+                        if !(opened && depth <= outside) {
+                            break;
+                        }
+                        open.pop();
+                        let len = n - start + 1;
+                        if len > max {
+                            long.push((
+                                start + 1,
+                                len,
+                                text.lines().nth(start).unwrap_or("").trim().to_owned(),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    long
+}
+
+#[test]
+fn no_function_is_over_120_lines() {
+    let mut files = Vec::new();
+    for dir in ["src", "crates/sim/src"] {
+        rust_files(Path::new(dir), &mut files);
+    }
+    let mut long = Vec::new();
+    for f in &files {
+        for (line, len, head) in long_functions(&std::fs::read_to_string(f).unwrap(), MAX_FN_LINES)
+        {
+            long.push(format!("{}:{line} ({len} lines): {head}", f.display()));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_function_length_check_sees_braces_in_code_only() {
+    let body = "    let x = 1;\n".repeat(5);
+    let text = format!(
+        "fn short() {{\n    let s = \"}}}}{{\";\n    let c = '{{';\n}}\nfn long() {{\n{body}    let r = r#\"}}\"#;\n}}\ntrait T {{\n    fn decl(&self);\n}}\n"
+    );
+    assert_eq!(long_functions(&text, 4).len(), 1, "{text}");
+    assert_eq!(long_functions(&text, 4)[0].0, 5);
+    assert_eq!(long_functions(&text, 8), vec![]);
 }
 
 #[test]

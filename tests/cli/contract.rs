@@ -23,7 +23,7 @@ concurrency = 2
 "#;
 
 fn sse_bench(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    common::sse_bench_command()
         .current_dir(dir)
         .args(args)
         .env_remove("GITHUB_STEP_SUMMARY")
@@ -49,7 +49,7 @@ fn run_in(cwd: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["-q", "run", "contract.toml", "--out", "out"];
     args.extend_from_slice(extra);
     common::assert_exit(&sse_bench(cwd, &args), 0);
-    common::read_summary(&cwd.join("out"))
+    common::read_summary(cwd.join("out"))
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn an_endpoint_without_credentials_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("contract.toml"), SCENARIO).unwrap();
     // Port 9 on loopback: nothing is listening, and nothing must be tried.
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .current_dir(tmp.path())
         .args(["run", "contract.toml", "--target", "http://127.0.0.1:9"])
         .args(["--out", "out"])

@@ -4,6 +4,8 @@
 //! nothing), the scenario it mounts is valid, and the Dockerfile builds the way the
 //! README says, as the user the Job runs as.
 
+use crate::common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -111,7 +113,7 @@ fn the_indexed_job_is_consistent_and_its_arguments_run() {
     let tmp = tempfile::tempdir().unwrap();
     let sc = tmp.path().join(file);
     std::fs::write(&sc, text).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .arg("validate")
         .arg(&sc)
         .output()
@@ -126,7 +128,7 @@ fn the_indexed_job_is_consistent_and_its_arguments_run() {
         }
     }
     dry.push("--dry-run".into());
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .args(&dry)
         .env("JOB_COMPLETION_INDEX", "1")
         .env_remove("AWS_ACCESS_KEY_ID")
@@ -153,7 +155,7 @@ fn the_indexed_job_is_consistent_and_its_arguments_run() {
         "predicted ${predicted} > --max-cost {max}"
     );
     // Out of range for the Job: refused.
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .args(&dry)
         .env("JOB_COMPLETION_INDEX", n.to_string())
         .output()

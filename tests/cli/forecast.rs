@@ -445,3 +445,47 @@ fn serve_logs_its_traffic_and_s3_sources_read_like_files() {
     let trail = std::fs::read_dir(logs.join("cloudtrail")).unwrap().count();
     assert!(trail >= 1, "a CloudTrail file with the data events");
 }
+
+/// One reader of CloudTrail: the same records counted for a run on AWS (its exact
+/// KMS counts, from LookupEvents' `CloudTrailEvent` documents) and by `forecast` (from a
+/// log file) give the same calls per requester, failures apart.
+#[test]
+fn cloudtrail_records_count_alike_for_a_run_on_aws_and_for_forecast() {
+    use sse_bench::kms::cloudtrail::{KmsEvent, attribute};
+    use sse_bench::scenario::Mode;
+    let path = fixture("cloudtrail-example.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let events: Vec<KmsEvent> = file["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["eventSource"] == "kms.amazonaws.com")
+        .map(|r| KmsEvent::parse(r["eventName"].as_str().unwrap(), &r.to_string()).unwrap())
+        .collect();
+    assert!(events.len() >= 3, "the fixture has KMS records");
+    let buckets = BTreeMap::from([
+        ("media-raw".to_owned(), Mode::SseKms),
+        ("media-curated".to_owned(), Mode::SseKmsBucketKey),
+    ]);
+    let run = attribute(&events, &buckets);
+    let mut on_aws: BTreeMap<String, u64> = BTreeMap::new();
+    for m in run.per_mode.values() {
+        for (who, n) in &m.by_requester {
+            *on_aws.entry(who.clone()).or_default() += n;
+        }
+    }
+    let r = forecast_json(&["--cloudtrail", &path]);
+    let mut forecast: BTreeMap<String, u64> = BTreeMap::new();
+    for row in r["today"]["by_requester"].as_array().unwrap() {
+        let n = row["measured"].as_u64().unwrap();
+        if n > 0 {
+            *forecast
+                .entry(row["requester"].as_str().unwrap().to_owned())
+                .or_default() += n;
+        }
+    }
+    assert!(!on_aws.is_empty());
+    assert_eq!(on_aws, forecast, "calls per requester");
+    let failed: u64 = run.per_mode.values().map(|m| m.failed).sum();
+    assert_eq!(failed, r["today"]["throttled"].as_u64().unwrap());
+}

@@ -105,7 +105,7 @@ fn an_emitted_scenario_validates_runs_and_reproduces_mix_and_sizes() {
     // Run unchanged on the embedded target, with logs, and read its shape back.
     let logs = dir.path().join("logs");
     run_with_sim_logs(&scenario, &dir.path().join("results"), &logs);
-    let summary = common::read_summary(&dir.path().join("results"));
+    let summary = common::read_summary(dir.path().join("results"));
     let want = mix_of(&original);
     // Streams are bucket-1 (media-curated) and bucket-2 (media-raw), in name order.
     // The op mix of the measured phases (summary.json; the logs also hold prefill).

@@ -17,7 +17,7 @@ fn sigint_writes_partial_results_and_exits_non_zero() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let mut child = common::sse_bench_command()
         .args(["-q", "run"])
         .arg(&scenario)
         .arg("--out")
@@ -46,8 +46,7 @@ fn sigint_writes_partial_results_and_exits_non_zero() {
         signalled.elapsed()
     );
     assert_eq!(status.code(), Some(130));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = common::read_summary(&out);
     assert_eq!(summary["complete"], false);
     // Stopped early is not behind: only the arrivals due until the stop were asked for.
     let load = &summary["load"][0];

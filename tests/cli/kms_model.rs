@@ -3,13 +3,13 @@
 //! found where the quota is, and `sse-bench cost` answers without load.
 
 use crate::common;
+use common::sse_bench_output as sse_bench;
 use futures::StreamExt as _;
 use sse_bench::results::Summary;
 use sse_bench::run::{RunOptions, run_loaded};
 use sse_bench::scenario::{self, LoadedScenario, Mode};
 use sse_bench::units::HumanDuration;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -227,18 +227,6 @@ fn kms_direct_scenario_finds_the_simulated_quota() {
         (at - quota as f64).abs() <= 0.05 * quota as f64,
         "knee at {at} KMS req/s, quota {quota}"
     );
-}
-
-fn sse_bench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
-        .args(args)
-        .output()
-        .expect("run sse-bench");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

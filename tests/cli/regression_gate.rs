@@ -152,7 +152,7 @@ fn junit_and_markdown_carry_the_failures() {
     let junit = tmp.path().join("junit.xml");
     let md = tmp.path().join("summary.md");
     let step = tmp.path().join("step-summary.md");
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let out = common::sse_bench_command()
         .args([
             "compare",
             BASELINE,
@@ -223,7 +223,7 @@ fn junit_and_markdown_carry_the_failures() {
 }
 
 fn run_nightly(scenario: &Path, out: &Path, extra: &[&str], baselines: &Path) {
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .args(["-q", "run"])
         .arg(scenario)
         .arg("--out")

@@ -203,7 +203,7 @@ fn report_rerenders_and_overlays_runs() {
     }
     // `sse-bench report ARGS...` with the step summary file `step` (or none); it must succeed.
     let report = |args: &[&Path], step: Option<&Path>| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sse-bench"));
+        let mut c = common::sse_bench_command();
         c.arg("report").args(args).env_remove("GITHUB_STEP_SUMMARY");
         if let Some(s) = step {
             c.env("GITHUB_STEP_SUMMARY", s);
@@ -236,7 +236,7 @@ fn report_rerenders_and_overlays_runs() {
 
     // Several directories without --out, or a directory that is not a result: exit 2.
     let code = |args: &[&Path]| {
-        Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        common::sse_bench_command()
             .arg("report")
             .args(args)
             .output()

@@ -324,9 +324,7 @@ s3_latency = { median = "5ms", p99 = "5ms" }
     assert_eq!(s.steps.len(), 6);
 
     // summary.json validates against the checked-in schema.
-    let written: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
-            .unwrap();
+    let written: serde_json::Value = common::read_summary(dir.path());
     let errors = common::schema_errors(&written);
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(

@@ -1,8 +1,9 @@
 //! A malformed-scenario corpus: every file exits 2 naming its line and field,
 //! for `validate` and for `run`, and `run` writes nothing.
 
+use crate::common;
+
 use std::path::Path;
-use std::process::Command;
 
 fn expectations(text: &str) -> (String, Option<usize>) {
     let expect = text
@@ -30,7 +31,7 @@ fn every_malformed_scenario_is_refused_with_file_line_and_field() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         let (expect, line) = expectations(&text);
-        let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        let out = common::sse_bench_command()
             .arg("validate")
             .arg(&f)
             .output()
@@ -58,7 +59,7 @@ fn every_malformed_scenario_is_refused_with_file_line_and_field() {
         }
 
         let results = tmp.path().join(f.file_stem().unwrap());
-        let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        let out = common::sse_bench_command()
             .arg("run")
             .arg(&f)
             .arg("--out")
@@ -77,7 +78,7 @@ fn every_malformed_scenario_is_refused_with_file_line_and_field() {
 
 #[test]
 fn unreadable_file_and_bad_target_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let out = common::sse_bench_command()
         .args(["validate", "no/such/file.toml"])
         .output()
         .unwrap();
@@ -87,7 +88,7 @@ fn unreadable_file_and_bad_target_exit_2() {
             .contains("no/such/file.toml: cannot read the scenario file")
     );
     let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let out = common::sse_bench_command()
         .args(["run", quickstart, "--target", "ftp://x"])
         .output()
         .unwrap();
@@ -105,7 +106,7 @@ fn shipped_scenarios_validate() {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+            let out = common::sse_bench_command()
                 .arg("validate")
                 .arg(&p)
                 .output()

@@ -43,7 +43,7 @@ fn run() -> &'static (PathBuf, String) {
         let sc = tmp.path().join("verdict-test.toml");
         std::fs::write(&sc, SCENARIO).unwrap();
         let out = tmp.path().join("run");
-        let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        let o = common::sse_bench_command()
             .args(["-q", "run"])
             .arg(&sc)
             .arg("--out")
@@ -59,7 +59,7 @@ fn run() -> &'static (PathBuf, String) {
 }
 
 fn summary() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(run().0.join("summary.json")).unwrap()).unwrap()
+    common::read_summary(&run().0)
 }
 
 fn change<'a>(v: &'a serde_json::Value, mode: &str, op: &str, p: &str) -> &'a serde_json::Value {
@@ -168,7 +168,7 @@ fn the_verdict_comes_first_everywhere() {
 #[test]
 fn compare_shows_the_current_runs_verdict_after_its_table() {
     let dir = &run().0;
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .arg("compare")
         .args([dir, dir])
         .output()

@@ -47,8 +47,12 @@ pub fn scenario_file(dir: &std::path::Path, name: &str, body: &str) -> std::path
 }
 
 /// The summary.json of a results directory.
-pub fn read_summary(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+pub fn read_summary(dir: impl AsRef<std::path::Path>) -> serde_json::Value {
+    let path = dir.as_ref().join("summary.json");
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Deterministic test bytes.

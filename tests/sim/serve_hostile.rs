@@ -428,7 +428,7 @@ fn a_slow_client_is_disconnected() {
 /// Binding beyond loopback needs `--allow-remote`, and warns when given it.
 #[test]
 fn serve_refuses_other_addresses_without_a_flag() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .args(["serve", "--listen", "0.0.0.0:0"])
         .output()
         .unwrap();

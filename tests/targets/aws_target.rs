@@ -51,7 +51,7 @@ fn scenario(dir: &Path, principals: bool) -> std::path::PathBuf {
 /// sse-bench with only the shared config files as credentials, the simulator posing as AWS.
 fn sse_bench(serve: &common::ServeProcess, dir: &Path) -> Command {
     let (config, credentials) = write_profiles(dir, serve);
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sse-bench"));
+    let mut c = common::sse_bench_command();
     c.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN")
@@ -169,9 +169,7 @@ fn the_aws_target_provisions_runs_and_cleans_up_through_the_standard_chain() {
     );
 
     // Nothing is left; the key is pending deletion and tagged with the run.
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = common::read_summary(&out_dir);
     let t = &summary["target"];
     assert_eq!(t["kind"], "aws");
     assert_eq!(t["region"], "eu-central-1");
@@ -307,8 +305,7 @@ fn an_interrupted_aws_run_still_cleans_up_and_retires_its_key() {
     let st = stats(&rt, &serve);
     assert_eq!(st["s3"]["by_operation"]["DeleteBucket"], 1, "{st}");
     assert_eq!(st["kms"]["by_api"]["ScheduleKeyDeletion"], 1, "{st}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = common::read_summary(&out);
     assert_eq!(summary["complete"], false);
     assert_eq!(summary["target"]["left_behind"], serde_json::json!([]));
     assert!(
@@ -456,9 +453,7 @@ fn cloudtrail_counts_the_runs_own_kms_calls_and_leaves_out_the_rest() {
         stdout.contains("KMS calls measured (CloudTrail)"),
         "{stdout}\n{err}"
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = common::read_summary(&out_dir);
     // The aws target's summary, CloudTrail counts and lower bounds included, fits the schema.
     let errors = common::schema_errors(&summary);
     assert!(errors.is_empty(), "{errors:#?}");

@@ -192,7 +192,7 @@ async fn an_error_from_cloudwatch_is_an_error() {
 
 /// `sse-bench -q run SCENARIO --out OUT`.
 fn sse_bench_run(scenario: &std::path::Path, out: &std::path::Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sse-bench"));
+    let mut c = common::sse_bench_command();
     c.args(["-q", "run"]).arg(scenario).arg("--out").arg(out);
     c
 }
@@ -211,8 +211,7 @@ async fn run_ok(
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let summary =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = common::read_summary(&out);
     (String::from_utf8_lossy(&run.stdout).into_owned(), summary)
 }
 

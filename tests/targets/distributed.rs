@@ -9,7 +9,6 @@ use crate::common;
 use base64::Engine as _;
 use hdrhistogram::serialization::Deserializer;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const RATE: f64 = 300.0;
 const SECONDS: f64 = 3.0;
@@ -401,7 +400,7 @@ fn a_worker_that_reaches_the_barrier_late_says_by_how_much() {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let out = tmp.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .args(["-q", "run"])
         .arg(&sc)
         .args(["--shard", "1/2", "--start-at", &past, "--out"])
@@ -427,7 +426,7 @@ fn a_worker_that_reaches_the_barrier_late_says_by_how_much() {
         .sum();
     assert_eq!(ops, 10);
     // A malformed instant is a usage error before anything starts.
-    let o = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let o = common::sse_bench_command()
         .args(["-q", "run"])
         .arg(&sc)
         .args(["--start-at", "tomorrow", "--out"])

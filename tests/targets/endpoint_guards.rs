@@ -6,7 +6,6 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::Command;
 
 fn scenario(dir: &Path, serve: &common::ServeProcess, admin: bool) -> std::path::PathBuf {
     let p = dir.join("guard.toml");
@@ -27,7 +26,7 @@ fn scenario(dir: &Path, serve: &common::ServeProcess, admin: bool) -> std::path:
 }
 
 fn run(serve: &common::ServeProcess, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let out = common::sse_bench_command()
         .args(args)
         .env("AWS_ACCESS_KEY_ID", &serve.access_key)
         .env("AWS_SECRET_ACCESS_KEY", &serve.secret_key)
@@ -138,9 +137,7 @@ fn a_run_cleans_up_only_what_it_created() {
     )
     .unwrap();
 
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = common::read_summary(&out_dir);
     assert_eq!(summary["target"]["buckets"].as_array().unwrap().len(), 2);
     assert_eq!(
         summary["target"]["left_behind"].as_array().unwrap().len(),
@@ -353,9 +350,7 @@ fn a_reused_bucket_keeps_its_settings_and_other_objects() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = common::read_summary(&out_dir);
     let prefix = summary["target"]["key_prefix"].as_str().unwrap().to_owned();
     assert!(
         prefix.starts_with("sse-bench-") && prefix.ends_with('/'),
@@ -404,7 +399,7 @@ fn real_target_flags_are_refused_on_the_embedded_simulator() {
         &["--kms-key", "alias/a", "--create-key", "--target", "aws"][..],
         &["--target", "aws", "--key-prefix", "p/"][..],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+        let out = common::sse_bench_command()
             .args(["run", "scenarios/quickstart.toml"])
             .args(flags)
             .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -4,12 +4,11 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::Command;
 
 /// `sse-bench -q --format json run SCENARIO --out OUT` with endpoint credentials; it must
 /// succeed. Returns stdout and the summary it printed.
 fn run_json(scenario: &Path, out: &Path, ak: &str, sk: &str) -> (String, serde_json::Value) {
-    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let run = common::sse_bench_command()
         .args(["-q", "--format", "json", "run"])
         .arg(scenario)
         .arg("--out")
@@ -99,7 +98,7 @@ fn the_shipped_endpoint_scenario_needs_only_the_url_of_serve() {
     let serve = common::spawn_serve();
     let tmp = tempfile::tempdir().unwrap();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/endpoint.toml");
-    let run = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let run = common::sse_bench_command()
         .args(["--format", "json", "run"])
         .arg(&scenario)
         .args(["--target", &serve.s3, "--out"])

@@ -5,6 +5,8 @@
 //! first three, skips DSSE-KMS with the reason, labels KMS counts unavailable, and
 //! removes exactly the buckets it made.
 
+use crate::common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -94,7 +96,7 @@ fn moto_runs_the_modes_it_honours_and_is_left_as_found() {
     // The shipped scenario the README runs, pointed at this moto.
     let sc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/moto.toml");
     let out_dir = tmp.path().join("out");
-    let out = Command::new(env!("CARGO_BIN_EXE_sse-bench"))
+    let out = common::sse_bench_command()
         .args([
             "run",
             sc.to_str().unwrap(),
@@ -120,9 +122,7 @@ fn moto_runs_the_modes_it_honours_and_is_left_as_found() {
         "{stdout}"
     );
 
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
-            .unwrap();
+    let summary: serde_json::Value = common::read_summary(&out_dir);
     let t = &summary["target"];
     assert_eq!(t["kind"], "endpoint");
     assert_eq!(t["kms_counts"], "unavailable");

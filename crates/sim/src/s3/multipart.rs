@@ -299,38 +299,14 @@ pub(super) async fn complete_multipart_upload(
         .multipart_upload
         .and_then(|m| m.parts)
         .unwrap_or_default();
-    let mut chosen = Vec::with_capacity(listed.len());
-    let mut prev = 0;
-    for p in &listed {
-        let n = p.part_number.unwrap_or(0);
-        if n <= prev {
+    let chosen = match chosen_parts(&listed, &upload) {
+        Ok(c) => c,
+        Err(e) => {
+            // A refused completion leaves the upload as it was.
             b.uploads.lock().insert(input.upload_id.clone(), upload);
-            return Err(s3_error!(
-                InvalidPartOrder,
-                "The list of parts was not in ascending order."
-            ));
+            return Err(e);
         }
-        prev = n;
-        let ok = upload
-            .parts
-            .get(&n)
-            .is_some_and(|stored| p.e_tag.as_ref().is_none_or(|e| e.value() == stored.etag));
-        if !ok {
-            b.uploads.lock().insert(input.upload_id.clone(), upload);
-            return Err(s3_error!(
-                InvalidPart,
-                "One or more of the specified parts could not be found."
-            ));
-        }
-        chosen.push(n);
-    }
-    if chosen.is_empty() {
-        b.uploads.lock().insert(input.upload_id.clone(), upload);
-        return Err(s3_error!(
-            MalformedXML,
-            "You must specify at least one part"
-        ));
-    }
+    };
     let with_checksums = upload.parts.values().any(|p| p.client_checksum);
     // Additional checksums of KMS objects are re-encrypted at completion (inferred: one Decrypt).
     let metered = with_checksums
@@ -351,52 +327,23 @@ pub(super) async fn complete_multipart_upload(
             return Err(kms_to_s3(e));
         }
     };
-    let mut parts = Vec::with_capacity(chosen.len());
-    let mut md5_of_etags = Md5::new();
-    // Without additional checksums S3 gives the object a full-object CRC64NVME.
-    let mut crc = (!with_checksums).then(|| s3s::checksum::ChecksumHasher {
-        crc64nvme: Some(Default::default()),
-        ..Default::default()
-    });
-    for (i, n) in chosen.iter().enumerate() {
-        let Some(p) = upload.parts.remove(n) else {
-            return Err(s3_error!(InternalError));
-        };
-        md5_of_etags.update(p.etag.as_bytes());
-        // Re-seal under the part's position so ranged reads address parts by index.
-        let ct = p
-            .blob
-            .read()
-            .await
-            .map_err(|e| s3_error!(e, InternalError))?;
-        let pt = keys
-            .open(&part_aad(&b.name, &input.key, *n as usize + 100_000), &ct)
-            .map_err(|_| s3_error!(InternalError, "stored part failed authentication"))?;
-        if let Some(h) = crc.as_mut() {
-            h.update(&pt);
-        }
-        let blob = s
-            .state
-            .store
-            .make_blob(keys.seal(&part_aad(&b.name, &input.key, i), &pt))
-            .await
-            .map_err(|e| s3_error!(e, InternalError))?;
-        parts.push(Part { blob, ..p });
-    }
-    let etag = format!("{}-{}", hex::encode(md5_of_etags.finalize()), parts.len());
+    let (parts, etag, checksum) = reseal(
+        s,
+        &b.name,
+        &input.key,
+        &keys,
+        &mut upload,
+        &chosen,
+        with_checksums,
+    )
+    .await?;
     let obj = Arc::new(Object {
         size: parts.iter().map(|p| p.plain_len).sum(),
         etag: etag.clone(),
         last_modified: OffsetDateTime::now_utc(),
         content_type: upload.content_type,
         metadata: upload.metadata,
-        checksum: crc
-            .map(|h| Checksum {
-                checksum_crc64nvme: h.finalize().checksum_crc64nvme,
-                checksum_type: Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
-                ..Default::default()
-            })
-            .unwrap_or_default(),
+        checksum,
         sse: upload.sse,
         protection: upload.protection,
         parts,
@@ -415,6 +362,94 @@ pub(super) async fn complete_multipart_upload(
         },
         &obj.sse
     )))
+}
+
+/// The part numbers a completion lists, as S3 checks them: ascending, each uploaded
+/// (with its ETag when one is given), at least one.
+fn chosen_parts(listed: &[CompletedPart], upload: &Upload) -> S3Result<Vec<i32>> {
+    let mut chosen = Vec::with_capacity(listed.len());
+    let mut prev = 0;
+    for p in listed {
+        let n = p.part_number.unwrap_or(0);
+        if n <= prev {
+            return Err(s3_error!(
+                InvalidPartOrder,
+                "The list of parts was not in ascending order."
+            ));
+        }
+        prev = n;
+        let ok = upload
+            .parts
+            .get(&n)
+            .is_some_and(|stored| p.e_tag.as_ref().is_none_or(|e| e.value() == stored.etag));
+        if !ok {
+            return Err(s3_error!(
+                InvalidPart,
+                "One or more of the specified parts could not be found."
+            ));
+        }
+        chosen.push(n);
+    }
+    if chosen.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "You must specify at least one part"
+        ));
+    }
+    Ok(chosen)
+}
+
+/// The chosen parts re-sealed under their position in the object (so ranged reads
+/// address parts by index), the multipart ETag, and the object's checksum (without
+/// additional checksums, S3 gives it a full-object CRC64NVME).
+async fn reseal(
+    s: &SimS3,
+    bucket: &str,
+    key: &str,
+    keys: &DataKeys,
+    upload: &mut Upload,
+    chosen: &[i32],
+    with_checksums: bool,
+) -> S3Result<(Vec<Part>, String, Checksum)> {
+    let mut parts = Vec::with_capacity(chosen.len());
+    let mut md5_of_etags = Md5::new();
+    let mut crc = (!with_checksums).then(|| s3s::checksum::ChecksumHasher {
+        crc64nvme: Some(Default::default()),
+        ..Default::default()
+    });
+    for (i, n) in chosen.iter().enumerate() {
+        let Some(p) = upload.parts.remove(n) else {
+            return Err(s3_error!(InternalError));
+        };
+        md5_of_etags.update(p.etag.as_bytes());
+        let ct = p
+            .blob
+            .read()
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
+        let pt = keys
+            .open(&part_aad(bucket, key, *n as usize + 100_000), &ct)
+            .map_err(|_| s3_error!(InternalError, "stored part failed authentication"))?;
+        if let Some(h) = crc.as_mut() {
+            h.update(&pt);
+        }
+        let blob = s
+            .state
+            .store
+            .make_blob(keys.seal(&part_aad(bucket, key, i), &pt))
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
+        parts.push(Part { blob, ..p });
+    }
+    let etag = format!("{}-{}", hex::encode(md5_of_etags.finalize()), parts.len());
+    let checksum = crc
+        .map(|h| Checksum {
+            checksum_crc64nvme: h.finalize().checksum_crc64nvme,
+            checksum_type: Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
+            ..Default::default()
+        })
+        .unwrap_or_default();
+    Ok((parts, etag, checksum))
 }
 
 /// abort multipart upload.

@@ -190,26 +190,40 @@ impl Class {
     }
 }
 
-/// The identity a requester counts as: for an assumed-role session, its role (or
-/// the session itself with `per_session`); an IAM user or root as logged.
+/// The identity a requester counts as, the one rule every reader of the logs follows
+/// (docs/aws-behaviour.md §2: S3 caches a Bucket Key per IAM identity): an
+/// assumed-role session counts as its role, `arn:PARTITION:iam::ACCOUNT:role/NAME`
+/// (or as the session itself with `per_session`); a role named with its path counts
+/// as the same role without it (role names are unique in an account, and access logs
+/// never show the path); an IAM user or root as logged; `None` (unsigned) is
+/// `anonymous`.
 pub fn identity(requester: Option<&str>, per_session: bool) -> String {
     let Some(r) = requester else {
         return "anonymous".into();
     };
-    if !per_session && let Some(rest) = r.strip_prefix("arn:") {
-        // arn:<partition>:sts::<account>:assumed-role/<role>/<session>
-        let mut p = rest.splitn(5, ':');
-        let (partition, service, _region, account, resource) =
-            (p.next(), p.next(), p.next(), p.next(), p.next());
-        if let (Some(part), Some("sts"), Some(acct), Some(res)) =
-            (partition, service, account, resource)
-            && let Some(role_session) = res.strip_prefix("assumed-role/")
-        {
-            let role = role_session.split('/').next().unwrap_or(role_session);
-            return format!("arn:{part}:iam::{acct}:role/{role}");
-        }
+    let Some(rest) = r.strip_prefix("arn:") else {
+        return r.to_owned();
+    };
+    // arn:<partition>:<service>::<account>:<resource>
+    let mut p = rest.splitn(5, ':');
+    let (partition, service, _region, account, resource) =
+        (p.next(), p.next(), p.next(), p.next(), p.next());
+    let (Some(part), Some(acct), Some(res)) = (partition, account, resource) else {
+        return r.to_owned();
+    };
+    let role = match service {
+        Some("sts") if !per_session => res
+            .strip_prefix("assumed-role/")
+            .map(|rs| rs.split('/').next().unwrap_or(rs)),
+        Some("iam") => res
+            .strip_prefix("role/")
+            .map(|path_and_name| path_and_name.rsplit('/').next().unwrap_or(path_and_name)),
+        _ => None,
+    };
+    match role {
+        Some(name) => format!("arn:{part}:iam::{acct}:role/{name}"),
+        None => r.to_owned(),
     }
-    r.to_owned()
 }
 
 /// The account of an ARN identity.
@@ -261,6 +275,18 @@ mod tests {
             "arn:aws:iam::111122223333:role/etl"
         );
         assert_eq!(identity(Some(s), true), s);
+        assert_eq!(
+            identity(
+                Some("arn:aws:iam::111122223333:role/service-role/etl"),
+                false
+            ),
+            "arn:aws:iam::111122223333:role/etl",
+            "a role's path is not part of who it is"
+        );
+        assert_eq!(
+            identity(Some("arn:aws:iam::111122223333:user/alice"), false),
+            "arn:aws:iam::111122223333:user/alice"
+        );
         assert_eq!(identity(None, false), "anonymous");
         assert_eq!(
             class_of("arn:aws:iam::444455556666:role/x", Some("111122223333")),

@@ -1,6 +1,7 @@
-//! CloudTrail log files (docs/log-formats.md §3): `{"Records": [...]}`. S3 data events
-//! are traffic; KMS events whose encryption context names an S3 ARN are the KMS calls
-//! S3 made on a requester's behalf.
+//! CloudTrail records (docs/log-formats.md §3), from log files (`{"Records": [...]}`)
+//! or LookupEvents' `CloudTrailEvent` documents alike: S3 data events are traffic; KMS
+//! events whose encryption context names an S3 ARN are the KMS calls S3 made on a
+//! requester's behalf. The forecast and a run's exact counts on AWS both read them here.
 
 use super::access_log::{Malformed, Owned, parse_iso_time};
 use super::record::Op;
@@ -62,6 +63,9 @@ pub struct KmsCall {
     pub key: Option<String>,
     /// Refused by the quota (ThrottlingException).
     pub throttled: bool,
+    /// Refused for any reason (an `errorCode`, throttling included): not a billed
+    /// request, and no key was used.
+    pub failed: bool,
 }
 
 /// What one record is.
@@ -133,6 +137,7 @@ pub fn parse(e: Event) -> Result<Parsed, Malformed> {
                 requester: requester(&e.user_identity),
                 key: p["keyId"].as_str().map(str::to_owned),
                 throttled: e.error_code.as_deref() == Some("ThrottlingException"),
+                failed: e.error_code.is_some(),
             }))
         }
         _ => Ok(Parsed::Skip),
