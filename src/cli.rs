@@ -108,9 +108,10 @@ pub struct ForecastArgs {
         requires = "athena_sql"
     )]
     pub sql_dialect: String,
-    /// Region: prices and the KMS quota.
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
+    /// Region: prices and the KMS quota (default: the region the logs name; us-east-1
+    /// when they name none).
+    #[arg(long)]
+    pub region: Option<String>,
     /// KMS request quota to forecast against, req/s (default: the region's).
     #[arg(long, value_name = "RPS")]
     pub quota: Option<u64>,

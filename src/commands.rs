@@ -357,7 +357,8 @@ async fn forecast(args: cli::ForecastArgs, format: Format) -> Result<i32, Error>
                         scale: args.scale,
                         max_rate: 1000.0,
                         phase_duration: args.phase_duration,
-                        region: args.region.clone(),
+                        // Set to the forecast's region once the logs are read.
+                        region: String::new(),
                     },
                 ))
             }

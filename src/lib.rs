@@ -35,6 +35,7 @@ pub mod scenario;
 pub mod sdk_error;
 mod serve;
 pub mod shard;
+mod signals;
 pub mod targets;
 pub mod units;
 

@@ -97,17 +97,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
     // Clients that parse this banner (tests, scripts) read it through a pipe.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    let stop = tokio::signal::ctrl_c();
+    // Ctrl-C or SIGTERM (docker stop, systemd): either way the logs are written out.
+    let stop = crate::signals::interrupted();
     tokio::pin!(stop);
     // Logs reach their files every few seconds, so a reader sees them while serve runs
     // (CloudTrail itself delivers about every five minutes).
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tokio::select! {
-            r = &mut stop => {
-                r.map_err(|e| Error::failure(format!("waiting for Ctrl-C: {e}")))?;
-                break;
-            }
+            () = &mut stop => break,
             _ = tick.tick() => {
                 if let Err(e) = sim.flush_logs() {
                     tracing::warn!("writing the logs: {e}");

@@ -14,12 +14,20 @@ pub struct Size(pub u64);
 
 /// Parses a size such as `"64KiB"` (binary and decimal units, or plain bytes).
 pub fn parse_size(s: &str) -> Result<u64, crate::error::Error> {
-    let t = s.trim();
+    let t = s;
     let err = || {
         crate::error::Error::usage(format!(
-            "expected a size like \"64KiB\" or \"8MiB\", got {s:?}"
+            "expected a size like \"64KiB\" or \"8MiB\", got {s:?}{}",
+            if s.trim() != s {
+                " (stray whitespace)"
+            } else {
+                ""
+            }
         ))
     };
+    if s.trim() != s {
+        return Err(err());
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -124,6 +132,21 @@ pub fn rate(v: f64) -> String {
     }
 }
 
+/// An amount of USD with the sign, to the cent: `$12.34`, `$4,776`.
+pub fn dollars(v: f64) -> String {
+    if v >= 100.0 {
+        format!("${}", thousands(v))
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+/// A change in USD with its sign: `+$12.34`, `-$4,776`.
+pub fn signed_dollars(v: f64) -> String {
+    let sign = if v < 0.0 { "-" } else { "+" };
+    format!("{sign}{}", dollars(v.abs()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +164,9 @@ mod tests {
                 .contains("64KiB")
         );
         assert!(parse_size("-1KiB").is_err());
+        let e = parse_size("64KB ").unwrap_err().to_string();
+        assert!(e.contains("stray whitespace"), "{e}");
+        assert!(parse_size(" 1MiB").is_err());
         assert_eq!(format_size(65536), "64KiB");
         assert_eq!(format_size(1_572_864), "1536KiB");
         assert_eq!(format_size(1_500_000), "1.4MiB");

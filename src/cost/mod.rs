@@ -71,8 +71,8 @@ pub struct CostReport {
     pub quota_rps: u64,
     /// Per mode.
     pub modes: Vec<ModeEstimate>,
-    /// KMS request charges Bucket Keys save per month against SSE-KMS (USD, percent).
-    pub bucket_key_saving: Option<(f64, f64)>,
+    /// What Bucket Keys save against SSE-KMS.
+    pub bucket_key_saving: Option<crate::prices::Saving>,
     /// Plain-language findings (quota exceeded, assumptions).
     pub messages: Vec<String>,
 }
@@ -105,11 +105,26 @@ fn work_per_s(p: &Profile) -> S3Work {
 fn model_kms_rps(p: &Profile, mode: Mode) -> (f64, Option<kms::Status>) {
     let w = work_per_s(p);
     if mode.bucket_key() {
-        let reads_as_writer = w.copies > 0.0 || w.parts > 0.0;
-        let readers = p.readers + if reads_as_writer { p.writers } else { 0 };
+        // Each bucket fetches its own Bucket Keys, for its own requesters.
         let reads = w.gets + w.copies + w.parts;
-        let (g, d) = kms::bucket_key_rates(&p.rules, p.writers, readers, reads, p.data_age);
-        (g + d, Some(kms::Status::Inferred))
+        let reads_as_writer = w.copies > 0.0 || w.parts > 0.0;
+        let rps = p
+            .buckets
+            .iter()
+            .map(|b| {
+                let writers_read = reads_as_writer && !b.readers_include_writers;
+                let readers = b.readers + if writers_read { b.writers } else { 0 };
+                let (g, d) = kms::bucket_key_rates(
+                    &p.rules,
+                    b.writers,
+                    readers,
+                    reads * b.read_share,
+                    p.data_age,
+                );
+                g + d
+            })
+            .sum();
+        (rps, Some(kms::Status::Inferred))
     } else {
         let pred = kms::per_request(mode, &p.rules, &w);
         (pred.calls, pred.status)
@@ -195,15 +210,9 @@ pub fn estimate(p: &Profile, table: &PriceTable) -> Result<CostReport, Error> {
     let bucket_key_saving = modes
         .iter()
         .find(|m| m.mode == Mode::SseKmsBucketKey)
-        .map(|bk| {
+        .and_then(|bk| {
             let without = estimate_mode(p, prices, spm, Mode::SseKms);
-            let saved = without.monthly.kms_requests_usd - bk.monthly.kms_requests_usd;
-            let pct = if without.monthly.kms_requests_usd > 0.0 {
-                100.0 * saved / without.monthly.kms_requests_usd
-            } else {
-                0.0
-            };
-            (saved, pct)
+            crate::prices::Saving::of(&without.monthly, &bk.monthly)
         });
     if p.modes.contains(&Mode::SseKmsBucketKey)
         && p.measured_kms_per_op.contains_key(&Mode::SseKmsBucketKey)
@@ -213,10 +222,19 @@ pub fn estimate(p: &Profile, table: &PriceTable) -> Result<CostReport, Error> {
         );
     }
     if p.modes.contains(&Mode::SseKmsBucketKey) {
+        let who = match p.buckets.as_slice() {
+            [one] => format!("{} writer(s), {} reader(s)", one.writers, one.readers),
+            many => format!(
+                "{} buckets, each with its own Bucket Keys (writers/readers: {})",
+                many.len(),
+                many.iter()
+                    .map(|b| format!("{}/{}", b.writers, b.readers))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         messages.push(format!(
-            "Bucket Key figures assume {} writer(s), {} reader(s), a {} lifetime (not documented by AWS) and data written over {}",
-            p.writers,
-            p.readers,
+            "Bucket Key figures assume {who}, a {} lifetime (not documented by AWS) and data written over {}",
             humantime::format_duration(p.bucket_key_lifetime),
             humantime::format_duration(p.data_age)
         ));
@@ -401,7 +419,10 @@ mod tests {
         );
         let s3 = r.modes.iter().find(|m| m.mode == Mode::SseS3).unwrap();
         assert_eq!((s3.kms_rps, s3.monthly.key_usd), (0.0, 0.0));
-        let (saved, pct) = r.bucket_key_saving.unwrap();
+        let crate::prices::Saving {
+            monthly_usd: saved,
+            of_kms_requests_pct: pct,
+        } = r.bucket_key_saving.unwrap();
         assert!(saved > 29.9 && pct > 99.9);
     }
 

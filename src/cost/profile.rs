@@ -80,10 +80,13 @@ pub struct Profile {
     pub size: u64,
     /// Multipart part size, when uploads above it are split.
     pub part_size: Option<u64>,
-    /// Principals that write.
+    /// Principals that write (all buckets).
     pub writers: u32,
-    /// Principals that read.
+    /// Principals that read (all buckets).
     pub readers: u32,
+    /// Bucket Key requesters per bucket (each bucket fetches its own Bucket Keys),
+    /// with each bucket's share of the reads; one bucket for a flag profile.
+    pub buckets: Vec<BucketGroup>,
     /// Bucket Key lifetime.
     #[serde(with = "humantime_serde_secs")]
     pub bucket_key_lifetime: Duration,
@@ -99,6 +102,20 @@ pub struct Profile {
     /// Inferred rules in force.
     #[serde(skip)]
     pub rules: KmsRules,
+}
+
+/// The Bucket Key requesters of one bucket and its share of the profile's reads.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct BucketGroup {
+    /// Requesters that write.
+    pub writers: u32,
+    /// Requesters that read.
+    pub readers: u32,
+    /// Whether `readers` already counts the writers that read (a copy's source, a
+    /// multipart upload's parts): a scenario says who they are; a flag profile does not.
+    pub readers_include_writers: bool,
+    /// Its reads as a share of all reads (the shares add up to 1).
+    pub read_share: f64,
 }
 
 mod humantime_serde_secs {
@@ -212,6 +229,12 @@ fn source(a: &CostArgs, any_op_flag: bool) -> Result<Profile, Error> {
         part_size: None,
         writers: 1,
         readers: 1,
+        buckets: vec![BucketGroup {
+            writers: 1,
+            readers: 1,
+            readers_include_writers: false,
+            read_share: 1.0,
+        }],
         bucket_key_lifetime: KmsRules::default().bucket_key_lifetime,
         data_age: Duration::ZERO,
         keys: 1,
@@ -244,6 +267,12 @@ fn overrides(p: &mut Profile, a: &CostArgs) -> Result<(), Error> {
         }
         p.writers = r;
         p.readers = r;
+        p.buckets = vec![BucketGroup {
+            writers: r,
+            readers: r,
+            readers_include_writers: false,
+            read_share: 1.0,
+        }];
     }
     p.rules.bucket_key_lifetime = p.bucket_key_lifetime;
     p.data_age = match &a.data_age {
@@ -280,6 +309,7 @@ fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Er
     let mut part_size = None;
     let mut writers = std::collections::BTreeSet::new();
     let mut readers = std::collections::BTreeSet::new();
+    let buckets = groups(s);
     for (st, share) in s.shares() {
         let w = st.mix.s3_weight() as f64;
         if w <= 0.0 {
@@ -314,6 +344,7 @@ fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Er
         part_size,
         writers: s.bucket_key_requesters(writers).max(1),
         readers: s.bucket_key_requesters(readers).max(1),
+        buckets,
         bucket_key_lifetime: rules.bucket_key_lifetime,
         data_age: Duration::ZERO,
         keys: 1,
@@ -321,6 +352,25 @@ fn from_scenario(path: &std::path::Path, ops: Option<f64>) -> Result<Profile, Er
         measured_kms_per_op: BTreeMap::new(),
         rules,
     })
+}
+
+/// Bucket Key requesters per bucket role of a scenario, as `run` counts them.
+fn groups(s: &scenario::Scenario) -> Vec<BucketGroup> {
+    let groups = s.bucket_requesters();
+    let reads: f64 = groups.iter().map(|g| g.read_share).sum();
+    groups
+        .iter()
+        .map(|g| BucketGroup {
+            writers: g.writers,
+            readers: g.readers,
+            readers_include_writers: true,
+            read_share: if reads > 0.0 {
+                g.read_share / reads
+            } else {
+                1.0 / groups.len() as f64
+            },
+        })
+        .collect()
 }
 
 fn from_results(dir: &std::path::Path, ops: Option<f64>) -> Result<Profile, Error> {
@@ -401,6 +451,19 @@ fn from_results(dir: &std::path::Path, ops: Option<f64>) -> Result<Profile, Erro
         part_size: None,
         writers: requesters,
         readers: requesters,
+        // The run's scenario, echoed in its summary, says who read and wrote which bucket.
+        buckets: serde_json::from_value::<scenario::Scenario>(s.scenario.definition.clone())
+            .map_or_else(
+                |_| {
+                    vec![BucketGroup {
+                        writers: requesters,
+                        readers: requesters,
+                        readers_include_writers: false,
+                        read_share: 1.0,
+                    }]
+                },
+                |sc| groups(&sc),
+            ),
         bucket_key_lifetime: rules.bucket_key_lifetime,
         data_age: Duration::ZERO,
         keys: 1,

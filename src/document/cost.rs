@@ -99,11 +99,8 @@ pub fn cost_doc(r: &CostReport) -> Doc {
         d.text([super::summary::LOWER_BOUND_NOTE.to_owned()]);
     }
     let mut findings = Vec::new();
-    if let Some((saved, pct)) = r.bucket_key_saving {
-        findings.push(format!(
-            "Bucket Keys save {}/month of KMS requests against SSE-KMS ({pct:.1}%).",
-            dollars(saved)
-        ));
+    if let Some(s) = &r.bucket_key_saving {
+        findings.push(s.sentence());
     }
     findings.extend(r.messages.iter().cloned());
     d.list(findings);

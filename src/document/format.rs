@@ -2,7 +2,7 @@
 //! from [`crate::units`], thousands separators and rates). One place, so a figure
 //! reads the same in every table.
 
-pub use crate::units::{rate, thousands};
+pub use crate::units::{dollars, rate, thousands};
 
 /// An amount of USD without the sign: small amounts keep their digits, large ones
 /// get separators.
@@ -26,15 +26,6 @@ pub fn usd_precise(v: f64) -> String {
     }
     let decimals = (3 - v.abs().log10().floor() as i32).max(2) as usize;
     format!("{v:.decimals$}")
-}
-
-/// An amount of USD with the sign, to the cent: `$12.34`, `$4,776`.
-pub fn dollars(v: f64) -> String {
-    if v >= 100.0 {
-        format!("${}", thousands(v))
-    } else {
-        format!("${v:.2}")
-    }
 }
 
 /// A measured value with as many decimals as its size calls for; "missing" for none.

@@ -120,9 +120,11 @@ pub fn verdict_doc(v: &Verdict) -> Doc {
         .unwrap_or(0);
     let latency = latency_table(v);
     if !latency.rows.is_empty() {
-        if rounds < 2 {
+        if (rounds as usize) < crate::results::verdict::MIN_ROUNDS {
             d.text([format!(
-                "Latency: {rounds} round, too few to tell a change from noise (run rounds = 3 or more)."
+                "Latency: {rounds} round{}, too few to tell a change from noise (run rounds = {} or more).",
+                if rounds == 1 { "" } else { "s" },
+                crate::results::verdict::MIN_ROUNDS
             )]);
         } else {
             d.text([format!(
@@ -143,11 +145,7 @@ pub fn verdict_doc(v: &Verdict) -> Doc {
         .map(|m| mode_sentence(m, m.mode == v.baseline))
         .collect();
     if let Some(s) = &v.bucket_key_saving {
-        lines.push(format!(
-            "Bucket Keys save {} a month against SSE-KMS ({:.0}%).",
-            dollars(s.monthly_usd),
-            s.pct
-        ));
+        lines.push(s.sentence());
     }
     d.list(lines);
     d.list(v.caveats.iter().map(|c| format!("Caveat: {}", c.text)));

@@ -128,6 +128,7 @@ pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), crate::error:
                         key: None,
                         size: None,
                         status: if ok { 200 } else { 400 },
+                        region: None,
                     },
                     n,
                     bytes,

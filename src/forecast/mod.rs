@@ -23,8 +23,8 @@ pub struct Options {
     pub cloudtrail: Vec<String>,
     /// Aggregates computed by the `--athena-sql` query (CSV files).
     pub aggregate: Vec<String>,
-    /// Region (prices and the default quota).
-    pub region: String,
+    /// Region (prices and the default quota); `None`: the one the logs name.
+    pub region: Option<String>,
     /// KMS quota override, req/s.
     pub quota: Option<u64>,
     /// Customer-managed KMS keys the buckets would use (default: the keys CloudTrail
@@ -56,7 +56,7 @@ impl Default for Options {
             access_logs: Vec::new(),
             cloudtrail: Vec::new(),
             aggregate: Vec::new(),
-            region: "us-east-1".into(),
+            region: None,
             quota: None,
             keys: None,
             per_session: false,
@@ -84,10 +84,8 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
     for (i, (src, kind)) in all.enumerate() {
         let path = if src.starts_with("s3://") {
             let url = crate::remote::S3Url::parse(src)?;
-            let access = crate::targets::AccessOptions::profile_region(
-                o.profile.clone(),
-                Some(o.region.clone()),
-            );
+            let access =
+                crate::targets::AccessOptions::profile_region(o.profile.clone(), o.region.clone());
             let into = tmp.join(i.to_string());
             let n = crate::remote::download(&url, &access, &into)
                 .await
@@ -118,7 +116,10 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
         ));
     }
     let table = crate::prices::PriceTable::load(o.prices.as_deref())?;
-    let prices = table.region(&o.region)?.clone();
+    if let Some(r) = &o.region {
+        // A region without prices is refused before any log is read.
+        table.region(r)?;
+    }
     let tmp = tempfile::Builder::new()
         .prefix("sse-bench-forecast-")
         .tempdir()
@@ -139,6 +140,8 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
     .await
     .map_err(|e| Error::failure(format!("reading the logs: {e}")))??;
     check(&traffic, o.max_malformed_pct)?;
+    let (region, region_from) = region(o.region.as_deref(), &traffic)?;
+    let prices = table.region(&region)?.clone();
     let mut rules = crate::kms::KmsRules {
         bucket_key_lifetime: o.bucket_key_lifetime,
         ..Default::default()
@@ -149,7 +152,8 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
         .keys
         .unwrap_or_else(|| (traffic.kms_keys.len() as u32).max(1));
     let settings = model::Settings {
-        region: o.region.clone(),
+        region: region.clone(),
+        region_from,
         quota_rps: o.quota.unwrap_or(prices.kms_quota_rps),
         rules,
         keys,
@@ -167,9 +171,39 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
     }
     if let Some((path, eo)) = &o.emit_scenario {
         let trace = o.emit_trace.as_ref().map(|(t, _)| relative_to(t, path));
-        write_scenario(&traffic, home, path, eo, trace.as_deref())?;
+        let eo = emit::EmitOptions {
+            region: region.clone(),
+            ..eo.clone()
+        };
+        write_scenario(&traffic, home, path, &eo, trace.as_deref())?;
     }
     Ok(r)
+}
+
+/// The region the forecast is priced in, and where it came from: `--region`, else the
+/// one region the records name (host headers, access logs' region field, CloudTrail's
+/// `awsRegion`), else us-east-1. Records naming several regions need `--region`: one
+/// account's quota is per region, and a forecast prices one.
+fn region(flag: Option<&str>, t: &traffic::Traffic) -> Result<(String, String), Error> {
+    if let Some(r) = flag {
+        return Ok((r.to_owned(), "--region".into()));
+    }
+    let named: Vec<String> = t
+        .regions
+        .iter()
+        .map(|(r, n)| format!("{r} ({n} records)"))
+        .collect();
+    match t.regions.keys().collect::<Vec<_>>().as_slice() {
+        [] => Ok((
+            "us-east-1".into(),
+            "no region in the logs: pass --region".into(),
+        )),
+        [one] => Ok(((*one).clone(), "from the logs".into())),
+        _ => Err(Error::usage(format!(
+            "the logs name several regions: {}; a forecast prices one region's quota: pass --region R (and sources of that region)",
+            named.join(", ")
+        ))),
+    }
 }
 
 /// How a scenario at `scenario` names the file `file`: its name when they share a

@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Settings {
     /// Region (prices, quota).
     pub region: String,
+    /// Where the region came from (`--region`, the logs, the default).
+    pub region_from: String,
     /// The KMS request quota, req/s.
     pub quota_rps: u64,
     /// The inferred rules in force.

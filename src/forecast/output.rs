@@ -5,6 +5,7 @@ use super::model::{Forecast, ModeForecast, Settings, op_totals};
 use super::traffic::Traffic;
 use crate::logs::record::{Class, Op, class_of, short_name};
 use crate::scenario::Mode;
+use crate::units::{dollars, signed_dollars};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -147,6 +148,8 @@ pub struct Report {
     pub verdict: Vec<String>,
     /// Region priced.
     pub region: String,
+    /// Where the region came from: `--region`, "from the logs", or the default.
+    pub region_from: String,
     /// KMS quota, req/s.
     pub quota_rps: u64,
     /// Bucket Key lifetime assumed, seconds.
@@ -300,6 +303,7 @@ pub fn build(
         schema_version: SCHEMA_VERSION,
         verdict: Vec::new(),
         region: s.region.clone(),
+        region_from: s.region_from.clone(),
         quota_rps: s.quota_rps,
         bucket_key_lifetime_s: s.rules.bucket_key_lifetime.as_secs_f64(),
         per_session: t.per_session,
@@ -464,12 +468,6 @@ fn caveats(r: &Report, f: &Forecast) -> Vec<String> {
     c
 }
 
-/// Dollars with cents (the verdict's own format: the report is built before any
-/// rendering).
-fn usd(v: f64) -> String {
-    format!("{v:.2}")
-}
-
 fn pct(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b * 100.0 } else { 0.0 }
 }
@@ -478,11 +476,17 @@ fn verdict(r: &Report, f: &Forecast) -> Vec<String> {
     let mut v = Vec::new();
     let total: u64 = r.requests.values().sum();
     v.push(format!(
-        "Traffic: {total} requests over {} in {} bucket(s) from {} requester(s); {} KMS quota {} req/s.",
+        "Traffic: {total} requests over {} in {} bucket(s) from {} requester(s); {}{} KMS quota {} req/s.",
         humantime::format_duration(std::time::Duration::from_secs(r.span.2 as u64)),
         r.buckets.len(),
         r.requesters.len(),
         r.region,
+        // Said only when the region was not given.
+        if r.region_from == "--region" {
+            String::new()
+        } else {
+            format!(" ({})", r.region_from)
+        },
         r.quota_rps
     ));
     let base = mode_of(f, Mode::SseS3).monthly.total_usd;
@@ -494,24 +498,27 @@ fn verdict(r: &Report, f: &Forecast) -> Vec<String> {
             format!(", {:.1}% headroom", 100.0 - x.peak_quota_pct)
         };
         v.push(format!(
-            "{}: peak {:.0} KMS req/s ({:.1}% of quota{over}), p99 second {:.0}, average {:.1}; {:.3} M KMS requests/month; ${}/month (+${} over SSE-S3).",
+            "{}: peak {:.0} KMS req/s ({:.1}% of quota{over}), p99 second {:.0}, average {:.1}; {:.3} M KMS requests/month; {} a month, {} against SSE-S3.",
             m.as_str(),
             x.peak_rps,
             x.peak_quota_pct,
             x.p99_rps,
             x.avg_rps,
             x.monthly_kms_requests / 1e6,
-            usd(x.monthly.total_usd),
-            usd(x.monthly.total_usd - base),
+            dollars(x.monthly.total_usd),
+            signed_dollars(x.monthly.total_usd - base),
         ));
     }
     let kms = mode_of(f, Mode::SseKms);
     let bk = mode_of(f, Mode::SseKmsBucketKey);
-    v.push(format!(
-        "Bucket Keys: {:.1}% fewer KMS requests than SSE-KMS, ${}/month saved.",
-        100.0 - pct(bk.monthly_kms_requests, kms.monthly_kms_requests),
-        usd(kms.monthly.total_usd - bk.monthly.total_usd)
-    ));
+    let fewer = 100.0 - pct(bk.monthly_kms_requests, kms.monthly_kms_requests);
+    v.push(match crate::prices::Saving::of(&kms.monthly, &bk.monthly) {
+        Some(s) => format!(
+            "{} {fewer:.1}% fewer KMS requests than SSE-KMS.",
+            s.sentence()
+        ),
+        None => format!("Bucket Keys: {fewer:.1}% fewer KMS requests than SSE-KMS."),
+    });
     if let Some(top) = r.requesters.first()
         && kms.kms_calls > 0.0
     {

@@ -79,6 +79,8 @@ pub struct Traffic {
     pub duplicate_events: u64,
     /// CloudTrail's `recipientAccountId`s (the account that owns the trail), counted.
     pub recipients: BTreeMap<String, u64>,
+    /// Records per AWS region, where the record names one.
+    pub regions: BTreeMap<String, u64>,
     /// Every successful object request, when a trace is wanted (one row each: the only
     /// part of the model that grows with the logs).
     pub trace: Option<Vec<TraceRow>>,
@@ -182,8 +184,21 @@ impl Traffic {
         }
     }
 
+    /// Counts a record's region.
+    fn region(&mut self, region: Option<&str>) {
+        if let Some(r) = region {
+            match self.regions.get_mut(r) {
+                Some(n) => *n += 1,
+                None => {
+                    self.regions.insert(r.to_owned(), 1);
+                }
+            }
+        }
+    }
+
     /// Bucket and requester ids of a request, and the time range it widens.
     fn ids(&mut self, r: &Request<'_>) -> (u32, u32) {
+        self.region(r.region);
         // Consecutive lines usually share bucket and requester: skip the lookups.
         let (b, q) = match &self.last {
             Some((lb, lr, b, q)) if lb == r.bucket && lr.as_deref() == r.requester => (*b, *q),
@@ -204,6 +219,7 @@ impl Traffic {
     /// Counts one KMS call CloudTrail recorded.
     pub fn add_kms(&mut self, k: &KmsCall) {
         self.records += 1;
+        self.region(k.region.as_deref());
         let b = self.buckets.id(&k.bucket);
         let q = self.requester_id(k.requester.as_deref());
         let m = self.kms.entry((b, q, k.api.clone())).or_default();
@@ -299,6 +315,9 @@ impl Traffic {
         }
         for (a, n) in o.recipients {
             *self.recipients.entry(a).or_default() += n;
+        }
+        for (r, n) in o.regions {
+            *self.regions.entry(r).or_default() += n;
         }
     }
 

@@ -121,9 +121,9 @@ fn dash_to_none(v: &str) -> Option<&str> {
     (v != "-" && !v.is_empty()).then_some(v)
 }
 
-/// One line of the text format. Fields after the eighteenth (Host Id, Signature
-/// Version, Cipher Suite, Authentication Type, Host Header, TLS version, Access Point
-/// ARN, aclRequired, and any AWS adds later) are optional and not needed here.
+/// One line of the text format. Fields after the thirteenth are optional: of them only
+/// the Host Header (the 23rd) and the region AWS's current records append after
+/// aclRequired (the 27th) are read, for the region the request went to.
 pub fn parse_line(line: &str) -> Result<Request<'_>, Malformed> {
     let mut s = line.trim_end_matches(['\r', '\n']);
     let mut f = || next_field(&mut s);
@@ -152,6 +152,13 @@ pub fn parse_line(line: &str) -> Result<Request<'_>, Malformed> {
     if !operation.contains('.') {
         return Err("operation is not like REST.GET.OBJECT");
     }
+    // Fields 14 to 27: the host header is the tenth of them, the region the fourteenth.
+    let rest: Vec<&str> = std::iter::from_fn(&mut f).take(14).collect();
+    let region = rest
+        .get(13)
+        .copied()
+        .filter(|r| super::record::is_region(r))
+        .or_else(|| rest.get(9).and_then(|h| super::record::region_of_host(h)));
     Ok(Request {
         unix,
         bucket,
@@ -160,6 +167,7 @@ pub fn parse_line(line: &str) -> Result<Request<'_>, Malformed> {
         key: dash_to_none(key),
         size,
         status,
+        region,
     })
 }
 
@@ -183,6 +191,9 @@ pub struct CloudWatchRecord<'a> {
     http_status: Option<serde_json::Value>,
     #[serde(default)]
     object_size: Option<serde_json::Value>,
+    /// By analogy with the text format's Host Header (inferred).
+    #[serde(borrow, default)]
+    host_header: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// An owned [`Request`] for records whose fields had to be unescaped.
@@ -199,6 +210,8 @@ pub struct Owned {
     pub key: Option<String>,
     /// Object size.
     pub size: Option<u64>,
+    /// The region the request went to, when the record names it.
+    pub region: Option<String>,
     /// HTTP status.
     pub status: u16,
 }
@@ -214,6 +227,7 @@ impl Owned {
             key: self.key.as_deref(),
             size: self.size,
             status: self.status,
+            region: self.region.as_deref(),
         }
     }
 }
@@ -246,6 +260,11 @@ pub fn parse_cloudwatch(line: &str) -> Result<Owned, Malformed> {
         key: r.key.map(|s| s.into_owned()).filter(|s| s != "-"),
         size: number(&r.object_size),
         status: number(&r.http_status).unwrap_or(0) as u16,
+        region: r
+            .host_header
+            .as_deref()
+            .and_then(super::record::region_of_host)
+            .map(str::to_owned),
     })
 }
 

@@ -37,6 +37,8 @@ pub struct Event {
     error_code: Option<String>,
     #[serde(rename = "recipientAccountId", default)]
     recipient: Option<String>,
+    #[serde(rename = "awsRegion", default)]
+    region: Option<String>,
 }
 
 impl Event {
@@ -66,6 +68,8 @@ pub struct KmsCall {
     /// Refused for any reason (an `errorCode`, throttling included): not a billed
     /// request, and no key was used.
     pub failed: bool,
+    /// The region of the call (`awsRegion`).
+    pub region: Option<String>,
 }
 
 /// What one record is.
@@ -115,6 +119,7 @@ pub fn parse(e: Event) -> Result<Parsed, Malformed> {
                 key: p["key"].as_str().map(str::to_owned),
                 size,
                 status: if e.error_code.is_some() { 400 } else { 200 },
+                region: e.region.clone(),
             }))
         }
         "kms.amazonaws.com" => {
@@ -138,6 +143,7 @@ pub fn parse(e: Event) -> Result<Parsed, Malformed> {
                 key: p["keyId"].as_str().map(str::to_owned),
                 throttled: e.error_code.as_deref() == Some("ThrottlingException"),
                 failed: e.error_code.is_some(),
+                region: e.region.clone(),
             }))
         }
         _ => Ok(Parsed::Skip),

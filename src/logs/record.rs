@@ -155,6 +155,9 @@ pub struct Request<'a> {
     pub size: Option<u64>,
     /// HTTP status (0 when not logged).
     pub status: u16,
+    /// The AWS region the request went to, when the record names it (a regional
+    /// endpoint in the host header, a region field, CloudTrail's `awsRegion`).
+    pub region: Option<&'a str>,
 }
 
 impl Request<'_> {
@@ -162,6 +165,36 @@ impl Request<'_> {
     pub fn succeeded(&self) -> bool {
         (200..300).contains(&self.status)
     }
+}
+
+/// Whether `s` is an AWS region name: `eu-central-1`, `us-gov-west-1`, `cn-north-1`.
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return false;
+    };
+    (3..=4).contains(&parts.len())
+        && first.len() == 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// The region an S3 endpoint host names (`s3.eu-central-1.amazonaws.com`,
+/// `bucket.s3.us-west-2.amazonaws.com`, `s3.dualstack.ap-south-1.amazonaws.com`,
+/// `s3-us-west-2.amazonaws.com`); `None` for the global endpoint (`s3.amazonaws.com`,
+/// which serves buckets of any region through redirects) and for hosts that are not S3's.
+pub fn region_of_host(host: &str) -> Option<&str> {
+    let host = host.split(':').next().unwrap_or(host);
+    if !host.contains(".amazonaws.com") {
+        return None;
+    }
+    host.split('.')
+        .map(|label| label.strip_prefix("s3-").unwrap_or(label))
+        .find(|label| is_region(label))
 }
 
 /// What kind of principal a requester is.
@@ -294,6 +327,25 @@ mod tests {
         );
         assert_eq!(class_of("anonymous", None), Class::Anonymous);
         assert_eq!(class_of("79a59df900b9", None), Class::Other);
+    }
+
+    #[test]
+    fn regions_are_read_from_regional_endpoints_only() {
+        assert_eq!(
+            region_of_host("s3.eu-central-1.amazonaws.com"),
+            Some("eu-central-1")
+        );
+        assert_eq!(
+            region_of_host("media.s3.us-west-2.amazonaws.com"),
+            Some("us-west-2")
+        );
+        assert_eq!(
+            region_of_host("s3-us-gov-west-1.amazonaws.com"),
+            Some("us-gov-west-1")
+        );
+        assert_eq!(region_of_host("s3.amazonaws.com"), None);
+        assert_eq!(region_of_host("127.0.0.1:9000"), None);
+        assert!(is_region("cn-north-1") && !is_region("s3") && !is_region("us-east"));
     }
 
     #[test]

@@ -259,6 +259,40 @@ pub struct CostBreakdown {
     pub total_usd: f64,
 }
 
+/// What S3 Bucket Keys save against SSE-KMS: the one definition every output uses
+/// (`run`, `cost`, `forecast`, reports and summary.json).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Saving {
+    /// SSE-KMS's monthly total minus the Bucket Key mode's, on the same traffic, USD.
+    pub monthly_usd: f64,
+    /// The saving as a share of SSE-KMS's monthly KMS request cost, percent.
+    /// (Summaries of older builds called a share of SSE-KMS's whole bill `pct`; they
+    /// still load.)
+    #[serde(alias = "pct")]
+    pub of_kms_requests_pct: f64,
+}
+
+impl Saving {
+    /// The saving as every output says it.
+    pub fn sentence(&self) -> String {
+        format!(
+            "Bucket Keys save {} a month, {:.1}% of SSE-KMS's KMS request cost.",
+            crate::units::dollars(self.monthly_usd),
+            self.of_kms_requests_pct
+        )
+    }
+
+    /// The saving of `bucket_key`'s month against `sse_kms`'s (both on the same
+    /// traffic); none when SSE-KMS pays nothing for KMS requests.
+    pub fn of(sse_kms: &CostBreakdown, bucket_key: &CostBreakdown) -> Option<Saving> {
+        let saved = sse_kms.total_usd - bucket_key.total_usd;
+        (sse_kms.kms_requests_usd > 0.0).then(|| Saving {
+            monthly_usd: saved,
+            of_kms_requests_pct: 100.0 * saved / sse_kms.kms_requests_usd,
+        })
+    }
+}
+
 impl CostBreakdown {
     /// A breakdown with its total.
     pub fn new(s3: f64, kms: f64, key: f64, dsse: Option<f64>) -> Self {

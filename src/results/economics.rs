@@ -7,8 +7,7 @@ use super::summary::{
 };
 use crate::kms::{self, BucketActivity, KmsRules, Prediction, S3Work, Span};
 use crate::prices::CostBreakdown;
-use crate::scenario::{self, Mode, Op, Rate, Scenario};
-use std::collections::BTreeSet;
+use crate::scenario::{Mode, Op, Rate, Scenario};
 
 /// What a run's economics are worked out from.
 pub struct Context<'a> {
@@ -94,7 +93,7 @@ pub fn predict(ctx: &Context<'_>, mode: Mode) -> Prediction {
         ops: None,
     });
     let steps: Vec<_> = rec.steps.iter().filter(|t| t.mode == mode).collect();
-    kms::sum(roles(ctx.scenario).into_iter().map(|r| {
+    kms::sum(ctx.scenario.bucket_requesters().into_iter().map(|r| {
         // Reads that need the Bucket Key: GETs, copy sources, multipart parts.
         let reads_in_step = |t: &StepTotals| -> Option<f64> {
             t.record.then(|| {
@@ -148,76 +147,57 @@ pub fn predict(ctx: &Context<'_>, mode: Mode) -> Prediction {
     .times(rec.bucket_sets)
 }
 
-/// Principals of one bucket role as the Bucket Key model counts them, and whether
-/// its streams write and read KMS-protected data during phases.
-struct RolePrincipals {
-    streams: Vec<String>,
-    writers: u32,
-    readers: u32,
-    writes: bool,
-    reads: bool,
-    prefill: bool,
+/// What a mode's month is priced on. Every mode is priced on the same traffic, so each
+/// has one monthly total and the differences between modes are their encryption's
+/// alone: the rate of the baseline mode (SSE-S3 when it ran, else the mode itself),
+/// which is the scenario's longest measured fixed open-loop rate, else (or when the
+/// load generator could not offer it) what the baseline achieved; and the baseline's
+/// S3 request charges per operation (a mode's own sample of the mix would show as a
+/// cost of its encryption).
+struct MonthBasis {
+    ops_per_s: f64,
+    rate_source: RateSource,
+    s3_usd_per_op: f64,
 }
 
-fn role_principals(s: &Scenario, streams: &[&scenario::Stream]) -> RolePrincipals {
-    let mut writers = BTreeSet::new();
-    let mut readers = BTreeSet::new();
-    let (mut writes, mut reads) = (false, false);
-    for st in streams {
-        let m = &st.mix;
-        let w = m.put > 0 || m.copy > 0;
-        if w || st.prefill {
-            writers.extend(st.writer_names());
-        }
-        if m.get > 0 {
-            readers.extend(st.reader_names());
-            reads = true;
-        }
-        // A copy's source and a multipart upload's parts are read by the writer.
-        if m.copy > 0 || (m.put > 0 && st.multipart.is_some()) {
-            readers.extend(st.writer_names());
-            reads = true;
-        }
-        writes |= w;
-    }
-    RolePrincipals {
-        streams: streams.iter().map(|s| s.name.clone()).collect(),
-        writers: s.bucket_key_requesters(writers),
-        readers: s.bucket_key_requesters(readers),
-        writes,
-        reads,
-        prefill: streams.iter().any(|s| s.prefill),
-    }
-}
-
-/// Principals of every bucket role of the scenario.
-fn roles(s: &Scenario) -> Vec<RolePrincipals> {
-    let streams = s.streams();
-    let names: BTreeSet<&str> = streams.iter().map(|s| s.bucket_role()).collect();
-    names
-        .into_iter()
-        .map(|role| {
-            let on: Vec<&scenario::Stream> =
-                streams.iter().filter(|s| s.bucket_role() == role).collect();
-            role_principals(s, &on)
-        })
-        .collect()
-}
-
-/// The steady rate a month is projected at: the scenario's longest measured fixed
-/// open-loop rate, else (or when the load generator could not offer it) what the
-/// mode achieved.
-fn steady_rate(s: &Scenario, measured_ops_per_s: f64, behind: bool) -> (f64, RateSource) {
-    match s.steady_rate() {
+fn month_basis(ctx: &Context<'_>, mode: Mode, p: &crate::prices::RegionPrices) -> MonthBasis {
+    let rec = ctx.record;
+    let base = if mode != Mode::KmsDirect && rec.series_of(Mode::SseS3).next().is_some() {
+        Mode::SseS3
+    } else {
+        mode
+    };
+    let ops = operations(rec, base);
+    let seconds = rec.mode_seconds(base);
+    let measured_rate = if seconds > 0.0 { ops / seconds } else { 0.0 };
+    let behind = ctx.load.iter().any(|l| l.mode == base && l.behind);
+    let (ops_per_s, rate_source) = match ctx.scenario.steady_rate() {
         Some(r) if !behind => (r, RateSource::Scenario),
-        _ => (measured_ops_per_s, RateSource::Measured),
+        _ => (measured_rate, RateSource::Measured),
+    };
+    MonthBasis {
+        ops_per_s,
+        rate_source,
+        s3_usd_per_op: if ops > 0.0 {
+            p.s3_requests_usd(work_of(rec, base).requests()) / ops
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Operations of a mode's measured steps: S3 operations, or direct KMS calls.
+fn operations(rec: &RunRecord, mode: Mode) -> f64 {
+    if mode == Mode::KmsDirect {
+        direct_calls(rec, mode).iter().map(|c| c.1).sum()
+    } else {
+        work_of(rec, mode).operations()
     }
 }
 
 /// Cost of one mode: the run, per million operations, and a month at the steady rate.
 pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
     let rec = ctx.record;
-    let measured_seconds = rec.mode_seconds(k.mode);
     let run_seconds = rec.duration_s;
     let info = ctx.prices.as_ref()?;
     let p = &info.prices;
@@ -245,33 +225,34 @@ pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
         p.key_usd(keys, &rec.key_billing, run_seconds / 3600.0, hpm),
         dsse,
     );
-    let ops = if k.mode == Mode::KmsDirect {
-        direct_calls(rec, k.mode).iter().map(|c| c.1).sum()
-    } else {
-        work.operations()
-    };
-    let measured_rate = if measured_seconds > 0.0 {
-        ops / measured_seconds
-    } else {
-        0.0
-    };
-    let behind = ctx.load.iter().any(|l| l.mode == k.mode && l.behind);
-    let (rate, rate_source) = steady_rate(ctx.scenario, measured_rate, behind);
+    let ops = operations(rec, k.mode);
+    let basis = month_basis(ctx, k.mode, p);
+    let rate = basis.ops_per_s;
     let month_ops = rate * hpm * 3600.0;
     // Everything scales with operations, except the key, which is a flat monthly charge.
     let per_op = if ops > 0.0 { 1.0 / ops } else { 0.0 };
     // A short run sees few Bucket Key refreshes: a month is projected from the
     // steady-state model (writers × lifetimes, readers × Bucket Keys × lifetimes).
     let kms_rate = if k.mode.bucket_key() {
-        let reads_share = (work.gets + work.copies + work.parts) * per_op;
-        roles(ctx.scenario)
+        ctx.scenario
+            .bucket_requesters()
             .into_iter()
             .map(|r| {
+                // The role's reads that need its Bucket Key, per operation of the run.
+                let reads: f64 = rec
+                    .series_of(k.mode)
+                    .filter(|s| r.streams.contains(&s.key.stream))
+                    .map(|s| match s.key.op {
+                        Op::Get | Op::Copy => s.stats.ok as f64,
+                        Op::Put => s.stats.parts as f64,
+                        _ => 0.0,
+                    })
+                    .sum();
                 let (g, d) = kms::bucket_key_rates(
                     &ctx.rules,
                     r.writers,
                     r.readers,
-                    rate * reads_share,
+                    rate * reads * per_op,
                     ctx.rules.bucket_key_lifetime,
                 );
                 g + d
@@ -283,12 +264,12 @@ pub fn mode_cost(ctx: &Context<'_>, k: &ModeKms) -> Option<ModeCost> {
     let month_kms = kms_rate * hpm * 3600.0;
     let monthly = MonthlyProjection {
         ops_per_s: rate,
-        rate_source,
+        rate_source: basis.rate_source,
         operations: month_ops,
         kms_requests: month_kms,
         kms_rps: kms_rate,
         cost: CostBreakdown::new(
-            run.s3_requests_usd * per_op * month_ops,
+            basis.s3_usd_per_op * month_ops,
             p.kms_monthly_usd(month_kms),
             p.key_month_usd(keys, &rec.key_billing),
             dsse.map(|d| d * per_op * month_ops),

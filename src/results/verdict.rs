@@ -52,7 +52,8 @@ pub enum Assessment {
     Faster,
     /// The interval spans zero.
     NotDistinguishable,
-    /// Fewer than two rounds: no interval can be had, so no change is claimed.
+    /// Fewer than three rounds ([`MIN_ROUNDS`]): no interval worth the name, so no
+    /// change is claimed.
     TooFewRounds,
 }
 
@@ -99,12 +100,12 @@ pub struct KmsLoad {
     pub ops_per_s_at_quota: Option<f64>,
 }
 
-/// A mode's monthly bill against SSE-S3's. Every mode is billed for the same S3
-/// requests (SSE-S3's, so a mode's slightly different sample of the mix does not show
-/// as a cost of its encryption); what differs is KMS requests, keys and DSSE.
+/// A mode's monthly bill against SSE-S3's: the mode's one monthly total (its cost's
+/// `monthly`), on the traffic every mode is priced on, so what differs is KMS
+/// requests, keys and DSSE.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CostChange {
-    /// The mode's monthly total with SSE-S3's S3 request charges, USD.
+    /// The mode's monthly total, USD (the same figure as its cost's `monthly.cost.total_usd`).
     pub monthly_usd: f64,
     /// Minus SSE-S3's, USD.
     pub change_usd: f64,
@@ -123,15 +124,6 @@ pub struct ModeVerdict {
     pub kms: KmsLoad,
     /// Monthly cost against SSE-S3 (none without prices).
     pub cost: Option<CostChange>,
-}
-
-/// What Bucket Keys save against plain SSE-KMS each month.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Saving {
-    /// USD a month.
-    pub monthly_usd: f64,
-    /// Of SSE-KMS's monthly total, percent.
-    pub pct: f64,
 }
 
 /// Why a reader should weigh the figures.
@@ -167,7 +159,7 @@ pub struct Verdict {
     /// Every mode of the run, the baseline first.
     pub modes: Vec<ModeVerdict>,
     /// What Bucket Keys save against SSE-KMS, when both ran and prices are known.
-    pub bucket_key_saving: Option<Saving>,
+    pub bucket_key_saving: Option<crate::prices::Saving>,
     /// Caveats.
     pub caveats: Vec<Caveat>,
 }
@@ -206,6 +198,9 @@ pub fn paired_interval(diffs: &[f64]) -> Option<(f64, [f64; 2])> {
     let half = t95(n - 1) * (var / n as f64).sqrt();
     Some((mean, [mean - half, mean + half]))
 }
+
+/// Rounds a latency change needs before the verdict states one with its interval.
+pub const MIN_ROUNDS: usize = 3;
 
 /// Per-round histograms of each (mode, operation), measured steps only.
 fn round_hists(record: &RunRecord) -> BTreeMap<(Mode, Op, u32), Hist> {
@@ -256,12 +251,17 @@ fn latency_change(
         };
     };
     let base = bases.iter().sum::<f64>() / bases.len() as f64;
-    let assessment = if interval[0] > 0.0 {
-        Assessment::Slower
+    // Two rounds leave one degree of freedom: an interval so wide (t = 12.7) that one
+    // stalled round flips a verdict. Below MIN_ROUNDS the mean stays (thresholds on the
+    // overhead read it), but no change is claimed and no interval given.
+    let (interval, assessment) = if diffs.len() < MIN_ROUNDS {
+        (None, Assessment::TooFewRounds)
+    } else if interval[0] > 0.0 {
+        (Some(interval), Assessment::Slower)
     } else if interval[1] < 0.0 {
-        Assessment::Faster
+        (Some(interval), Assessment::Faster)
     } else {
-        Assessment::NotDistinguishable
+        (Some(interval), Assessment::NotDistinguishable)
     };
     LatencyChange {
         op,
@@ -269,9 +269,11 @@ fn latency_change(
         rounds,
         change_ms: Some(mean),
         change_pct: (base > 0.0).then(|| 100.0 * mean / base),
-        interval_ms: Some(interval),
+        interval_ms: interval,
         ratio: (base > 0.0).then(|| (base + mean) / base),
-        ratio_interval: (base > 0.0).then(|| interval.map(|x| (base + x) / base)),
+        ratio_interval: interval
+            .filter(|_| base > 0.0)
+            .map(|i| i.map(|x| (base + x) / base)),
         assessment,
     }
 }
@@ -421,20 +423,14 @@ pub fn build(i: &Inputs<'_>) -> Option<Verdict> {
         v
     };
     let cost_of = |m: Mode| i.cost.iter().find(|c| c.mode == m);
-    let base_s3 = cost_of(BASELINE).map(|c| c.monthly.cost.s3_requests_usd);
-    // A month of a mode: the common S3 requests plus what its encryption adds.
-    let monthly = |m: Mode| -> Option<f64> {
-        let c = &cost_of(m)?.monthly.cost;
-        Some(base_s3? + c.kms_requests_usd + c.key_usd + c.dsse_usd.unwrap_or(0.0))
-    };
+    // Every mode's month is priced on the same traffic (economics::month_basis): its
+    // one monthly total is the verdict's figure too.
+    let monthly = |m: Mode| cost_of(m).map(|c| c.monthly.cost.total_usd);
     let base_monthly = monthly(BASELINE);
-    // The scenario's rate: its steady open-loop rate, else (or when the generator could
-    // not offer it) what SSE-S3 achieved.
-    let behind = i.load.iter().any(|l| l.behind);
-    let rate = i
-        .scenario
-        .steady_rate()
-        .filter(|_| !behind)
+    // The traffic's rate: the month's (the scenario's steady rate, or what SSE-S3
+    // achieved), else what SSE-S3 achieved.
+    let rate = cost_of(BASELINE)
+        .map(|c| c.monthly.ops_per_s)
         .unwrap_or_else(|| {
             i.results
                 .iter()
@@ -471,11 +467,8 @@ pub fn build(i: &Inputs<'_>) -> Option<Verdict> {
             cost,
         });
     }
-    let bucket_key_saving = match (monthly(Mode::SseKms), monthly(Mode::SseKmsBucketKey)) {
-        (Some(kms), Some(bk)) if kms > 0.0 => Some(Saving {
-            monthly_usd: kms - bk,
-            pct: 100.0 * (kms - bk) / kms,
-        }),
+    let bucket_key_saving = match (cost_of(Mode::SseKms), cost_of(Mode::SseKmsBucketKey)) {
+        (Some(kms), Some(bk)) => crate::prices::Saving::of(&kms.monthly.cost, &bk.monthly.cost),
         _ => None,
     };
     Some(Verdict {
@@ -540,6 +533,11 @@ mod tests {
         let c = latency_change(&one, Mode::SseKms, Op::Put, Percentile::P50);
         assert_eq!(c.assessment, Assessment::TooFewRounds);
         assert_eq!((c.change_ms, c.interval_ms), (None, None));
+        // Two rounds: the mean (which thresholds read), but no interval and no claim.
+        let two = rounds(&base, 10, &[0, 3]);
+        let c = latency_change(&two, Mode::SseKms, Op::Put, Percentile::P50);
+        assert_eq!(c.assessment, Assessment::TooFewRounds);
+        assert!(c.change_ms.is_some() && c.interval_ms.is_none());
     }
 
     #[test]

@@ -139,24 +139,7 @@ async fn run_pipeline(
 /// Cancels on SIGINT or SIGTERM.
 pub fn cancel_on_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        let _ = tokio::signal::ctrl_c().await;
-                        cancel.cancel();
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
+        crate::signals::interrupted().await;
         eprintln!("\nstopping: writing what was measured (marked incomplete)");
         cancel.cancel();
     });

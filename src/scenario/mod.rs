@@ -3,6 +3,7 @@
 
 mod locate;
 mod phase;
+mod requesters;
 mod target;
 pub mod thresholds;
 pub mod trace;
@@ -12,6 +13,7 @@ mod workload;
 
 pub use locate::Seg;
 pub use phase::{Load, Phase, PhaseSpec, Rate};
+pub use requesters::BucketRequesters;
 pub use target::*;
 pub use thresholds::{Threshold, parse_threshold};
 pub use types::*;
@@ -130,7 +132,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedScenario, ScenarioErrors> 
         let inner = e.inner();
         let line = locate::line_of_path(text, &segs)
             .or_else(|| inner.span().map(|s| locate::line_of(text, s.start)));
-        ScenarioErrors(vec![err(&segs, line, inner.message().to_owned())])
+        ScenarioErrors(vec![err(&segs, line, did_you_mean(inner.message()))])
     })?;
     if scenario.kind == ScenarioKind::Kms {
         // A KMS stream without a `mix` table gets the KMS default, not the S3 one.
@@ -177,6 +179,27 @@ fn segments(p: &serde_path_to_error::Path) -> Vec<Seg> {
             _ => None,
         })
         .collect()
+}
+
+/// serde's "unknown field `sise`, expected one of `name`, `size`, ..." with "; did you
+/// mean `size`?" when one allowed name is a slip away (at most two edits, and closer
+/// than half the word).
+fn did_you_mean(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let allowed = expected.split('`').skip(1).step_by(2);
+    let best = allowed
+        .map(|name| (strsim::levenshtein(unknown, name), name))
+        .filter(|(d, name)| *d <= 2 && *d * 2 < unknown.len().max(name.len()))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, name)) => format!("{message}; did you mean `{name}`?"),
+        None => message.to_owned(),
+    }
 }
 
 /// Whether `c` may appear in a name sse-bench writes into paths and scenario files

@@ -134,7 +134,12 @@ pub fn parse_threshold(name: &str, rule: &str, modes: &[Mode]) -> Result<Thresho
             )));
         }
     }
-    let r = rule.trim();
+    if rule.trim() != rule {
+        return Err(Error::usage(format!(
+            "expected a rule like \"< 80ms\" or \"<= 0.01\", got {rule:?} (stray whitespace)"
+        )));
+    }
+    let r = rule;
     let (cmp, rest) = if let Some(x) = r.strip_prefix("<=") {
         (Cmp::Le, x)
     } else if let Some(x) = r.strip_prefix(">=") {

@@ -13,7 +13,8 @@ use std::time::Duration;
 /// Loads the shared configuration: `profile` (else `AWS_PROFILE` / default) and `region`
 /// (else the chain's: `AWS_REGION`, the profile's region, instance metadata).
 pub async fn load(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(super::clients::https_client());
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }

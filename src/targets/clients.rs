@@ -99,9 +99,27 @@ impl ClientOptions {
     }
 }
 
+/// The HTTPS client every SDK client and credential provider uses: hyper with rustls
+/// on ring, the proxy taken from the environment (`HTTPS_PROXY`, `NO_PROXY`), as the
+/// SDK's default client does with aws-lc.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut b = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring));
+        b.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            b.set_sleep_impl(c.sleep_impl());
+        }
+        b.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+        b.build()
+    })
+}
+
 /// The shared SDK configuration of a client with these options.
 fn sdk_config(o: &ClientOptions) -> aws_config::SdkConfig {
     let mut b = aws_config::SdkConfig::builder()
+        .http_client(https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(o.region.clone()));
     if let Some(e) = &o.endpoint {

@@ -1,7 +1,7 @@
 //! The shape of the code, checked from its text: no source file over 600 lines, no
 //! function over 120 lines in either crate, no import cycle between the top-level
 //! modules of either crate, and a simulator crate that knows nothing of the harness.
-//! `cargo test --release --test cli code_shape` shows it.
+//! `cargo test --test cli code_shape` shows it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -489,3 +489,34 @@ fn cloudtrail_records_count_alike_for_a_run_on_aws_and_for_forecast() {
     let failed: u64 = run.per_mode.values().map(|m| m.failed).sum();
     assert_eq!(failed, r["today"]["throttled"].as_u64().unwrap());
 }
+
+/// `docker stop` and systemd stop with SIGTERM: serve writes out the access log and
+/// CloudTrail records it holds, as on Ctrl-C.
+#[test]
+fn serve_writes_its_logs_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let serve = common::spawn_serve_with(&["--logs", logs.to_str().unwrap()]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s3 = serve.s3_client(&rt);
+    rt.block_on(async {
+        s3.create_bucket().bucket("kept").send().await.unwrap();
+        s3.put_object()
+            .bucket("kept")
+            .key("k")
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    assert!(serve.terminate().success());
+    let access: String = std::fs::read_dir(logs.join("access-logs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(access.contains("REST.PUT.OBJECT"), "{access}");
+    assert!(
+        std::fs::read_dir(logs.join("cloudtrail")).unwrap().count() > 0,
+        "CloudTrail records written"
+    );
+}

@@ -3,7 +3,7 @@
 //! threshold verdicts. Latencies and timestamps vary from run to run; these do not, so a
 //! change to the code that moves any of them changes what the tool reports.
 //!
-//! `SSE_BENCH_BLESS=1 cargo test --release --test cli quickstart_golden` rewrites the record
+//! `SSE_BENCH_BLESS=1 cargo test --test cli quickstart_golden` rewrites the record
 //! after a change that is meant to move a number (say why in the commit).
 
 use crate::common;

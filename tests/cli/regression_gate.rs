@@ -369,4 +369,22 @@ fn the_example_workflow_runs_the_gate() {
         aws_runs.contains("--max-cost"),
         "the AWS job runs behind the cost guard"
     );
+    // It gates on a history of AWS runs, as the simulator job does, and adds a run to it
+    // only when the gate passed.
+    let aws_steps = aws["steps"].as_array().unwrap();
+    let gate = aws_steps
+        .iter()
+        .position(|s| {
+            s["run"].as_str().is_some_and(|r| {
+                r.contains("compare --history ${{ vars.SSE_BENCH_HISTORY_URL }} results/aws")
+                    && !r.contains("--append")
+            })
+        })
+        .expect("the AWS job gates against its history");
+    let append = aws_steps
+        .iter()
+        .position(|s| s["run"].as_str().is_some_and(|r| r.contains("--append")))
+        .expect("the AWS job appends to its history");
+    assert!(gate < append);
+    assert_eq!(aws_steps[append]["if"], "success()");
 }

@@ -260,10 +260,19 @@ impl ServeProcess {
     }
 
     /// Stops `serve` as Ctrl-C does (SIGINT) and waits for it: it writes out its logs first.
-    pub fn interrupt(mut self) -> std::process::ExitStatus {
+    pub fn interrupt(self) -> std::process::ExitStatus {
+        self.signal(libc::SIGINT)
+    }
+
+    /// Stops `serve` as `docker stop` and systemd do (SIGTERM) and waits for it.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.signal(libc::SIGTERM)
+    }
+
+    fn signal(mut self, sig: libc::c_int) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
         unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+            libc::kill(self.child.id() as libc::pid_t, sig);
         }
         self.child.wait().expect("wait for serve")
     }

@@ -238,7 +238,7 @@ impl Logs {
         };
         let bytes_sent = (e.bytes_out > 0).then(|| e.bytes_out.to_string());
         let line = format!(
-            "{owner} {bucket} [{stamp}] 127.0.0.1 {requester} {request_id} {op} {key} \"{uri}\" {status} {error} {sent} {size} {total} - \"-\" \"{ua}\" - {host_id} {sig} - {auth} {host} - - -\n",
+            "{owner} {bucket} [{stamp}] 127.0.0.1 {requester} {request_id} {op} {key} \"{uri}\" {status} {error} {sent} {size} {total} - \"-\" \"{ua}\" - {host_id} {sig} - {auth} {host} - - - {region}\n",
             owner = self.owner,
             key = key.unwrap_or("-"),
             status = e.status,
@@ -259,6 +259,8 @@ impl Logs {
                 "-"
             },
             host = if e.host.is_empty() { "-" } else { e.host },
+            // The region AWS's current records append after aclRequired.
+            region = self.region,
         );
         let _ = self.access.lock().write_all(line.as_bytes());
         let (Some(event), Some(key)) = (event, key) else {

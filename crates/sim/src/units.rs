@@ -11,8 +11,12 @@ pub struct HumanDuration(pub Duration);
 
 /// Parses a duration such as `"30s"`; the error says what is expected.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|_| format!("expected a duration like \"30s\" or \"250ms\", got {s:?}"))
+    let expected = || format!("expected a duration like \"30s\" or \"250ms\", got {s:?}");
+    if s.trim() != s {
+        // Stray whitespace is a slip the reader should see, not a value to guess at.
+        return Err(format!("{} (stray whitespace)", expected()));
+    }
+    humantime::parse_duration(s).map_err(|_| expected())
 }
 
 impl fmt::Display for HumanDuration {
