@@ -160,6 +160,7 @@ pub fn cloudtrail_table(s: &Summary, t: &TrailCounts) -> Table {
         "GenDataKey",
         "Decrypt",
         "failed",
+        "peak/s",
         "requesters",
     ])
     .with_class("kms");
@@ -174,6 +175,7 @@ pub fn cloudtrail_table(s: &Summary, t: &TrailCounts) -> Table {
             api("GenerateDataKey"),
             api("Decrypt"),
             m.failed.to_string(),
+            m.peak_per_s.to_string(),
             m.by_requester.len().to_string(),
         ]);
     }
@@ -321,7 +323,7 @@ pub fn tables_doc(s: &Summary) -> Doc {
     }
     if let Some(u) = &s.kms_account_wide {
         d.text([format!(
-            "all modes: {:.0} KMS calls account-wide (CloudWatch AWS/Usage, {}, {} one-minute periods; every caller in the account, not only this run); busiest minute {:.1} req/s",
+            "all modes: {:.0} KMS calls account-wide (CloudWatch AWS/Usage, {}, {} one-minute periods; every caller in the account, not only this run, so no mode's peak is read from it); busiest minute {:.1} req/s",
             u.calls,
             u.region,
             u.per_minute.len(),

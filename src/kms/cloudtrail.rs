@@ -61,6 +61,8 @@ pub struct KmsEvent {
     pub requester: String,
     /// Refused (throttled or failed): not a billed request.
     pub failed: bool,
+    /// Unix second of the call (`eventTime`), when the record is S3's.
+    pub unix: Option<i64>,
 }
 
 impl KmsEvent {
@@ -76,12 +78,14 @@ impl KmsEvent {
                 bucket: Some(c.bucket),
                 requester: identity(c.requester.as_deref(), false),
                 failed: c.failed,
+                unix: Some(c.unix),
             },
             Ok(_) => KmsEvent {
                 api: api.to_owned(),
                 bucket: None,
                 requester: String::new(),
                 failed: false,
+                unix: None,
             },
             Err(why) => return Err(Error::failure(format!("a CloudTrailEvent: {why}"))),
         })
@@ -101,6 +105,10 @@ pub struct ModeTrail {
     pub by_requester: BTreeMap<String, u64>,
     /// Events with an error (throttled): not billed.
     pub failed: u64,
+    /// The busiest second's calls of this mode alone (attempts, refused ones
+    /// included: the quota counts them), by the events' `eventTime`.
+    #[serde(default)]
+    pub peak_per_s: u64,
 }
 
 /// How the wait for late delivery ended.
@@ -139,6 +147,7 @@ impl TrailCounts {
 /// Attributes events to the run's modes by the bucket their context names.
 pub fn attribute(events: &[KmsEvent], buckets: &BTreeMap<String, Mode>) -> TrailCounts {
     let mut per_mode: BTreeMap<Mode, ModeTrail> = BTreeMap::new();
+    let mut seconds: BTreeMap<(Mode, i64), u64> = BTreeMap::new();
     let mut excluded = 0;
     for e in events {
         let Some((bucket, mode)) = e
@@ -150,6 +159,11 @@ pub fn attribute(events: &[KmsEvent], buckets: &BTreeMap<String, Mode>) -> Trail
             continue;
         };
         let m = per_mode.entry(mode).or_default();
+        if let Some(unix) = e.unix {
+            let n = seconds.entry((mode, unix)).or_default();
+            *n += 1;
+            m.peak_per_s = m.peak_per_s.max(*n);
+        }
         if e.failed {
             m.failed += 1;
             continue;
@@ -405,6 +419,11 @@ mod tests {
         );
         assert_eq!(c.excluded_events, 2);
         assert_eq!(c.total(), 3);
+        assert_eq!(
+            (a.peak_per_s, b.peak_per_s),
+            (3, 1),
+            "one second's events count for their own mode only, refused ones included"
+        );
         assert!(
             KmsEvent::parse("Decrypt", "{}").is_err(),
             "a record without its time, source and name is refused"

@@ -4,7 +4,7 @@
 //! whatever it reads into them.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Who made a KMS call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -45,6 +45,11 @@ pub struct SecondCount {
     pub calls: u64,
     /// Calls throttled.
     pub throttled: u64,
+    /// Served calls S3 made for each bucket in that second, where the target says
+    /// (the simulator and `sse-bench serve` do): what attributes a second's calls to
+    /// the mode whose bucket they were for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_bucket: BTreeMap<String, u64>,
 }
 
 /// Cumulative KMS counts read from a target at one moment.
@@ -89,19 +94,25 @@ impl KmsSnapshot {
 
     /// Per-second counts added since `earlier`, on the target's quota windows.
     pub fn seconds_since(&self, earlier: &KmsSnapshot) -> Vec<SecondCount> {
-        let before: HashMap<u64, (u64, u64)> = earlier
-            .per_second
-            .iter()
-            .map(|s| (s.second, (s.calls, s.throttled)))
-            .collect();
+        let before: HashMap<u64, &SecondCount> =
+            earlier.per_second.iter().map(|s| (s.second, s)).collect();
         self.per_second
             .iter()
             .filter_map(|s| {
-                let (c, t) = before.get(&s.second).copied().unwrap_or((0, 0));
+                let b = before.get(&s.second);
                 let d = SecondCount {
                     second: s.second,
-                    calls: s.calls.saturating_sub(c),
-                    throttled: s.throttled.saturating_sub(t),
+                    calls: s.calls.saturating_sub(b.map_or(0, |b| b.calls)),
+                    throttled: s.throttled.saturating_sub(b.map_or(0, |b| b.throttled)),
+                    by_bucket: s
+                        .by_bucket
+                        .iter()
+                        .filter_map(|(bucket, n)| {
+                            let was = b.and_then(|b| b.by_bucket.get(bucket)).copied();
+                            let d = n.saturating_sub(was.unwrap_or(0));
+                            (d > 0).then(|| (bucket.clone(), d))
+                        })
+                        .collect(),
                 };
                 (d.calls > 0 || d.throttled > 0).then_some(d)
             })
@@ -133,6 +144,7 @@ mod tests {
                 second: 3,
                 calls: 4,
                 throttled: 0,
+                by_bucket: BTreeMap::new(),
             }],
         };
         let after = KmsSnapshot {
@@ -142,11 +154,13 @@ mod tests {
                     second: 3,
                     calls: 6,
                     throttled: 1,
+                    by_bucket: BTreeMap::new(),
                 },
                 SecondCount {
                     second: 4,
                     calls: 2,
                     throttled: 0,
+                    by_bucket: BTreeMap::new(),
                 },
             ],
         };

@@ -191,6 +191,7 @@ fn add_step_kms(shards: &[Loaded], shared: bool) -> Vec<StepKms> {
             .collect();
         let Some(first) = parts.first() else { continue };
         let mut seconds = BTreeMap::new();
+        let mut by_bucket: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
         for p in &parts {
             merge_seconds(
                 &mut seconds,
@@ -199,6 +200,14 @@ fn add_step_kms(shards: &[Loaded], shared: bool) -> Vec<StepKms> {
                     .map(|c| (c.second, c.calls, c.throttled)),
                 shared,
             );
+            for c in &p.per_second {
+                let into = by_bucket.entry(c.second).or_default();
+                for (b, n) in &c.by_bucket {
+                    let e = into.entry(b.clone()).or_default();
+                    // A shared counter shows every shard the same buckets' calls.
+                    *e = if shared { (*e).max(*n) } else { *e + n };
+                }
+            }
         }
         out.push(StepKms {
             mode: first.mode,
@@ -211,6 +220,7 @@ fn add_step_kms(shards: &[Loaded], shared: bool) -> Vec<StepKms> {
                     second,
                     calls,
                     throttled,
+                    by_bucket: by_bucket.remove(&second).unwrap_or_default(),
                 })
                 .collect(),
         });
@@ -322,6 +332,10 @@ pub(super) fn add(input: &MergeInput) -> RunRecord {
         step_kms: add_step_kms(shards, shared),
         prefills: add_prefills(shards, base),
         bucket_roles: union(&|r| &r.bucket_roles),
+        bucket_modes: shards
+            .iter()
+            .flat_map(|s| s.record.bucket_modes.iter().map(|(b, m)| (b.clone(), *m)))
+            .collect(),
         principal_names: union(&|r| &r.principal_names),
         stream_roles: union(&|r| &r.stream_roles),
         // Each shard's CloudTrail counts stay in its own summary.

@@ -232,16 +232,10 @@ fn mode_kms(ctx: &Context<'_>, mode: Mode, results: &[OpResult]) -> ModeKms {
         .filter(|r| r.mode == mode)
         .map(|r| r.count)
         .sum();
-    // Peak on the target's own one-second quota windows when it reports them.
-    let peak_rps = steps()
-        .flat_map(|k| k.per_second.iter().map(|s| s.calls))
+    // Peak on the target's own one-second quota windows, of this mode's calls only.
+    let peak_rps = kms_seconds_of(record, mode)
+        .into_values()
         .max()
-        .or_else(|| {
-            record
-                .kms_per_second
-                .get(&mode)
-                .and_then(|v| v.iter().map(|x| x.1).max())
-        })
         .unwrap_or(0);
     let secs = record.mode_seconds(mode).max(1e-9);
     let predicted = economics::predict(ctx, mode);
@@ -282,6 +276,43 @@ fn mode_kms(ctx: &Context<'_>, mode: Mode, results: &[OpResult]) -> ModeKms {
         }),
         predicted,
     }
+}
+
+/// A mode's KMS calls per second of the target's quota windows, over the measured
+/// steps of every mode: a second's calls for a bucket belong to the mode that made
+/// the bucket, whichever mode's step was running (interleaved rounds share seconds
+/// where one step ends and the next begins). Calls the target counted without a
+/// bucket (direct KMS calls), and those of buckets modes share, belong to the step.
+pub fn kms_seconds_of(record: &RunRecord, mode: Mode) -> BTreeMap<u64, u64> {
+    let mut out: BTreeMap<u64, u64> = BTreeMap::new();
+    for sk in record.step_kms.iter().filter(|k| k.record) {
+        for sec in &sk.per_second {
+            let mut n = 0;
+            let mut attributed = 0;
+            for (bucket, calls) in &sec.by_bucket {
+                match record.bucket_modes.get(bucket) {
+                    Some(m) => {
+                        attributed += calls;
+                        if *m == mode {
+                            n += calls;
+                        }
+                    }
+                    None if sk.mode == mode => {
+                        attributed += calls;
+                        n += calls;
+                    }
+                    None => attributed += calls,
+                }
+            }
+            if sk.mode == mode {
+                n += sec.calls.saturating_sub(attributed);
+            }
+            if n > 0 {
+                *out.entry(sec.second).or_default() += n;
+            }
+        }
+    }
+    out
 }
 
 fn scenario_json(ls: &LoadedScenario) -> serde_json::Value {

@@ -311,6 +311,10 @@ pub struct RunRecord {
     pub prefills: Vec<PrefillSpan>,
     /// Bucket → bucket role.
     pub bucket_roles: BTreeMap<String, String>,
+    /// Bucket → the one mode that used it (buckets modes share, `--bucket`, are left
+    /// out): attributes the target's per-bucket KMS counts to modes.
+    #[serde(default)]
+    pub bucket_modes: BTreeMap<String, Mode>,
     /// Access key id → principal name.
     pub principal_names: BTreeMap<String, String>,
     /// Stream → bucket role.

@@ -13,9 +13,9 @@ use crate::kms::cloudwatch::AccountUsage;
 use crate::results::record::{RunRecord, SHARD_FILE, SHARD_FORMAT, Series, scenario_digest};
 use crate::results::summary::{self, KmsSource, SkippedMode, TargetInfo};
 use crate::results::{self, Summary};
-use crate::scenario::{LoadedScenario, TargetKind};
+use crate::scenario::{LoadedScenario, Mode, TargetKind};
 use crate::targets::{ClientOptions, RetryPolicy, StaticCredentials, Target, TargetSpec};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -428,6 +428,7 @@ pub(super) fn started_record(
             .iter()
             .map(|((_, role), b)| (b.clone(), role.clone()))
             .collect(),
+        bucket_modes: bucket_modes(target),
         principal_names: target.principal_names(),
         stream_roles: plan
             .streams
@@ -438,6 +439,24 @@ pub(super) fn started_record(
         kms_cloudtrail: None,
         bucket_sets: 1,
     }
+}
+
+/// Each bucket the run made for one mode, with its mode (buckets several modes share
+/// are left out: their calls cannot be told apart by bucket).
+fn bucket_modes(target: &Target) -> BTreeMap<String, Mode> {
+    let mut modes: BTreeMap<&String, BTreeSet<Mode>> = BTreeMap::new();
+    for ((mode, _), b) in &target.buckets {
+        modes.entry(b).or_default().insert(*mode);
+    }
+    modes
+        .into_iter()
+        .filter_map(
+            |(b, m)| match m.into_iter().collect::<Vec<_>>().as_slice() {
+                [one] => Some((b.clone(), *one)),
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 fn quota_rps(target: &Target, plan: &RunPlan) -> Option<u64> {

@@ -55,6 +55,7 @@ fn kms_snapshot(s: SimStats) -> KmsSnapshot {
                 second: p.second,
                 calls: p.calls,
                 throttled: p.throttled,
+                by_bucket: p.by_bucket,
             })
             .collect(),
     }

@@ -189,3 +189,34 @@ fn seeded_quickstart_counts_and_costs_do_not_move() {
         );
     }
 }
+
+/// Interleaved rounds share wall-clock seconds where one mode's step ends and the
+/// next begins: a mode's peak counts its own calls only, so SSE-S3's is 0 and no
+/// mode's busiest second is below its own mean.
+#[test]
+fn every_modes_kms_peak_counts_its_own_calls() {
+    let summary = common::read_summary(run_dir());
+    let kms = summary["kms"].as_array().expect("a KMS table");
+    assert_eq!(kms.len(), 4, "{kms:?}");
+    for k in kms {
+        let (mode, peak, mean) = (
+            k["mode"].as_str().unwrap(),
+            k["peak_rps"].as_u64().unwrap(),
+            k["mean_rps"].as_f64().unwrap(),
+        );
+        if mode == "sse-s3" {
+            assert_eq!((k["calls"].as_u64(), peak), (Some(0), 0), "{k}");
+        } else {
+            assert!(
+                peak as f64 >= mean,
+                "{mode}: peak {peak}/s below its mean {mean}/s"
+            );
+        }
+        if mode == "sse-kms" {
+            assert!(
+                mean > 100.0,
+                "SSE-KMS makes a call for most operations: {k}"
+            );
+        }
+    }
+}

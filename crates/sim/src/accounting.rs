@@ -51,6 +51,8 @@ struct Inner {
     kms: HashMap<CallKey, u64>,
     kms_throttled: HashMap<CallKey, u64>,
     per_second: BTreeMap<u64, (u64, u64)>,
+    /// Calls S3 made per (second, bucket): what attributes a second's calls to a bucket.
+    per_second_bucket: BTreeMap<(u64, String), u64>,
     s3_ops: BTreeMap<String, u64>,
     s3_errors: BTreeMap<String, u64>,
     s3_requests: u64,
@@ -103,6 +105,11 @@ impl Accounting {
                 e.1 += 1;
             } else {
                 e.0 += 1;
+                if caller.via_s3 && !caller.bucket.is_empty() {
+                    *g.per_second_bucket
+                        .entry((sec, caller.bucket.clone()))
+                        .or_default() += 1;
+                }
             }
         }
     }
@@ -196,6 +203,13 @@ impl Accounting {
                 throttled,
             });
         }
+        let mut by_bucket: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((sec, bucket), n) in &g.per_second_bucket {
+            by_bucket
+                .entry(*sec)
+                .or_default()
+                .insert(bucket.clone(), *n);
+        }
         kms.per_second = g
             .per_second
             .iter()
@@ -203,6 +217,7 @@ impl Accounting {
                 second: *s,
                 calls: *c,
                 throttled: *t,
+                by_bucket: by_bucket.remove(s).unwrap_or_default(),
             })
             .collect();
         SimStats {
@@ -299,8 +314,10 @@ mod tests {
             SecondCount {
                 second: 0,
                 calls: 1,
-                throttled: 1
-            }
+                throttled: 1,
+                by_bucket: [("b".to_owned(), 1)].into(),
+            },
+            "a served call S3 made is counted for its bucket"
         );
         assert_eq!(a.kms_totals(), (s.kms.total, s.kms.throttled));
         assert!(s.to_prometheus().contains("api=\"Decrypt\""));

@@ -55,6 +55,10 @@ pub struct SecondCount {
     pub calls: u64,
     /// Calls throttled.
     pub throttled: u64,
+    /// Calls S3 made for each bucket in that second (served ones): what lets a reader
+    /// attribute a second to the buckets, and so the modes, that made its calls.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_bucket: BTreeMap<String, u64>,
 }
 
 /// KMS side of a snapshot.
