@@ -12,7 +12,7 @@
 //! reads 20,000 lines once, so the bench keeps working.
 
 use criterion::{Criterion, Throughput};
-use sse_bench::forecast::source::{Kind, LogFile, read_all};
+use sse_bench::forecast::source::{Kind, LogFile, ReadOptions, read_all};
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ fn generate(path: &std::path::Path, lines: u64) -> std::io::Result<()> {
         let (m, s) = (second / 60, second % 60);
         writeln!(
             w,
-            "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be {bucket} [01/Mar/2026:10:{m:02}:{s:02} +0000] 10.0.0.1 arn:aws:sts::111122223333:assumed-role/{role}/session-{session} 3E57427F3EXAMPLE {op} {key} \"{method} /{bucket}/{key} HTTP/1.1\" {status} {size} {size} 12 10 \"-\" \"aws-sdk-java/2.20 Linux/6.1 OpenJDK_64-Bit_Server_VM/17\" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3= SigV4 TLS_AES_128_GCM_SHA256 AuthHeader {bucket}.s3.eu-central-1.amazonaws.com TLSv1.3 - - eu-central-1"
+            "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be {bucket} [01/Mar/2026:10:{m:02}:{s:02} +0000] 10.0.0.1 arn:aws:sts::111122223333:assumed-role/{role}/session-{session} {i:016X} {op} {key} \"{method} /{bucket}/{key} HTTP/1.1\" {status} {size} {size} 12 10 \"-\" \"aws-sdk-java/2.20 Linux/6.1 OpenJDK_64-Bit_Server_VM/17\" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3= SigV4 TLS_AES_128_GCM_SHA256 AuthHeader {bucket}.s3.eu-central-1.amazonaws.com TLSv1.3 - - eu-central-1"
         )?;
     }
     w.flush()
@@ -86,13 +86,36 @@ fn main() {
         .measurement_time(Duration::from_secs(if bench { 60 } else { 1 }));
     let mut g = c.benchmark_group("forecast");
     g.throughput(Throughput::Elements(lines));
+    let read = |files: &[LogFile], dedupe: bool| {
+        read_all(
+            files,
+            ReadOptions {
+                traffic_from_trail: false,
+                threads: 2,
+                dedupe,
+                ..ReadOptions::default()
+            },
+        )
+        .expect("read")
+    };
     g.bench_function(format!("access_log_lines_{lines}_2_threads"), |b| {
         b.iter(|| {
-            let t = read_all(&files, false, false, 2, false).expect("read");
+            let t = read(&files, false);
             assert_eq!(t.records, lines);
             t
         })
     });
+    // One file (request IDs all different): the cost of removing duplicates.
+    g.throughput(Throughput::Elements(per_file));
+    for dedupe in [false, true] {
+        g.bench_function(format!("one_file_{per_file}_lines_dedupe_{dedupe}"), |b| {
+            b.iter(|| {
+                let t = read(&files[..1], dedupe);
+                assert_eq!(t.duplicates, 0);
+                t
+            })
+        });
+    }
     g.finish();
     c.final_summary();
     println!(

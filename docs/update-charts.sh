@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the charts and the report screenshot the README shows, from real runs on
+# Regenerates the charts and the report screenshot docs/ shows, from real runs on
 # the embedded simulator (the screenshot needs Chromium, which .ci/run installs):
 #   bash docs/update-charts.sh
 set -euo pipefail

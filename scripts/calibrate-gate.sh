@@ -16,7 +16,7 @@
 # judge: replays the runs in order against a fresh history: each unchanged run is judged
 #   against the WINDOW unchanged runs before it and then appended (as `compare --history
 #   --append` does every night); each injected run is judged against the same history and
-#   not appended. Prints the table the README carries.
+#   not appended. Prints the table docs/gate.md carries.
 #
 # Environment: SSE_BENCH (binary, default target/release/sse-bench), SEED (20), BLOCKS (10),
 # WINDOW (20), RULES (results/baselines/ci-nightly/rules.toml), HOLDOUT_FROM (a run number:

@@ -123,6 +123,18 @@ pub struct ForecastArgs {
     /// requester; by default sessions of one role are one).
     #[arg(long)]
     pub per_session: bool,
+    /// Count records delivered more than once (same access log request ID and
+    /// operation, same CloudTrail eventID) every time; by default each once.
+    #[arg(long)]
+    pub keep_duplicates: bool,
+    /// Count only records from this time on: RFC 3339 (2026-03-01T00:00:00Z), a date, or
+    /// a duration before now (7d). Files named as delivered before it are not read.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Count only records before this time (same forms as --since). Files named up to
+    /// 24 hours after it are still read, for records delivered late.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// How long S3 keeps a Bucket Key (not documented by AWS).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::units::parse_duration)]
     pub bucket_key_lifetime: std::time::Duration,

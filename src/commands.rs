@@ -308,7 +308,7 @@ fn scenario_name(path: &std::path::Path) -> String {
 }
 
 /// `forecast`: reads the logs, prints the forecast.
-async fn forecast(args: cli::ForecastArgs, format: Format) -> Result<i32, Error> {
+async fn forecast(args: cli::ForecastArgs, quiet: bool, format: Format) -> Result<i32, Error> {
     if args.athena_sql {
         let d = crate::forecast::athena::Dialect::parse(&args.sql_dialect).ok_or_else(|| {
             Error::Usage(format!(
@@ -330,7 +330,26 @@ async fn forecast(args: cli::ForecastArgs, format: Format) -> Result<i32, Error>
                 "--max-malformed {max:?}: expected a percentage like 1%"
             ))
         })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let when = |flag: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
+        v.as_deref()
+            .map(|s| crate::forecast::window::parse_time(s, now).map_err(|e| e.context(flag)))
+            .transpose()
+    };
+    let window = crate::forecast::window::Window {
+        since: when("--since", &args.since)?,
+        until: when("--until", &args.until)?,
+    };
+    if let (Some(s), Some(u)) = (window.since, window.until)
+        && s >= u
+    {
+        return Err(Error::Usage("--since must be before --until".into()));
+    }
     let o = crate::forecast::Options {
+        window,
+        quiet,
         access_logs: args.access_logs.clone(),
         cloudtrail: args.cloudtrail.clone(),
         aggregate: args.aggregate.clone(),
@@ -338,6 +357,7 @@ async fn forecast(args: cli::ForecastArgs, format: Format) -> Result<i32, Error>
         quota: args.quota,
         keys: args.keys,
         per_session: args.per_session,
+        keep_duplicates: args.keep_duplicates,
         bucket_key_lifetime: args.bucket_key_lifetime,
         max_malformed_pct,
         prices: args.prices.clone(),
@@ -423,7 +443,7 @@ pub async fn dispatch(cli: cli::Cli) -> i32 {
         cli::Command::Report { dirs, out } => report(&dirs, out.as_deref(), quiet, format),
         cli::Command::Cost(args) => cost(&args, format),
         cli::Command::Merge(args) => merge(args, quiet, format).await,
-        cli::Command::Forecast(args) => forecast(args, format).await,
+        cli::Command::Forecast(args) => forecast(args, quiet, format).await,
     };
     match result {
         Ok(code) => code,

@@ -121,9 +121,23 @@ pub async fn put(url: &S3Url, rel: &str, body: Vec<u8>, access: &AccessOptions) 
 /// Downloads everything under `url` into `into` (keys relative to the prefix); refuses
 /// keys that would leave `into`. Returns how many objects it wrote.
 pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> Result<usize> {
+    download_where(url, access, into, &|_| true)
+        .await
+        .map(|(n, _)| n)
+}
+
+/// [`download`], of the keys `keep` accepts; returns the objects downloaded and the
+/// objects left out.
+pub async fn download_where(
+    url: &S3Url,
+    access: &AccessOptions,
+    into: &Path,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<(usize, usize)> {
     let s3 = client(access).await;
     let mut token: Option<String> = None;
     let mut n = 0usize;
+    let mut skipped = 0usize;
     // Bounded: at most 10,000 pages of 1,000 keys.
     for _ in 0..10_000 {
         let page = s3
@@ -142,6 +156,10 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> Resul
                 || rel.ends_with('/')
                 || rel.split('/').any(|c| c == ".." || c.is_empty())
             {
+                continue;
+            }
+            if !keep(key) {
+                skipped += 1;
                 continue;
             }
             let dest = into.join(rel);
@@ -170,7 +188,7 @@ pub async fn download(url: &S3Url, access: &AccessOptions, into: &Path) -> Resul
             break;
         }
     }
-    Ok(n)
+    Ok((n, skipped))
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ fn hint(code: &str) -> Option<&'static str> {
             "check the credentials for this target: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, --profile"
         }
         "AccessDenied" | "AccessDeniedException" | "KMS.AccessDeniedException" => {
-            "the credentials lack a permission: the README lists the IAM policy the tool needs"
+            "the credentials lack a permission: docs/targets.md lists the IAM policy the tool needs"
         }
         "NoSuchBucket" => "the bucket does not exist",
         "DisabledException" | "KMS.DisabledException" => {

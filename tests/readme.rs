@@ -1,12 +1,12 @@
-//! The README is a contract: every transcript in README.md and scenarios/README.md (a
-//! fenced block whose first line starts with `$ `) runs as written, and what it prints
-//! on stdout must have the shape the README shows. Numbers, times, paths of temporary
-//! directories and verdicts that depend on noise are masked on both sides (snapbox
-//! redactions); everything else (words, rows, columns, order) is compared exactly, and a
-//! `...` line in the README stands for lines it leaves out. Blocks that need AWS,
-//! Docker or Kubernetes carry a `<!-- readme-test: ... -->` comment saying so: their
-//! `sse-bench` commands are checked with `--dry-run`, the rest only parsed; the aws CLI
-//! example runs against a fresh `sse-bench serve`.
+//! The pages are a contract: every transcript in README.md, docs/*.md and
+//! scenarios/README.md (a fenced block whose first line starts with `$ `) runs as
+//! written, and what it prints on stdout must have the shape the page shows. Numbers,
+//! times, paths of temporary directories and verdicts that depend on noise are masked
+//! on both sides (snapbox redactions); everything else (words, rows, columns, order) is
+//! compared exactly, and a `...` line on a page stands for lines it leaves out. Blocks
+//! that need AWS, Docker or Kubernetes carry a `<!-- readme-test: ... -->` comment
+//! saying so: their `sse-bench` commands are checked with `--dry-run`, the rest only
+//! parsed; the aws CLI example runs against a fresh `sse-bench serve`.
 //!
 //! What the test changes before running a command, and nothing else:
 //! - `cargo run --release --` is the built `sse-bench` binary;

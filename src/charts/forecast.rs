@@ -7,7 +7,6 @@ use super::style::{Key, Sample, draw_keys, marks_along, mode_color, mode_mark, s
 use super::{AXIS_PX, DrawResult, FONT, Frame, LABEL_PX, SIZE, cartesian, err, font, titled};
 use crate::error::Error;
 use crate::forecast::output::Report;
-use crate::logs::record::short_name;
 use crate::scenario::Mode;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -59,22 +58,30 @@ fn kms_timeline<DB: DrawingBackend>(
             Sample::Reference(QUOTA),
         ));
     }
-    for (mode, series) in &t.kms_rps {
-        if !mode.uses_kms() {
-            continue;
+    // Modes with the same series (SSE-KMS and DSSE-KMS make the same calls) would hide
+    // one another: one line, labelled with every mode it stands for.
+    let mut groups: Vec<(Vec<Mode>, &Vec<f64>)> = Vec::new();
+    for (mode, series) in t.kms_rps.iter().filter(|(m, _)| m.uses_kms()) {
+        match groups.iter_mut().find(|(_, s)| *s == series) {
+            Some((modes, _)) => modes.push(*mode),
+            None => groups.push((vec![*mode], series)),
         }
-        let color = mode_color(*mode);
+    }
+    for (modes, series) in groups {
+        let mode = modes[0];
+        let color = mode_color(mode);
         let pts: Vec<(f64, f64)> = series
             .iter()
             .enumerate()
             .map(|(i, v)| ((i as f64 + 0.5) * step_h, *v))
             .collect();
-        marks_along(&mut c, &pts, 6, color, mode_mark(*mode))?;
+        marks_along(&mut c, &pts, 6, color, mode_mark(mode))?;
         c.draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(err)?;
+        let label: Vec<&str> = modes.iter().map(|m| m.as_str()).collect();
         keys.push(Key::new(
-            mode.as_str(),
-            Sample::Line(color, mode_mark(*mode)),
+            label.join(" = "),
+            Sample::Line(color, mode_mark(mode)),
         ));
     }
     draw_keys(&panel, &keys)
@@ -113,7 +120,7 @@ pub fn forecast_svgs(r: &Report) -> Result<Vec<(String, String)>, Error> {
         .take(8)
         .map(|q| {
             BarGroup::new(
-                short_name(&q.requester),
+                q.name.clone(),
                 [Mode::SseKms, Mode::SseKmsBucketKey]
                     .iter()
                     .map(|m| {

@@ -2,9 +2,8 @@
 
 use super::doc::Doc;
 use super::table::Table;
-use crate::document::format::usd;
 use crate::forecast::output::Report;
-use crate::logs::record::{Op, short_name};
+use crate::logs::record::Op;
 use crate::scenario::Mode;
 
 fn pct(a: f64, b: f64) -> f64 {
@@ -26,7 +25,7 @@ pub fn forecast_doc(r: &Report) -> Doc {
         let mut t = Table::new(&["<requester", "<KMS API", "measured", "model", "difference"]);
         for row in &td.by_requester {
             t.row([
-                short_name(&row.requester),
+                row.name.clone(),
                 row.api.clone(),
                 row.measured.to_string(),
                 format!("{:.0}", row.model),
@@ -82,7 +81,7 @@ fn modes_table(r: &Report) -> Table {
             m.seconds_over_quota.to_string(),
             format!("{:.0}", m.monthly_kms_requests),
             m.projection.to_owned(),
-            usd(m.monthly.total_usd),
+            crate::units::dollars(m.monthly.total_usd),
             m.status.as_str().to_owned(),
         ]);
     }
@@ -102,7 +101,7 @@ fn requesters_table(r: &Report) -> Table {
     for q in &r.requesters {
         let k = |m: Mode| format!("{:.0}", q.kms.get(&m).copied().unwrap_or(0.0));
         t.row([
-            short_name(&q.requester),
+            q.name.clone(),
             q.class.as_str().to_owned(),
             q.requests.to_string(),
             k(Mode::SseKms),

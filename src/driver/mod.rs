@@ -483,6 +483,9 @@ async fn open_scheduler(
     );
     let mut issued = 0u64;
     let mut i = first;
+    // The intended time of the arrival the loop is at: one it had not issued when a
+    // stop came is not due (it was not asked for before the stop).
+    let mut at = dur;
     let until_deadline = tokio::time::sleep_until(deadline.into());
     tokio::pin!(until_deadline);
     while i < total && !stop.is_cancelled() {
@@ -490,13 +493,17 @@ async fn open_scheduler(
         if !t.is_finite() || t >= dur {
             break;
         }
+        at = t;
         let intended = start + Duration::from_secs_f64(t);
         tokio::select! {
             _ = tokio::time::sleep_until(intended.into()) => {}
             _ = stop.cancelled() => break,
         }
-        // Behind schedule past the deadline: what is left is dropped, not fired late.
-        if Instant::now() >= deadline {
+        // Behind schedule past the deadline: what is left is dropped, not fired late. An
+        // arrival due inside the phase whose wake-up merely jittered past the deadline
+        // (by less than LATE_START) is issued: on a busy machine the last arrival of a
+        // phase would otherwise be dropped by a millisecond's scheduling delay.
+        if Instant::now() >= deadline && intended.elapsed() > LATE_START {
             break;
         }
         let permit = match sem.clone().try_acquire_owned() {
@@ -518,7 +525,7 @@ async fn open_scheduler(
     // A run stopped early (Ctrl-C, the cost cap) was asked for the arrivals due until
     // then, not for the rest of the phase: those are not dropped.
     let (due, planned) = if h.cancel.is_cancelled() {
-        let until = start.elapsed().as_secs_f64().min(dur);
+        let until = start.elapsed().as_secs_f64().min(dur).min(at);
         (total.min(arrivals_before(&rate, dur, until)), until)
     } else {
         (total, dur)

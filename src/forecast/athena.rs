@@ -98,7 +98,12 @@ pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), crate::error:
         };
         let f = |k: usize| row.get(cols[k]).unwrap_or("").trim();
         let parsed = (|| -> Result<(i64, u32, bool, f64), &'static str> {
-            let second = f(0).parse::<f64>().map_err(|_| "second is not a number")? as i64;
+            let second = f(0).parse::<f64>().map_err(|_| "second is not a number")?;
+            // Unix seconds of years 1970 to 9999, as the logs' own timestamps can be.
+            if !(0.0..253_402_300_800.0).contains(&second) {
+                return Err("second is not a Unix time between 1970 and 9999");
+            }
+            let second = second as i64;
             let ok = matches!(f(4), "1" | "true" | "TRUE" | "True");
             let n: u64 = f(5).parse().map_err(|_| "requests is not a count")?;
             let bytes: f64 = if f(6).is_empty() {
@@ -106,6 +111,9 @@ pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), crate::error:
             } else {
                 f(6).parse().map_err(|_| "bytes is not a number")?
             };
+            if !(bytes.is_finite() && bytes >= 0.0) {
+                return Err("bytes is not a size");
+            }
             Ok((
                 second,
                 u32::try_from(n).map_err(|_| "requests is too large for one row")?,
@@ -129,6 +137,8 @@ pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), crate::error:
                         size: None,
                         status: if ok { 200 } else { 400 },
                         region: None,
+                        // An aggregate row is many requests: nothing to deduplicate.
+                        dedupe: None,
                     },
                     n,
                     bytes,

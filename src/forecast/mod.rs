@@ -1,14 +1,17 @@
 //! `sse-bench forecast`: KMS load and cost per encryption mode from the traffic users
-//! already log (DESIGN §9a). Sources (S3 server access logs, CloudTrail) are read into
+//! already log. Sources (S3 server access logs, CloudTrail) are read into
 //! per-second counts ([`traffic`]), run through the KMS model and price tables for
-//! every mode ([`model`]) and reported with a verdict first ([`report`]).
+//! every mode ([`model`]) and reported with a verdict first ([`output`]).
 
 pub mod athena;
 pub mod emit;
+pub mod findings;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod source;
 pub mod traffic;
+pub mod window;
 
 use crate::error::Error;
 use std::path::PathBuf;
@@ -32,6 +35,12 @@ pub struct Options {
     pub keys: Option<u32>,
     /// Count every assumed-role session as its own requester.
     pub per_session: bool,
+    /// Count a record delivered more than once every time.
+    pub keep_duplicates: bool,
+    /// Count only records in this window; files named outside it are not read.
+    pub window: window::Window,
+    /// No progress on stderr.
+    pub quiet: bool,
     /// Bucket Key lifetime (not documented by AWS; default 5 minutes).
     pub bucket_key_lifetime: Duration,
     /// Malformed records tolerated, percent of records.
@@ -60,6 +69,9 @@ impl Default for Options {
             quota: None,
             keys: None,
             per_session: false,
+            keep_duplicates: false,
+            window: window::Window::default(),
+            quiet: false,
             bucket_key_lifetime: Duration::from_secs(300),
             max_malformed_pct: 1.0,
             prices: None,
@@ -73,8 +85,12 @@ impl Default for Options {
 }
 
 /// Local files of the sources: s3:// prefixes are downloaded into `tmp`.
-async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::LogFile>, Error> {
+async fn local_files(
+    o: &Options,
+    tmp: &std::path::Path,
+) -> Result<(Vec<source::LogFile>, u64), Error> {
     let mut files = Vec::new();
+    let mut pruned = 0u64;
     let all = o
         .access_logs
         .iter()
@@ -87,9 +103,16 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
             let access =
                 crate::targets::AccessOptions::profile_region(o.profile.clone(), o.region.clone());
             let into = tmp.join(i.to_string());
-            let n = crate::remote::download(&url, &access, &into)
+            let keep = |key: &str| o.window.may_hold(key);
+            let (n, skipped) = crate::remote::download_where(&url, &access, &into, &keep)
                 .await
                 .map_err(|e| Error::failure(format!("{src}: {e}")))?;
+            pruned += skipped as u64;
+            if n == 0 && skipped > 0 {
+                return Err(Error::Usage(format!(
+                    "{src}: no log objects delivered inside the window ({skipped} outside it)"
+                )));
+            }
             if n == 0 {
                 return Err(Error::Usage(format!(
                     "{src}: no log objects under this prefix"
@@ -99,13 +122,19 @@ async fn local_files(o: &Options, tmp: &std::path::Path) -> Result<Vec<source::L
         } else {
             PathBuf::from(src)
         };
-        let found = source::files(&path, kind)?;
+        let (found, skipped) = source::files(&path, kind, &o.window)?;
+        pruned += skipped;
+        if found.is_empty() && skipped > 0 {
+            return Err(Error::Usage(format!(
+                "{src}: no files delivered inside the window ({skipped} outside it)"
+            )));
+        }
         if found.is_empty() {
             return Err(Error::Usage(format!("{src}: no files to read")));
         }
         files.extend(found);
     }
-    Ok(files)
+    Ok((files, pruned))
 }
 
 /// Reads the sources and forecasts every mode.
@@ -124,7 +153,7 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
         .prefix("sse-bench-forecast-")
         .tempdir()
         .map_err(|e| Error::failure(format!("a temporary directory: {e}")))?;
-    let files = local_files(o, tmp.path()).await?;
+    let (files, pruned) = local_files(o, tmp.path()).await?;
     let threads = o
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -133,12 +162,24 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
         o.access_logs.is_empty() && o.aggregate.is_empty(),
     );
     let nfiles = files.len();
-    let want_trace = o.emit_trace.is_some();
-    let traffic = tokio::task::spawn_blocking(move || {
-        source::read_all(&files, per_session, from_trail, threads, want_trace)
-    })
-    .await
-    .map_err(|e| Error::failure(format!("reading the logs: {e}")))??;
+    let counters = std::sync::Arc::new(progress::Counters::default());
+    let read = source::ReadOptions {
+        per_session,
+        traffic_from_trail: from_trail,
+        threads,
+        trace: o.emit_trace.is_some(),
+        dedupe: !o.keep_duplicates,
+        window: o.window,
+        progress: Some(counters.clone()),
+        split_bytes: source::SPLIT_BYTES,
+    };
+    let display = progress::start(counters, nfiles, o.quiet);
+    let traffic = tokio::task::spawn_blocking(move || source::read_all(&files, read))
+        .await
+        .map_err(|e| Error::failure(format!("reading the logs: {e}")));
+    display.finish();
+    let mut traffic = traffic??;
+    traffic.pruned_files = pruned;
     check(&traffic, o.max_malformed_pct)?;
     let (region, region_from) = region(o.region.as_deref(), &traffic)?;
     let prices = table.region(&region)?.clone();
@@ -158,9 +199,10 @@ pub async fn run(o: &Options) -> Result<output::Report, Error> {
         rules,
         keys,
         key_billing: crate::prices::KeyBilling::of("customer-managed", 0),
+        home_account: output::home_account(&traffic, o.account.clone()),
     };
     let f = model::forecast(&traffic, &settings, &prices, table.seconds_per_month());
-    let r = output::build(&traffic, &f, &settings, nfiles, o.account.clone());
+    let r = output::build(&traffic, &f, &settings, nfiles);
     let home = r.home_account.as_deref();
     if let Some((path, names)) = &o.emit_trace {
         let tr = emit::trace(&traffic, home, *names);

@@ -24,6 +24,10 @@ pub struct Settings {
     pub keys: u32,
     /// How those keys are billed.
     pub key_billing: KeyBilling,
+    /// The account that owns the buckets and keys: its quota is the one forecast.
+    /// Calls S3 makes for another account's requester count against that account's
+    /// quota (docs/aws-behaviour.md §4).
+    pub home_account: Option<String>,
 }
 
 /// One mode's forecast.
@@ -60,6 +64,10 @@ pub struct ModeForecast {
     pub status: Status,
     /// A lower bound (Bucket Keys: at least once per requester).
     pub lower_bound: bool,
+    /// Calls made for other accounts' requesters: their busiest second per account
+    /// (req/s). They count against those accounts' quotas, so the peak, p99 and
+    /// seconds over quota above leave them out.
+    pub other_accounts_peak: BTreeMap<String, f64>,
 }
 
 /// KMS calls of one mode per (bucket, requester, API).
@@ -89,7 +97,7 @@ fn work_of(op: Op) -> S3Work {
         Op::MpuCreate => w.multipart_uploads = 1.0,
         Op::MpuPart => w.parts = 1.0,
         Op::Delete => w.deletes = 1.0,
-        Op::MpuComplete | Op::OtherTier1 | Op::OtherTier2 => {}
+        Op::MpuComplete | Op::OtherTier1 | Op::OtherTier2 | Op::Internal => {}
     }
     w
 }
@@ -155,19 +163,25 @@ type Activity = Vec<(i64, u64, u64)>;
 /// One reader of a bucket: (bucket, requester, (second, reads) in time order).
 type Reader = (u32, u32, Vec<(i64, u64)>);
 
-/// Times a cache entry used in `secs` is (re)fetched, with the uses in each lifetime.
-fn windows(secs: &[(i64, u64)], lifetime: i64) -> Vec<(i64, u64)> {
-    let mut out: Vec<(i64, u64)> = Vec::new();
+/// The lifetimes of a cache entry used in `secs` (in time order): each starts at a use
+/// that finds no live entry (a fetch) and holds that lifetime's uses, second by second.
+fn windows(secs: &[(i64, u64)], lifetime: i64) -> Vec<Vec<(i64, u64)>> {
+    let mut out: Vec<Vec<(i64, u64)>> = Vec::new();
     for &(t, n) in secs {
         if n == 0 {
             continue;
         }
         match out.last_mut() {
-            Some((start, uses)) if t < *start + lifetime => *uses += n,
-            _ => out.push((t, n)),
+            Some(w) if t < w[0].0 + lifetime => w.push((t, n)),
+            _ => out.push(vec![(t, n)]),
         }
     }
     out
+}
+
+/// Expected distinct keys met by `n` reads spread evenly over `k` keys.
+fn keys_met(k: f64, n: f64) -> f64 {
+    k * (1.0 - (1.0 - 1.0 / k).powf(n))
 }
 
 /// Bucket Keys: each writer fetches a Bucket Key (GenerateDataKey) at its first write
@@ -207,7 +221,8 @@ fn bucket_key_cells(s: &Settings, t: &Traffic, add: &mut impl FnMut(i64, u32, u3
     for ((b, q), mut act) in keys {
         act.sort_unstable();
         let writes: Vec<(i64, u64)> = act.iter().map(|&(t, w, _)| (t, w)).collect();
-        for (t0, _) in windows(&writes, lifetime) {
+        for w in windows(&writes, lifetime) {
+            let t0 = w[0].0;
             add(t0, b, q, "GenerateDataKey", 1.0);
             generations.entry(b).or_default().push(t0);
         }
@@ -218,12 +233,22 @@ fn bucket_key_cells(s: &Settings, t: &Traffic, add: &mut impl FnMut(i64, u32, u3
     }
     for (b, q, reads) in readers {
         let gens = generations.get(&b).map_or(&[][..], Vec::as_slice);
-        for (t0, n) in windows(&reads, lifetime) {
+        for w in windows(&reads, lifetime) {
             // Keys that exist by the window's end; data older than the logs is at
             // least one key.
+            let t0 = w[0].0;
             let k = gens.partition_point(|&g| g < t0 + lifetime).max(1) as f64;
-            let met = k * (1.0 - (1.0 - 1.0 / k).powf(n as f64));
-            add(t0, b, q, "Decrypt", met);
+            // Each second decrypts the keys its reads meet for the first time in
+            // this lifetime, so the fetches fall when the reads do.
+            let mut seen = 0.0;
+            for (sec, n) in w {
+                let before = keys_met(k, seen);
+                seen += n as f64;
+                let d = keys_met(k, seen) - before;
+                if d > 0.0 {
+                    add(sec, b, q, "Decrypt", d);
+                }
+            }
         }
     }
 }
@@ -246,11 +271,25 @@ pub fn forecast(
         cells: Vec::new(),
         per_second: Vec::new(),
     };
+    // The account each requester's calls count against, when it is not the owner's.
+    let foreign: Vec<Option<&str>> = t
+        .requesters
+        .names
+        .iter()
+        .map(|n| {
+            crate::logs::record::account_of(n)
+                .filter(|a| s.home_account.as_deref().is_some_and(|h| h != *a))
+        })
+        .collect();
     for mode in Mode::ALL {
         let mut series: BTreeMap<i64, f64> = BTreeMap::new();
+        let mut theirs: BTreeMap<&str, BTreeMap<i64, f64>> = BTreeMap::new();
         let mut cells: Cells = BTreeMap::new();
         let mut add = |sec: i64, b: u32, q: u32, api: &str, n: f64| {
-            *series.entry(sec).or_default() += n;
+            match foreign.get(q as usize).copied().flatten() {
+                Some(a) => *theirs.entry(a).or_default().entry(sec).or_default() += n,
+                None => *series.entry(sec).or_default() += n,
+            }
             *cells.entry((b, q, api.to_owned())).or_default() += n;
         };
         let (status, lower_bound) = if mode == Mode::SseKmsBucketKey {
@@ -303,7 +342,7 @@ pub fn forecast(
             peak_rps: peak,
             peak_at,
             p99_rps: p99,
-            avg_rps: kms_calls / span,
+            avg_rps: series.values().fold(0.0, |a, b| a + b) / span,
             peak_quota_pct: if quota > 0.0 {
                 peak / quota * 100.0
             } else {
@@ -316,6 +355,10 @@ pub fn forecast(
             monthly: CostBreakdown::new(s3_monthly, prices.kms_monthly_usd(monthly_kms), key, dsse),
             status,
             lower_bound,
+            other_accounts_peak: theirs
+                .into_iter()
+                .map(|(a, s)| (a.to_owned(), s.values().fold(0.0, |m: f64, v| m.max(*v))))
+                .collect(),
         });
         out.cells.push(cells);
         out.per_second.push(series);
@@ -388,4 +431,100 @@ pub fn op_totals(t: &Traffic) -> [u64; Op::COUNT] {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::record::Request;
+
+    fn request(unix: i64, requester: &str, op: Op) -> Request<'_> {
+        Request {
+            unix,
+            bucket: "b",
+            op,
+            requester: Some(requester),
+            key: Some("k"),
+            size: Some(1024),
+            status: 200,
+            region: None,
+            dedupe: None,
+        }
+    }
+
+    fn settings(home: Option<&str>) -> Settings {
+        Settings {
+            region: "us-east-1".into(),
+            region_from: "--region".into(),
+            quota_rps: 100,
+            rules: KmsRules::default(),
+            keys: 1,
+            key_billing: KeyBilling::of("customer-managed", 0),
+            home_account: home.map(str::to_owned),
+        }
+    }
+
+    fn run(t: &Traffic, s: &Settings) -> Forecast {
+        let table = crate::prices::PriceTable::builtin().unwrap();
+        forecast(t, s, table.region("us-east-1").unwrap(), 730.0 * 3600.0)
+    }
+
+    fn series(f: &Forecast, m: Mode) -> &BTreeMap<i64, f64> {
+        &f.per_second[Mode::ALL.iter().position(|x| *x == m).unwrap()]
+    }
+
+    /// Five writers make five Bucket Keys at second 0; a reader then reads once a
+    /// second for a minute. Its Decrypts fall when its reads meet new keys, not all
+    /// in the lifetime's first second.
+    #[test]
+    fn bucket_key_decrypts_fall_when_the_reads_do() {
+        let mut t = Traffic::new(false);
+        for w in 0..5 {
+            t.add(&request(0, &format!("arn:aws:iam::1:role/w{w}"), Op::Put));
+        }
+        for s in 0..60 {
+            t.add(&request(s, "arn:aws:iam::1:role/reader", Op::Get));
+        }
+        let f = run(&t, &settings(Some("1")));
+        let bk = series(&f, Mode::SseKmsBucketKey);
+        // Second 0: five GenerateDataKey and the reader's first key (1 Decrypt).
+        assert!((bk[&0] - 6.0).abs() < 1e-9, "{bk:?}");
+        // Later seconds each decrypt what the new read is expected to meet, less
+        // and less as the keys are met.
+        assert!(bk[&1] > bk[&10] && bk[&10] > 0.0, "{bk:?}");
+        let decrypts: f64 = bk.values().sum::<f64>() - 5.0;
+        assert!((decrypts - keys_met(5.0, 60.0)).abs() < 1e-9);
+    }
+
+    /// A requester of another account: its calls are counted (and priced) but count
+    /// against its own account's quota, not the bucket owner's.
+    #[test]
+    fn cross_account_calls_are_out_of_the_owners_peak() {
+        let mut t = Traffic::new(false);
+        t.add(&request(0, "arn:aws:iam::1:role/own", Op::Get));
+        for _ in 0..3 {
+            t.add(&request(1, "arn:aws:iam::2:role/partner", Op::Get));
+        }
+        let f = run(&t, &settings(Some("1")));
+        let kms = &f.modes[Mode::ALL.iter().position(|m| *m == Mode::SseKms).unwrap()];
+        assert_eq!(kms.kms_calls, 4.0, "every call is counted");
+        assert_eq!(kms.peak_rps, 1.0, "the owner's busiest second");
+        assert_eq!(kms.other_accounts_peak.get("2"), Some(&3.0));
+        // Without a known owner, nothing is told apart.
+        let f = run(&t, &settings(None));
+        let kms = &f.modes[Mode::ALL.iter().position(|m| *m == Mode::SseKms).unwrap()];
+        assert_eq!(kms.peak_rps, 3.0);
+    }
+
+    /// Lifecycle records make no KMS call in any mode.
+    #[test]
+    fn s3_internal_records_make_no_kms_calls() {
+        let mut t = Traffic::new(false);
+        let mut r = request(0, "whatever", Op::Internal);
+        r.status = 0;
+        t.add(&r);
+        let f = run(&t, &settings(None));
+        assert!(f.modes.iter().all(|m| m.kms_calls == 0.0));
+        assert!(t.failed.is_empty(), "S3's own operations are not failures");
+    }
 }

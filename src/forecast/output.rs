@@ -3,9 +3,8 @@
 
 use super::model::{Forecast, ModeForecast, Settings, op_totals};
 use super::traffic::Traffic;
-use crate::logs::record::{Class, Op, class_of, short_name};
+use crate::logs::record::{Class, Op, class_of, short_names};
 use crate::scenario::Mode;
-use crate::units::{dollars, signed_dollars};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -45,6 +44,8 @@ pub struct BucketRow {
 pub struct RequesterRow {
     /// The identity (a role ARN, a user ARN, `anonymous`, a canonical id).
     pub requester: String,
+    /// Its name in tables: short, and never another requester's.
+    pub name: String,
     /// Own account, cross-account, anonymous, other.
     pub class: Class,
     /// Successful requests.
@@ -78,6 +79,8 @@ pub struct Today {
 pub struct TodayRow {
     /// Requester identity.
     pub requester: String,
+    /// Its name in tables (as in [`RequesterRow::name`]).
+    pub name: String,
     /// KMS API.
     pub api: String,
     /// Calls CloudTrail recorded.
@@ -99,6 +102,20 @@ pub struct SourceInfo {
     pub first_malformed: Vec<String>,
     /// S3 data events in CloudTrail not counted because access logs were given.
     pub duplicate_events: u64,
+    /// Records delivered more than once, counted once.
+    pub duplicates_removed: u64,
+    /// CloudTrail digest files skipped.
+    pub digest_files: u64,
+    /// CloudTrail Insights files skipped.
+    pub insight_files: u64,
+    /// CloudTrail Insights records skipped.
+    pub insight_records: u64,
+    /// The `--since`/`--until` window (Unix seconds), when given.
+    pub window: (Option<i64>, Option<i64>),
+    /// Records outside the window, not counted.
+    pub outside_window: u64,
+    /// Files (and folders) not read: named as delivered outside the window.
+    pub pruned_files: u64,
 }
 
 /// KMS requests per second over the logs' time range, per mode, as the busiest second
@@ -191,7 +208,7 @@ pub(crate) fn rfc3339(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-fn mode_of(f: &Forecast, m: Mode) -> &ModeForecast {
+pub(super) fn mode_of(f: &Forecast, m: Mode) -> &ModeForecast {
     let i = Mode::ALL.iter().position(|x| *x == m).unwrap_or(0);
     &f.modes[i]
 }
@@ -240,6 +257,7 @@ fn today(t: &Traffic, f: &Forecast) -> Option<Today> {
             .into_iter()
             .map(|((q, api), (measured, model))| TodayRow {
                 requester: t.requesters.names[q as usize].clone(),
+                name: String::new(),
                 api,
                 measured,
                 model,
@@ -250,11 +268,11 @@ fn today(t: &Traffic, f: &Forecast) -> Option<Today> {
 }
 
 /// The commonest account among the requesters (by requests).
-fn commonest_account(t: &Traffic, requests: &[u64]) -> Option<String> {
+fn commonest_account(t: &Traffic) -> Option<String> {
     let mut by: BTreeMap<&str, u64> = BTreeMap::new();
-    for (i, name) in t.requesters.names.iter().enumerate() {
-        if let Some(a) = crate::logs::record::account_of(name) {
-            *by.entry(a).or_default() += requests[i];
+    for (&(_, _, q), c) in &t.seconds {
+        if let Some(a) = crate::logs::record::account_of(&t.requesters.names[q as usize]) {
+            *by.entry(a).or_default() += c.iter().map(|n| u64::from(*n)).sum::<u64>();
         }
     }
     by.into_iter()
@@ -262,14 +280,22 @@ fn commonest_account(t: &Traffic, requests: &[u64]) -> Option<String> {
         .map(|(a, _)| a.to_owned())
 }
 
+/// The account that owns the buckets: `--account`, else the trail's own account
+/// (CloudTrail's `recipientAccountId`), else the commonest requester account.
+pub fn home_account(t: &Traffic, given: Option<String>) -> Option<String> {
+    given
+        .or_else(|| {
+            t.recipients
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(a, _)| a.clone())
+        })
+        .or_else(|| commonest_account(t))
+}
+
 /// Builds the report.
-pub fn build(
-    t: &Traffic,
-    f: &Forecast,
-    s: &Settings,
-    files: usize,
-    home: Option<String>,
-) -> Report {
+pub fn build(t: &Traffic, f: &Forecast, s: &Settings, files: usize) -> Report {
+    let home = s.home_account.clone();
     let nq = t.requesters.names.len();
     let mut req_requests = vec![0u64; nq];
     let mut bucket_ops: BTreeMap<u32, BTreeMap<Op, u64>> = BTreeMap::new();
@@ -283,15 +309,6 @@ pub fn build(
             }
         }
     }
-    // The trail's own account is the owner; else the commonest requester account.
-    let home = home
-        .or_else(|| {
-            t.recipients
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map(|(a, _)| a.clone())
-        })
-        .or_else(|| commonest_account(t, &req_requests));
     let totals = op_totals(t);
     let requests: BTreeMap<Op, u64> = Op::ALL
         .iter()
@@ -313,6 +330,13 @@ pub fn build(
             malformed: t.malformed,
             first_malformed: t.first_malformed.clone(),
             duplicate_events: t.duplicate_events,
+            duplicates_removed: t.duplicates,
+            digest_files: t.digest_files,
+            insight_files: t.insight_files,
+            insight_records: t.insight_records,
+            window: (t.window.since, t.window.until),
+            outside_window: t.outside_window,
+            pruned_files: t.pruned_files,
         },
         span: (rfc3339(a), rfc3339(z), t.span_seconds()),
         requests,
@@ -325,8 +349,9 @@ pub fn build(
         timeline: timeline(t, f),
         caveats: Vec::new(),
     };
-    r.caveats = caveats(&r, f);
-    r.verdict = verdict(&r, f);
+    name_requesters(&mut r);
+    r.caveats = super::findings::caveats(&r, f);
+    r.verdict = super::findings::verdict(&r, f);
     r
 }
 
@@ -414,6 +439,7 @@ fn requester_rows(
             }
             RequesterRow {
                 requester: name.clone(),
+                name: String::new(),
                 class: class_of(name, home),
                 requests: req_requests[q as usize],
                 kms,
@@ -429,113 +455,22 @@ fn requester_rows(
     requesters
 }
 
-fn caveats(r: &Report, f: &Forecast) -> Vec<String> {
-    let mut c = Vec::new();
-    let anon: u64 = r
-        .requesters
-        .iter()
-        .filter(|q| q.class == Class::Anonymous)
-        .map(|q| q.requests)
-        .sum();
-    if anon > 0 {
-        c.push(format!(
-            "{anon} anonymous requests: under SSE-KMS and DSSE-KMS, requests for KMS-encrypted objects must be signed (SigV4), so these would fail instead of calling KMS (documented: S3 UG, Using SSE-KMS)"
-        ));
+/// Every requester's table name, unique across the report.
+fn name_requesters(r: &mut Report) {
+    let ids = r.requesters.iter().map(|q| q.requester.clone()).chain(
+        r.today
+            .iter()
+            .flat_map(|t| t.by_requester.iter().map(|x| x.requester.clone())),
+    );
+    let ids: Vec<String> = ids.collect();
+    let names = short_names(ids.iter().map(String::as_str));
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    for q in &mut r.requesters {
+        q.name = name(&q.requester);
     }
-    let cross: Vec<&str> = r
-        .requesters
-        .iter()
-        .filter(|q| q.class == Class::CrossAccount)
-        .map(|q| q.requester.as_str())
-        .collect();
-    if !cross.is_empty() {
-        c.push(format!(
-            "{} cross-account requester(s): their KMS calls count against the key owner's quota and need the key policy to allow them",
-            cross.len()
-        ));
+    if let Some(t) = &mut r.today {
+        for x in &mut t.by_requester {
+            x.name = name(&x.requester);
+        }
     }
-    let bk = mode_of(f, Mode::SseKmsBucketKey);
-    if bk.projection == "steady-state" {
-        c.push("the logs cover less than 12 Bucket Key lifetimes: the monthly Bucket Key count is the steady state (one fetch per requester and lifetime), not the logs' count scaled".to_owned());
-    }
-    c.push("Bucket Key counts are inferred (the lifetime is not documented) and a lower bound: AWS fetches at least once per requester".into());
-    if r.sources.duplicate_events > 0 {
-        c.push(format!(
-            "{} S3 data events in CloudTrail were not counted as traffic: the access logs already have those requests",
-            r.sources.duplicate_events
-        ));
-    }
-    c
-}
-
-fn pct(a: f64, b: f64) -> f64 {
-    if b > 0.0 { a / b * 100.0 } else { 0.0 }
-}
-
-fn verdict(r: &Report, f: &Forecast) -> Vec<String> {
-    let mut v = Vec::new();
-    let total: u64 = r.requests.values().sum();
-    v.push(format!(
-        "Traffic: {total} requests over {} in {} bucket(s) from {} requester(s); {}{} KMS quota {} req/s.",
-        humantime::format_duration(std::time::Duration::from_secs(r.span.2 as u64)),
-        r.buckets.len(),
-        r.requesters.len(),
-        r.region,
-        // Said only when the region was not given.
-        if r.region_from == "--region" {
-            String::new()
-        } else {
-            format!(" ({})", r.region_from)
-        },
-        r.quota_rps
-    ));
-    let base = mode_of(f, Mode::SseS3).monthly.total_usd;
-    for m in [Mode::SseKms, Mode::SseKmsBucketKey, Mode::DsseKms] {
-        let x = mode_of(f, m);
-        let over = if x.seconds_over_quota > 0 {
-            format!(", over the quota in {} second(s)", x.seconds_over_quota)
-        } else {
-            format!(", {:.1}% headroom", 100.0 - x.peak_quota_pct)
-        };
-        v.push(format!(
-            "{}: peak {:.0} KMS req/s ({:.1}% of quota{over}), p99 second {:.0}, average {:.1}; {:.3} M KMS requests/month; {} a month, {} against SSE-S3.",
-            m.as_str(),
-            x.peak_rps,
-            x.peak_quota_pct,
-            x.p99_rps,
-            x.avg_rps,
-            x.monthly_kms_requests / 1e6,
-            dollars(x.monthly.total_usd),
-            signed_dollars(x.monthly.total_usd - base),
-        ));
-    }
-    let kms = mode_of(f, Mode::SseKms);
-    let bk = mode_of(f, Mode::SseKmsBucketKey);
-    let fewer = 100.0 - pct(bk.monthly_kms_requests, kms.monthly_kms_requests);
-    v.push(match crate::prices::Saving::of(&kms.monthly, &bk.monthly) {
-        Some(s) => format!(
-            "{} {fewer:.1}% fewer KMS requests than SSE-KMS.",
-            s.sentence()
-        ),
-        None => format!("Bucket Keys: {fewer:.1}% fewer KMS requests than SSE-KMS."),
-    });
-    if let Some(top) = r.requesters.first()
-        && kms.kms_calls > 0.0
-    {
-        let n = top.kms.get(&Mode::SseKms).copied().unwrap_or(0.0);
-        v.push(format!(
-            "Top KMS driver under SSE-KMS: {} ({:.0}% of calls).",
-            short_name(&top.requester),
-            pct(n, kms.kms_calls)
-        ));
-    }
-    if let Some(t) = &r.today {
-        let m: u64 = t.measured.values().sum();
-        let p: f64 = t.model.values().fold(0.0, |a, b| a + b);
-        v.push(format!(
-            "Today (CloudTrail): {m} KMS calls for S3 measured, {p:.0} predicted by the model for the configuration the records show ({:+.1}%).",
-            pct(m as f64 - p, p)
-        ));
-    }
-    v
 }

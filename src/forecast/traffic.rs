@@ -3,7 +3,7 @@
 //! grows with distinct (second, bucket, requester) cells, never with the number of lines.
 
 use crate::logs::cloudtrail::KmsCall;
-use crate::logs::record::{Op, Request, identity};
+use crate::logs::record::{Op, Request, S3_INTERNAL, identity};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -47,6 +47,12 @@ pub struct Measured {
 pub struct Traffic {
     /// Count each assumed-role session apart instead of as its role.
     pub per_session: bool,
+    /// Records outside it are counted apart, not as traffic.
+    pub window: super::window::Window,
+    /// Records outside the window.
+    pub outside_window: u64,
+    /// Files not read: their names say they were delivered outside the window.
+    pub pruned_files: u64,
     /// Bucket names.
     pub buckets: Names,
     /// Requester identities (see [`identity`]).
@@ -77,6 +83,14 @@ pub struct Traffic {
     pub first_malformed: Vec<String>,
     /// S3 data events from CloudTrail left out because access logs were given.
     pub duplicate_events: u64,
+    /// Records delivered more than once (same request ID, same eventID), left out.
+    pub duplicates: u64,
+    /// CloudTrail digest files skipped (hashes of log files, no events).
+    pub digest_files: u64,
+    /// CloudTrail Insights files skipped (under `CloudTrail-Insight/`).
+    pub insight_files: u64,
+    /// CloudTrail Insights records skipped (`eventCategory: Insight`).
+    pub insight_records: u64,
     /// CloudTrail's `recipientAccountId`s (the account that owns the trail), counted.
     pub recipients: BTreeMap<String, u64>,
     /// Records per AWS region, where the record names one.
@@ -132,8 +146,21 @@ impl Traffic {
         i
     }
 
+    /// Counts a record outside the window; true when it is.
+    fn outside(&mut self, unix: i64) -> bool {
+        if self.window.contains(unix) {
+            return false;
+        }
+        self.records += 1;
+        self.outside_window += 1;
+        true
+    }
+
     /// Counts one request.
     pub fn add(&mut self, r: &Request<'_>) {
+        if self.outside(r.unix) {
+            return;
+        }
         self.records += 1;
         let (b, q) = self.ids(r);
         if !r.succeeded() {
@@ -172,6 +199,9 @@ impl Traffic {
     /// Counts `n` requests alike (a row of an aggregate) of `bytes` in all; sizes
     /// of single requests are not known.
     pub fn add_many(&mut self, r: &Request<'_>, n: u32, bytes: f64) {
+        if self.outside(r.unix) {
+            return;
+        }
         self.records += 1;
         let (b, q) = self.ids(r);
         if !r.succeeded() {
@@ -199,13 +229,19 @@ impl Traffic {
     /// Bucket and requester ids of a request, and the time range it widens.
     fn ids(&mut self, r: &Request<'_>) -> (u32, u32) {
         self.region(r.region);
+        // S3's own operations are S3's, whoever the record names.
+        let requester = if r.op == Op::Internal {
+            Some(S3_INTERNAL)
+        } else {
+            r.requester
+        };
         // Consecutive lines usually share bucket and requester: skip the lookups.
         let (b, q) = match &self.last {
-            Some((lb, lr, b, q)) if lb == r.bucket && lr.as_deref() == r.requester => (*b, *q),
+            Some((lb, lr, b, q)) if lb == r.bucket && lr.as_deref() == requester => (*b, *q),
             _ => {
                 let b = self.buckets.id(r.bucket);
-                let q = self.requester_id(r.requester);
-                self.last = Some((r.bucket.to_owned(), r.requester.map(str::to_owned), b, q));
+                let q = self.requester_id(requester);
+                self.last = Some((r.bucket.to_owned(), requester.map(str::to_owned), b, q));
                 (b, q)
             }
         };
@@ -218,6 +254,9 @@ impl Traffic {
 
     /// Counts one KMS call CloudTrail recorded.
     pub fn add_kms(&mut self, k: &KmsCall) {
+        if self.outside(k.unix) {
+            return;
+        }
         self.records += 1;
         self.region(k.region.as_deref());
         let b = self.buckets.id(&k.bucket);
@@ -306,6 +345,12 @@ impl Traffic {
             }
         }
         self.duplicate_events += o.duplicate_events;
+        self.duplicates += o.duplicates;
+        self.outside_window += o.outside_window;
+        self.pruned_files += o.pruned_files;
+        self.digest_files += o.digest_files;
+        self.insight_files += o.insight_files;
+        self.insight_records += o.insight_records;
         if let (Some(rows), Some(theirs)) = (self.trace.as_mut(), o.trace) {
             rows.extend(theirs.into_iter().map(|r| TraceRow {
                 bucket: bmap[r.bucket as usize],

@@ -133,7 +133,7 @@ pub fn parse_line(line: &str) -> Result<Request<'_>, Malformed> {
     let unix = parse_clf_time(time).ok_or("time is not [dd/Mon/yyyy:HH:MM:SS +0000]")?;
     let _ip = f().ok_or("no remote IP field")?;
     let requester = f().ok_or("no requester field")?;
-    let _request_id = f().ok_or("no request ID field")?;
+    let request_id = f().ok_or("no request ID field")?;
     let operation = f().ok_or("no operation field")?;
     let key = f().ok_or("no key field")?;
     let _uri = f().ok_or("no request URI field")?;
@@ -168,6 +168,9 @@ pub fn parse_line(line: &str) -> Result<Request<'_>, Malformed> {
         size,
         status,
         region,
+        // A copy logs REST.COPY.OBJECT and REST.COPY.OBJECT_GET under one request ID.
+        dedupe: (request_id != "-")
+            .then(|| super::record::dedupe_key(&[bucket, request_id, operation])),
     })
 }
 
@@ -194,6 +197,8 @@ pub struct CloudWatchRecord<'a> {
     /// By analogy with the text format's Host Header (inferred).
     #[serde(borrow, default)]
     host_header: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    request_id: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// An owned [`Request`] for records whose fields had to be unescaped.
@@ -214,6 +219,8 @@ pub struct Owned {
     pub region: Option<String>,
     /// HTTP status.
     pub status: u16,
+    /// See [`Request::dedupe`].
+    pub dedupe: Option<u64>,
 }
 
 impl Owned {
@@ -228,6 +235,7 @@ impl Owned {
             size: self.size,
             status: self.status,
             region: self.region.as_deref(),
+            dedupe: self.dedupe,
         }
     }
 }
@@ -249,7 +257,13 @@ pub fn parse_cloudwatch(line: &str) -> Result<Owned, Malformed> {
         (None, Some(arn)) => arn.rsplit(':').next().unwrap_or_default().to_owned(),
         (None, None) => return Err("no bucket_name or bucket_arn"),
     };
+    let dedupe = r
+        .request_id
+        .as_deref()
+        .filter(|id| *id != "-" && !id.is_empty())
+        .map(|id| super::record::dedupe_key(&[&bucket, id, &r.operation]));
     Ok(Owned {
+        dedupe,
         unix: parse_iso_time(&r.request_time).ok_or("request_time is not ISO 8601")?,
         bucket,
         op: Op::from_access_log(&r.operation),

@@ -39,9 +39,25 @@ pub struct Event {
     recipient: Option<String>,
     #[serde(rename = "awsRegion", default)]
     region: Option<String>,
+    #[serde(rename = "eventID", default)]
+    event_id: Option<String>,
+    #[serde(rename = "eventCategory", default)]
+    event_category: Option<String>,
 }
 
 impl Event {
+    /// The event's identity for removing duplicates (its eventID, hashed).
+    pub fn dedupe(&self) -> Option<u64> {
+        self.event_id
+            .as_deref()
+            .map(|id| super::record::dedupe_key(&[id]))
+    }
+
+    /// A CloudTrail Insights event (unusual API activity), not a call.
+    pub fn is_insight(&self) -> bool {
+        self.event_category.as_deref() == Some("Insight")
+    }
+
     /// The account whose trail recorded the event (the bucket or key owner).
     pub fn recipient(&self) -> Option<&str> {
         self.recipient.as_deref()
@@ -120,6 +136,8 @@ pub fn parse(e: Event) -> Result<Parsed, Malformed> {
                 size,
                 status: if e.error_code.is_some() { 400 } else { 200 },
                 region: e.region.clone(),
+                // Duplicates are removed by eventID, before parsing.
+                dedupe: None,
             }))
         }
         "kms.amazonaws.com" => {
@@ -150,17 +168,126 @@ pub fn parse(e: Event) -> Result<Parsed, Malformed> {
     }
 }
 
-/// The records of one file's text; each is parsed on its own so one bad record costs
-/// only itself. Errors: the file is not a CloudTrail file.
-pub fn records(text: &str) -> Result<Vec<Value>, String> {
-    #[derive(Deserialize)]
-    struct File {
-        #[serde(rename = "Records")]
-        records: Vec<Value>,
+/// What one CloudTrail source file holds.
+#[derive(Debug)]
+pub enum TrailFile {
+    /// Event records, each to be parsed on its own (so one bad record costs only
+    /// itself), and the lines that were not events (`line N: why`).
+    Records(Vec<Value>, Vec<String>),
+    /// A digest file: hashes of delivered log files, no events.
+    Digest,
+}
+
+/// Reads a CloudTrail source file, told apart by its content (docs/log-formats.md §3):
+/// a log file (`{"Records": [...]}`), a digest file, one event per line (CloudWatch
+/// Logs exports: bare, prefixed with a timestamp, or wrapped in `message`), the output
+/// of `aws logs filter-log-events` (`{"events": [{"message": ...}]}`), or a CloudWatch
+/// Logs subscription payload (`{"logEvents": [{"message": ...}]}`), decoded or as
+/// delivered (base64 of gzip). Errors: the file is none of these.
+pub fn read_file(bytes: &[u8]) -> Result<TrailFile, String> {
+    read_nested(bytes, 0)
+}
+
+fn read_nested(bytes: &[u8], depth: u8) -> Result<TrailFile, String> {
+    const NOT: &str = "not a CloudTrail file ({\"Records\": [...]}, one event per line, or CloudWatch Logs events)";
+    let text = String::from_utf8_lossy(bytes);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(format!("{NOT}: empty"));
     }
-    serde_json::from_str::<File>(text)
-        .map(|f| f.records)
-        .map_err(|e| format!("not a CloudTrail log file ({{\"Records\": [...]}}): {e}"))
+    if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+        return document(v).ok_or_else(|| NOT.to_owned());
+    }
+    if depth == 0
+        && let Some(decoded) = subscription_payload(trimmed)
+    {
+        return read_nested(&decoded, depth + 1);
+    }
+    let mut records = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in trimmed.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match event_of_line(line) {
+            Some(v) => records.push(v),
+            None => bad.push(format!("line {}: not a CloudTrail event", i + 1)),
+        }
+    }
+    if records.is_empty() {
+        return Err(NOT.to_owned());
+    }
+    Ok(TrailFile::Records(records, bad))
+}
+
+/// One JSON document: a log file, a digest, a list of CloudWatch Logs events, or one event.
+fn document(mut v: Value) -> Option<TrailFile> {
+    if let Some(Value::Array(records)) = v.get_mut("Records").map(Value::take) {
+        return Some(TrailFile::Records(records, Vec::new()));
+    }
+    if v.get("digestStartTime").is_some() || v.get("logFiles").is_some() {
+        return Some(TrailFile::Digest);
+    }
+    for list in ["logEvents", "events"] {
+        if let Some(Value::Array(events)) = v.get(list) {
+            let mut records = Vec::new();
+            let mut bad = Vec::new();
+            for (i, e) in events.iter().enumerate() {
+                match e["message"]
+                    .as_str()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                {
+                    Some(r) if is_event(&r) => records.push(r),
+                    _ => bad.push(format!(
+                        "{list}[{i}]: its message is not a CloudTrail event"
+                    )),
+                }
+            }
+            return Some(TrailFile::Records(records, bad));
+        }
+    }
+    is_event(&v).then(|| TrailFile::Records(vec![v], Vec::new()))
+}
+
+fn is_event(v: &Value) -> bool {
+    v.get("eventTime").is_some() && v.get("eventName").is_some()
+}
+
+/// One line of an export: an event, an event wrapped in `message`, either after a
+/// timestamp (`2026-01-02T03:04:05.000Z {...}`).
+fn event_of_line(line: &str) -> Option<Value> {
+    let json = if line.starts_with('{') {
+        line
+    } else {
+        let (stamp, rest) = line.split_once(' ')?;
+        (stamp.len() >= 19 && stamp.as_bytes().get(4) == Some(&b'-'))
+            .then_some(rest.trim_start())?
+    };
+    let v: Value = serde_json::from_str(json).ok()?;
+    if is_event(&v) {
+        return Some(v);
+    }
+    let inner: Value = serde_json::from_str(v.get("message")?.as_str()?).ok()?;
+    is_event(&inner).then_some(inner)
+}
+
+/// A subscription payload as delivered (Kinesis, Firehose, Lambda): base64 of gzip.
+fn subscription_payload(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let compact: String = text.split_whitespace().collect();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .ok()?;
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Some(raw);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 #[cfg(test)]

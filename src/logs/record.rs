@@ -26,11 +26,16 @@ pub enum Op {
     OtherTier1,
     /// Other GET and HEAD requests (second tier).
     OtherTier2,
+    /// S3's own work on the bucket, logged as `S3.*` (lifecycle expirations and
+    /// transitions, delete markers, aborted uploads): no requester's request, no KMS
+    /// call S3 makes for a requester, not billed at the request tiers.
+    #[serde(rename = "s3-internal")]
+    Internal,
 }
 
 impl Op {
     /// All, in table order.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 11] = [
         Op::Put,
         Op::Get,
         Op::Head,
@@ -41,10 +46,11 @@ impl Op {
         Op::Delete,
         Op::OtherTier1,
         Op::OtherTier2,
+        Op::Internal,
     ];
 
     /// Number of operations.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 
     /// Position in [`Op::ALL`].
     pub fn index(self) -> usize {
@@ -64,11 +70,16 @@ impl Op {
             Op::Delete => "delete",
             Op::OtherTier1 => "other-tier1",
             Op::OtherTier2 => "other-tier2",
+            Op::Internal => "s3-internal",
         }
     }
 
     /// From the access log's `REST.<METHOD>.<RESOURCE>` (docs/log-formats.md §1).
     pub fn from_access_log(op: &str) -> Op {
+        // S3's own operations (lifecycle) are logged as S3.*, requests as REST.*, WEBSITE.*, BATCH.*.
+        if op.starts_with("S3.") {
+            return Op::Internal;
+        }
         let mut parts = op.splitn(3, '.');
         let _api = parts.next();
         let method = parts.next().unwrap_or("");
@@ -123,7 +134,7 @@ impl Op {
                 1
             }
             Op::Get | Op::Head | Op::OtherTier2 => 2,
-            Op::Delete => 0,
+            Op::Delete | Op::Internal => 0,
         }
     }
 
@@ -147,7 +158,8 @@ pub struct Request<'a> {
     pub bucket: &'a str,
     /// Operation.
     pub op: Op,
-    /// The requester as logged (an ARN, a canonical user id); None when anonymous.
+    /// The requester as logged (an ARN, a canonical user id); None when anonymous;
+    /// [`S3_INTERNAL`] for S3's own operations.
     pub requester: Option<&'a str>,
     /// Object key (as logged).
     pub key: Option<&'a str>,
@@ -158,14 +170,33 @@ pub struct Request<'a> {
     /// The AWS region the request went to, when the record names it (a regional
     /// endpoint in the host header, a region field, CloudTrail's `awsRegion`).
     pub region: Option<&'a str>,
+    /// What makes the record unique, hashed ([`dedupe_key`]): the same request
+    /// delivered twice has the same key. None when the record carries no id.
+    pub dedupe: Option<u64>,
 }
 
 impl Request<'_> {
-    /// The request succeeded (2xx), so S3 did its KMS work.
+    /// The request succeeded (2xx), so S3 did its KMS work. S3's own operations log
+    /// no HTTP status and are never failures.
     pub fn succeeded(&self) -> bool {
-        (200..300).contains(&self.status)
+        self.op == Op::Internal || (200..300).contains(&self.status)
     }
 }
+
+/// A 64-bit hash of the fields that identify one record (an access log's bucket,
+/// request ID and operation; a CloudTrail event's eventID). Fixed keys, so every
+/// reader thread hashes alike.
+pub fn dedupe_key(parts: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The requester S3's own operations (lifecycle) are counted as.
+pub const S3_INTERNAL: &str = "s3-internal";
 
 /// Whether `s` is an AWS region name: `eu-central-1`, `us-gov-west-1`, `cn-north-1`.
 pub fn is_region(s: &str) -> bool {
@@ -209,6 +240,8 @@ pub enum Class {
     Anonymous,
     /// Named without an account (a canonical user id, a service).
     Other,
+    /// S3 itself (lifecycle actions): no KMS call for a requester.
+    S3Internal,
 }
 
 impl Class {
@@ -219,6 +252,7 @@ impl Class {
             Class::CrossAccount => "cross-account",
             Class::Anonymous => "anonymous",
             Class::Other => "other",
+            Class::S3Internal => "s3-internal",
         }
     }
 }
@@ -271,6 +305,9 @@ pub fn class_of(identity: &str, home: Option<&str>) -> Class {
     if identity == "anonymous" {
         return Class::Anonymous;
     }
+    if identity == S3_INTERNAL {
+        return Class::S3Internal;
+    }
     match (account_of(identity), home) {
         (Some(a), Some(h)) if a != h => Class::CrossAccount,
         (Some(_), _) => Class::Own,
@@ -291,8 +328,39 @@ pub fn short_name(identity: &str) -> String {
                 format!("{res} ({acct})")
             }
         }
-        None if identity.len() > 20 => format!("{}…", &identity[..12]),
+        // Characters, not bytes: a name may be any UTF-8.
+        None if identity.chars().count() > 20 => {
+            format!("{}…", identity.chars().take(12).collect::<String>())
+        }
         None => identity.to_owned(),
+    }
+}
+
+/// Short names for tables, one per identity, never the same for two identities: the
+/// identities whose short names clash are printed whole (whole identities differ).
+pub fn short_names<'a>(
+    identities: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out: std::collections::BTreeMap<String, String> = identities
+        .into_iter()
+        .map(|id| (id.to_owned(), short_name(id)))
+        .collect();
+    loop {
+        let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+        for name in out.values() {
+            *seen.entry(name.as_str()).or_default() += 1;
+        }
+        let clashing: Vec<String> = out
+            .iter()
+            .filter(|(id, name)| seen[name.as_str()] > 1 && id != name)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if clashing.is_empty() {
+            return out;
+        }
+        for id in clashing {
+            out.insert(id.clone(), id);
+        }
     }
 }
 
@@ -327,6 +395,42 @@ mod tests {
         );
         assert_eq!(class_of("anonymous", None), Class::Anonymous);
         assert_eq!(class_of("79a59df900b9", None), Class::Other);
+    }
+
+    #[test]
+    fn short_names_cut_characters_and_never_print_two_requesters_alike() {
+        // 25 characters, 50 bytes: a byte cut would split a character.
+        let id = "é".repeat(25);
+        assert_eq!(short_name(&id), format!("{}…", "é".repeat(12)));
+        let a = "canonical0123456789abcdefA";
+        let b = "canonical0123456789abcdefB";
+        let role = "arn:aws:iam::111122223333:role/etl";
+        let names = short_names([a, b, role, id.as_str()]);
+        assert_eq!(names[role], "role/etl (111122223333)");
+        assert_eq!(names[a], a, "clashing short names are printed whole");
+        assert_eq!(names[b], b);
+        let distinct: std::collections::BTreeSet<&String> = names.values().collect();
+        assert_eq!(distinct.len(), names.len());
+        // A whole identity that reads like another's short name.
+        let odd = "role/etl (111122223333)";
+        let names = short_names([role, odd]);
+        assert_ne!(names[role], names[odd]);
+    }
+
+    #[test]
+    fn lifecycle_operations_are_s3_internal() {
+        assert_eq!(Op::from_access_log("S3.EXPIRE.OBJECT"), Op::Internal);
+        assert_eq!(
+            Op::from_access_log("S3.TRANSITION_SIA.OBJECT"),
+            Op::Internal
+        );
+        assert_eq!(Op::from_access_log("REST.PUT.OBJECT"), Op::Put);
+        assert_eq!(Op::Internal.tier(), 0);
+        assert!(!Op::Internal.reads() && !Op::Internal.writes());
+        assert_eq!(
+            class_of(S3_INTERNAL, Some("111122223333")),
+            Class::S3Internal
+        );
     }
 
     #[test]

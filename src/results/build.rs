@@ -284,35 +284,43 @@ fn mode_kms(ctx: &Context<'_>, mode: Mode, results: &[OpResult]) -> ModeKms {
 /// where one step ends and the next begins). Calls the target counted without a
 /// bucket (direct KMS calls), and those of buckets modes share, belong to the step.
 pub fn kms_seconds_of(record: &RunRecord, mode: Mode) -> BTreeMap<u64, u64> {
-    let mut out: BTreeMap<u64, u64> = BTreeMap::new();
+    // A second's count for a bucket is the target's, whichever step read it: steps that
+    // share a wall-clock second (one ends, the next begins; shards drift apart) each
+    // carry it, so it is taken once (the largest reading), not added up.
+    let mut buckets: BTreeMap<(u64, &str), u64> = BTreeMap::new();
+    let mut rest: BTreeMap<u64, u64> = BTreeMap::new();
     for sk in record.step_kms.iter().filter(|k| k.record) {
         for sec in &sk.per_second {
-            let mut n = 0;
             let mut attributed = 0;
             for (bucket, calls) in &sec.by_bucket {
                 match record.bucket_modes.get(bucket) {
                     Some(m) => {
                         attributed += calls;
                         if *m == mode {
-                            n += calls;
+                            let e = buckets.entry((sec.second, bucket.as_str())).or_default();
+                            *e = (*e).max(*calls);
                         }
                     }
                     None if sk.mode == mode => {
                         attributed += calls;
-                        n += calls;
+                        *rest.entry(sec.second).or_default() += calls;
                     }
                     None => attributed += calls,
                 }
             }
             if sk.mode == mode {
-                n += sec.calls.saturating_sub(attributed);
-            }
-            if n > 0 {
-                *out.entry(sec.second).or_default() += n;
+                let n = sec.calls.saturating_sub(attributed);
+                if n > 0 {
+                    *rest.entry(sec.second).or_default() += n;
+                }
             }
         }
     }
-    out
+    for ((second, _), n) in buckets {
+        *rest.entry(second).or_default() += n;
+    }
+    rest.retain(|_, n| *n > 0);
+    rest
 }
 
 fn scenario_json(ls: &LoadedScenario) -> serde_json::Value {

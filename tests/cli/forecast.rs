@@ -317,7 +317,7 @@ fn bad_input_exits_2_naming_file_and_line() {
         ),
         (
             vec!["--cloudtrail", not_trail.to_str().unwrap()],
-            "not a CloudTrail log file",
+            "not a CloudTrail file",
         ),
         (
             vec!["--access-logs", "/nonexistent/logs"],

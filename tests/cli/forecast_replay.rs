@@ -296,7 +296,7 @@ fn a_replayed_trace_reproduces_its_per_second_operation_counts() {
             let op =
                 ["REST.PUT.OBJECT", "REST.GET.OBJECT", "REST.HEAD.OBJECT"][rng.random_range(0..3)];
             text.push_str(&format!(
-                "o {bucket} [01/Mar/2026:10:00:{second:02} +0000] 10.0.0.1 arn:aws:sts::111122223333:assumed-role/{who} R {op} k/{i} \"X /{bucket}/k/{i} HTTP/1.1\" 200 - 100 4096 5 4 \"-\" \"a\" -\n"
+                "o {bucket} [01/Mar/2026:10:00:{second:02} +0000] 10.0.0.1 arn:aws:sts::111122223333:assumed-role/{who} R{second}x{i} {op} k/{i} \"X /{bucket}/k/{i} HTTP/1.1\" 200 - 100 4096 5 4 \"-\" \"a\" -\n"
             ));
         }
     }

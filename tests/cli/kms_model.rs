@@ -179,10 +179,10 @@ concurrency = 4
     assert_eq!(c.s3_requests.tier1, puts * 4.0 + copies);
 }
 
-/// Runs a README transcript's scenario (checking its output against the README) and
+/// Runs a docs/quota.md transcript's scenario (checking its output against the page) and
 /// returns its knees and the quota the scenario simulates.
 fn knees_of(command: &str, scenario: &str) -> (Vec<sse_bench::results::summary::Knee>, u64) {
-    let sandbox = common::transcript::run_step("README.md", command, "", file!());
+    let sandbox = common::transcript::run_step(&["docs/quota.md"], command, "", file!());
     let s = sse_bench::results::read_summary(&common::transcript::results_dir(sandbox.path()))
         .expect("the run's summary");
     let quota = scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(scenario))

@@ -116,7 +116,8 @@ fn invariant(summary: &Value) -> Value {
 }
 
 /// The README's main command, seeded, run once for this file: its output is checked
-/// against the README's transcript here (the README test does not run it again), and
+/// against the transcripts of the README and docs/running.md here (the pages' test does
+/// not run it again), and
 /// its results against the checked-in record.
 fn run_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
@@ -125,7 +126,7 @@ fn run_dir() -> &'static Path {
         // An open loop's counts are exact only if no arrival is dropped: the machine to itself.
         let _turn = common::turns::timed();
         let sandbox = common::transcript::run_step(
-            "README.md",
+            &["README.md", "docs/running.md"],
             "cargo run --release -- run scenarios/quickstart.toml",
             "--seed 7",
             file!(),

@@ -86,7 +86,7 @@ pub fn synthetic_log(path: &Path) {
             };
             writeln!(
                 w,
-                "owner {bucket} [01/Mar/2026:10:{minute:02}:{second:02} +0000] 10.0.0.1 arn:aws:sts::111122223333:{who} REQ {op} k/{i} \"X /{bucket}/k/{i} HTTP/1.1\" 200 - {size} {size} 5 4 \"-\" \"agent\" -"
+                "owner {bucket} [01/Mar/2026:10:{minute:02}:{second:02} +0000] 10.0.0.1 arn:aws:sts::111122223333:{who} R{minute}x{i} {op} k/{i} \"X /{bucket}/k/{i} HTTP/1.1\" 200 - {size} {size} 5 4 \"-\" \"agent\" -"
             )
             .unwrap();
         }

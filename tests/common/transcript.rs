@@ -290,10 +290,24 @@ pub fn check_dry_run(b: &Block) {
     assert!(n > 0, "{}: no sse-bench run command to check", b.place);
 }
 
-pub fn all_blocks() -> Vec<Block> {
-    let mut v = blocks("README.md");
-    v.extend(blocks("scenarios/README.md"));
+/// The pages whose blocks are checked: the README, every page of `docs/`, and the
+/// scenario reference.
+pub fn pages() -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    docs.sort();
+    let mut v = vec!["README.md".to_owned()];
+    v.extend(docs);
+    v.push("scenarios/README.md".to_owned());
     v
+}
+
+pub fn all_blocks() -> Vec<Block> {
+    pages().iter().flat_map(|p| blocks(p)).collect()
 }
 
 /// The blocks whose `<!-- readme-test: ... -->` comment is exactly `directive`.
@@ -315,38 +329,39 @@ pub fn find_step(file: &str, command: &str) -> (Block, Step) {
     panic!("{file} has no transcript step `$ {command}`");
 }
 
-/// Runs a page's transcript step as written (plus `extra` arguments) in a fresh sandbox,
-/// checks that it succeeds and that its stdout has the shape the page shows, and returns
-/// the sandbox for the caller's own checks of what the run wrote. For a test that needs
-/// the run anyway: the block is marked `tested by` the caller's file (`by`, its
-/// `file!()`), and the page's own test does not run it a second time.
-pub fn run_step(file: &str, command: &str, extra: &str, by: &str) -> tempfile::TempDir {
-    let (b, s) = find_step(file, command);
-    let marked = b
-        .directive
-        .as_deref()
-        .and_then(|d| d.strip_prefix("tested by "));
-    assert!(
-        marked.is_some_and(|m| m.split_whitespace().next() == Some(by)),
-        "{}: mark the block <!-- readme-test: tested by {by} -->",
-        b.place
-    );
+/// Runs a transcript step as written (plus `extra` arguments) in a fresh sandbox, checks
+/// that it succeeds and that its stdout has the shape each of `files` shows for it (a
+/// page may leave lines out with `...`), and returns the sandbox for the caller's own
+/// checks of what the run wrote. For a test that needs the run anyway: each page marks
+/// the block <!-- readme-test: tested by FILE --> with the caller's file (`by`, its
+/// `file!()`), and the pages' own test does not run it a second time.
+pub fn run_step(files: &[&str], command: &str, extra: &str, by: &str) -> tempfile::TempDir {
+    let shown: Vec<(Block, Step)> = files.iter().map(|f| find_step(f, command)).collect();
+    for (b, _) in &shown {
+        let marked = b
+            .directive
+            .as_deref()
+            .and_then(|d| d.strip_prefix("tested by "));
+        assert!(
+            marked.is_some_and(|m| m.split_whitespace().next() == Some(by)),
+            "{}: mark the block <!-- readme-test: tested by {by} -->",
+            b.place
+        );
+    }
     let tmp = sandbox();
-    let full = format!("{} {extra}", rewrite(&s.command, tmp.path()));
+    let full = format!("{} {extra}", rewrite(command, tmp.path()));
     let o = shell(&full, tmp.path()).output().unwrap();
     assert!(
         o.status.success(),
-        "{}: `{full}` exited {:?}:\n{}",
-        b.place,
+        "`{full}` exited {:?}:\n{}",
         o.status.code(),
         String::from_utf8_lossy(&o.stderr)
     );
-    let actual = String::from_utf8_lossy(&o.stdout);
-    eprintln!("{}: $ {full}", b.place);
-    assert_data_eq!(
-        mask(&actual, tmp.path()),
-        Data::text(mask(&s.expected, tmp.path()))
-    );
+    let actual = mask(&String::from_utf8_lossy(&o.stdout), tmp.path());
+    for (b, s) in &shown {
+        eprintln!("{}: $ {full}", b.place);
+        assert_data_eq!(actual.clone(), Data::text(mask(&s.expected, tmp.path())));
+    }
     tmp
 }
 

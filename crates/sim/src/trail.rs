@@ -39,6 +39,9 @@ pub struct Trail {
     /// Access key → role it is a session of.
     roles: HashMap<String, String>,
     events: Mutex<(u64, VecDeque<Event>)>,
+    /// Random, per history: its eventIDs are unique across simulators (readers remove
+    /// records delivered twice by eventID).
+    instance: u64,
     /// Where every record is also written as a CloudTrail log file, when logs are on.
     sink: Option<Arc<crate::logs::Logs>>,
 }
@@ -67,6 +70,7 @@ impl Trail {
             account: account.into(),
             roles,
             events: Mutex::new((0, VecDeque::new())),
+            instance: rand::random(),
             sink: None,
         }
     }
@@ -135,7 +139,12 @@ impl Trail {
             "userAgent": by,
             "requestParameters": {"encryptionContext": e.context, "keyId": e.key_arn},
             "responseElements": null,
-            "eventID": format!("{:08x}-0000-4000-8000-{:012x}", e.id >> 48, e.id),
+            "eventID": format!(
+                "{:08x}-{:04x}-4000-8000-{:012x}",
+                self.instance >> 32,
+                (self.instance >> 16) & 0xffff,
+                e.id
+            ),
             "readOnly": true,
             "resources": [{"accountId": self.account, "type": "AWS::KMS::Key", "ARN": e.key_arn}],
             "eventType": "AwsApiCall",
