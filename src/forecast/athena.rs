@@ -138,7 +138,7 @@ pub fn read(path: &std::path::Path, t: &mut Traffic) -> Result<(), crate::error:
                         status: if ok { 200 } else { 400 },
                         region: None,
                         // An aggregate row is many requests: nothing to deduplicate.
-                        dedupe: None,
+                        id: None,
                     },
                     n,
                     bytes,

@@ -448,7 +448,7 @@ mod tests {
             size: Some(1024),
             status: 200,
             region: None,
-            dedupe: None,
+            id: None,
         }
     }
 

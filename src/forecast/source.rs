@@ -147,7 +147,8 @@ fn cloudwatch_line(line: &str) -> Option<&str> {
 
 /// Counts one request, unless `seen` has had it already.
 fn add_once(t: &mut Traffic, r: &crate::logs::record::Request<'_>, seen: Option<&Seen>) {
-    if let (Some(seen), Some(k)) = (seen, r.dedupe)
+    if let Some(seen) = seen
+        && let Some(k) = r.dedupe_key()
         && !seen.first(k)
     {
         t.records += 1;
@@ -165,6 +166,8 @@ struct Part<'a> {
     file: &'a LogFile,
     /// Lines that start in `[start, end)`; None: the whole file.
     range: Option<(u64, u64)>,
+    /// Its size in bytes (the range's, or the file's as stored).
+    bytes: u64,
 }
 
 /// The files as parts: a plain access log larger than `split` bytes is cut at line
@@ -188,6 +191,7 @@ fn parts(files: &[LogFile], threads: usize, split: u64) -> Vec<Part<'_>> {
                     out.push(Part {
                         file: f,
                         range: Some((start, end)),
+                        bytes: end - start,
                     });
                 }
             }
@@ -195,6 +199,7 @@ fn parts(files: &[LogFile], threads: usize, split: u64) -> Vec<Part<'_>> {
             out.push(Part {
                 file: f,
                 range: None,
+                bytes: len,
             });
         }
     }
@@ -313,7 +318,8 @@ fn read_cloudtrail(
             t.insight_records += 1;
             continue;
         }
-        if let (Some(seen), Some(k)) = (seen, e.dedupe())
+        if let Some(seen) = seen
+            && let Some(k) = e.dedupe()
             && !seen.first(k)
         {
             t.records += 1;
@@ -416,13 +422,9 @@ pub fn read_all(files: &[LogFile], o: ReadOptions) -> Result<Traffic, Error> {
                             Kind::Aggregate => super::athena::read(&f.path, &mut t)?,
                         }
                         if let Some(p) = progress {
-                            let bytes = match part.range {
-                                Some((a, z)) => z - a,
-                                None => std::fs::metadata(&f.path).map_or(0, |m| m.len()),
-                            };
                             p.file_done(
                                 part.range.is_none_or(|(a, _)| a == 0),
-                                bytes,
+                                part.bytes,
                                 t.records - before.0,
                                 t.malformed - before.1,
                                 t.duplicates - before.2,

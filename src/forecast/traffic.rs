@@ -156,18 +156,27 @@ impl Traffic {
         true
     }
 
-    /// Counts one request.
-    pub fn add(&mut self, r: &Request<'_>) {
+    /// Counts a record of `n` requests as read: outside the window, failed, or (the
+    /// bucket and requester ids returned) to be counted as traffic.
+    fn admit(&mut self, r: &Request<'_>, n: u32) -> Option<(u32, u32)> {
         if self.outside(r.unix) {
-            return;
+            return None;
         }
         self.records += 1;
         let (b, q) = self.ids(r);
         if !r.succeeded() {
-            *self.failed.entry((b, r.op)).or_default() += 1;
-            return;
+            *self.failed.entry((b, r.op)).or_default() += u64::from(n);
+            return None;
         }
-        self.seconds.entry((r.unix, b, q)).or_default()[r.op.index()] += 1;
+        self.seconds.entry((r.unix, b, q)).or_default()[r.op.index()] += n;
+        Some((b, q))
+    }
+
+    /// Counts one request.
+    pub fn add(&mut self, r: &Request<'_>) {
+        let Some((b, q)) = self.admit(r, 1) else {
+            return;
+        };
         if let Some(rows) = self.trace.as_mut()
             && matches!(
                 r.op,
@@ -199,17 +208,7 @@ impl Traffic {
     /// Counts `n` requests alike (a row of an aggregate) of `bytes` in all; sizes
     /// of single requests are not known.
     pub fn add_many(&mut self, r: &Request<'_>, n: u32, bytes: f64) {
-        if self.outside(r.unix) {
-            return;
-        }
-        self.records += 1;
-        let (b, q) = self.ids(r);
-        if !r.succeeded() {
-            *self.failed.entry((b, r.op)).or_default() += u64::from(n);
-            return;
-        }
-        self.seconds.entry((r.unix, b, q)).or_default()[r.op.index()] += n;
-        if matches!(r.op, Op::Put | Op::MpuPart) {
+        if self.admit(r, n).is_some() && matches!(r.op, Op::Put | Op::MpuPart) {
             self.bytes_written += bytes;
         }
     }

@@ -169,8 +169,7 @@ pub fn parse_line(line: &str) -> Result<Request<'_>, Malformed> {
         status,
         region,
         // A copy logs REST.COPY.OBJECT and REST.COPY.OBJECT_GET under one request ID.
-        dedupe: (request_id != "-")
-            .then(|| super::record::dedupe_key(&[bucket, request_id, operation])),
+        id: (request_id != "-").then_some((request_id, operation)),
     })
 }
 
@@ -219,8 +218,8 @@ pub struct Owned {
     pub region: Option<String>,
     /// HTTP status.
     pub status: u16,
-    /// See [`Request::dedupe`].
-    pub dedupe: Option<u64>,
+    /// See [`Request::id`].
+    pub id: Option<(String, String)>,
 }
 
 impl Owned {
@@ -235,7 +234,7 @@ impl Owned {
             size: self.size,
             status: self.status,
             region: self.region.as_deref(),
-            dedupe: self.dedupe,
+            id: self.id.as_ref().map(|(r, o)| (r.as_str(), o.as_str())),
         }
     }
 }
@@ -257,13 +256,13 @@ pub fn parse_cloudwatch(line: &str) -> Result<Owned, Malformed> {
         (None, Some(arn)) => arn.rsplit(':').next().unwrap_or_default().to_owned(),
         (None, None) => return Err("no bucket_name or bucket_arn"),
     };
-    let dedupe = r
+    let id = r
         .request_id
         .as_deref()
         .filter(|id| *id != "-" && !id.is_empty())
-        .map(|id| super::record::dedupe_key(&[&bucket, id, &r.operation]));
+        .map(|id| (id.to_owned(), r.operation.to_string()));
     Ok(Owned {
-        dedupe,
+        id,
         unix: parse_iso_time(&r.request_time).ok_or("request_time is not ISO 8601")?,
         bucket,
         op: Op::from_access_log(&r.operation),

@@ -137,7 +137,7 @@ pub fn parse(e: Event) -> Result<Parsed, Malformed> {
                 status: if e.error_code.is_some() { 400 } else { 200 },
                 region: e.region.clone(),
                 // Duplicates are removed by eventID, before parsing.
-                dedupe: None,
+                id: None,
             }))
         }
         "kms.amazonaws.com" => {

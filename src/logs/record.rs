@@ -170,9 +170,10 @@ pub struct Request<'a> {
     /// The AWS region the request went to, when the record names it (a regional
     /// endpoint in the host header, a region field, CloudTrail's `awsRegion`).
     pub region: Option<&'a str>,
-    /// What makes the record unique, hashed ([`dedupe_key`]): the same request
-    /// delivered twice has the same key. None when the record carries no id.
-    pub dedupe: Option<u64>,
+    /// The request ID and the operation as logged: together with the bucket, what
+    /// makes an access log record unique ([`Request::dedupe_key`]). None when the
+    /// record carries no request ID.
+    pub id: Option<(&'a str, &'a str)>,
 }
 
 impl Request<'_> {
@@ -180,6 +181,14 @@ impl Request<'_> {
     /// no HTTP status and are never failures.
     pub fn succeeded(&self) -> bool {
         self.op == Op::Internal || (200..300).contains(&self.status)
+    }
+
+    /// The hashed (bucket, request ID, operation): the same record delivered twice has
+    /// the same key. Hashed only when asked, so reading without removing duplicates
+    /// pays nothing for it.
+    pub fn dedupe_key(&self) -> Option<u64> {
+        self.id
+            .map(|(request_id, operation)| dedupe_key(&[self.bucket, request_id, operation]))
     }
 }
 
